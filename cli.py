@@ -1,0 +1,64 @@
+"""The ``dreamtalk`` command line: subcommands live in ``core/commands/<name>.py``.
+
+Each command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
+A command appears in ``--help`` once its module exists.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from . import __version__
+
+# Order shown in --help.
+COMMANDS = ("generate", "convert", "preview", "render", "data", "train", "eval", "bench", "export", "info")
+
+
+def _available() -> list[str]:
+    return [c for c in COMMANDS if importlib.util.find_spec(f"{__package__}.core.commands.{c}") is not None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    p = argparse.ArgumentParser(prog="dreamtalk",
+                                description="Speech + emotion -> ARKit facial animation (DREAM-Talk).")
+    p.add_argument("--version", action="version", version=f"dreamtalk {__version__}")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _available():
+        mod = importlib.import_module(f"{__package__}.core.commands.{name}")
+        sp = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        sp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
+        mod.add_arguments(sp)
+        sp.set_defaults(_run=mod.run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; user errors become one line on stderr and exit status 2."""
+    from .core.errors import DreamTalkError
+    from .core.progress import set_quiet
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    set_quiet(getattr(args, "quiet", False))
+    try:
+        return int(args._run(args) or 0)
+    except DreamTalkError as e:
+        print(f"dreamtalk {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dreamtalk {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"dreamtalk {args.command}: error: out of memory", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

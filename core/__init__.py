@@ -1,0 +1,1 @@
+"""Core: audio, models, sampler, pipeline, training, data synthesis, evaluation, rendering. Never imports bpy."""

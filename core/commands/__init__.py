@@ -1,0 +1,1 @@
+"""Subcommands of the ``dreamtalk`` CLI, one module each (see ``cli.py``)."""
