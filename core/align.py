@@ -1,0 +1,208 @@
+"""Forced alignment of speech to a known transcript with pocketsphinx (its bundled en-us model and CMUdict).
+
+``align_transcript(audio, sr, text)`` returns ARPAbet phones (no stress digits, ``SIL`` for silence) that tile
+the whole audio from 0 to its duration. Words missing from CMUdict get a pronunciation from espeak-ng's IPA
+output, mapped to ARPAbet. pocketsphinx and scipy are imported only when aligning.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import DreamTalkError, InputError
+from .phones import PHONES, SILENCE, Phone, normalize_phone
+
+ALIGN_SR = 16000  # the en-us acoustic model's sample rate
+FRAME_RATE = 100  # pocketsphinx frames per second (its default -frate)
+
+_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+            "sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+class Word(NamedTuple):
+    word: str
+    start: float
+    end: float
+
+
+def _number_words(n: int) -> list[str]:
+    """Spell 0..9999 in words (enough for chapter numbers, years, counts in transcripts)."""
+    if n < 20:
+        return [_NUMBERS[n]]
+    if n < 100:
+        return [_TENS[n // 10]] + (_number_words(n % 10) if n % 10 else [])
+    if n < 1000:
+        return _number_words(n // 100) + ["hundred"] + (_number_words(n % 100) if n % 100 else [])
+    if n < 10000:
+        return _number_words(n // 1000) + ["thousand"] + (_number_words(n % 1000) if n % 1000 else [])
+    raise InputError(f"cannot spell the number {n} for alignment; write it in words")
+
+
+def normalize_text(text: str) -> list[str]:
+    """Lower-case words for the dictionary: punctuation dropped, apostrophes kept, digits spelled out."""
+    words = []
+    for tok in re.findall(r"[A-Za-z0-9']+", text.replace("\u2019", "'")):
+        tok = tok.strip("'").lower()
+        if not tok:
+            continue
+        if tok.isdigit():
+            words.extend(_number_words(int(tok)))
+        else:
+            words.append(tok)
+    return words
+
+
+# IPA (espeak-ng --ipa, British/US) to ARPAbet; longest symbols are matched first.
+_IPA = {
+    "tʃ": "CH", "dʒ": "JH", "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɔɪ": "OY", "ɪə": "IH R",
+    "eə": "EH R", "ʊə": "UH R", "ɜː": "ER", "ɝ": "ER", "ɚ": "ER", "iː": "IY", "uː": "UW", "ɑː": "AA", "ɔː": "AO",
+    "i": "IY", "ɪ": "IH", "e": "EH", "ɛ": "EH", "æ": "AE", "a": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɑ": "AA",
+    "ɒ": "AA", "ɔ": "AO", "o": "OW", "ʊ": "UH", "u": "UW", "ᵻ": "IH", "p": "P", "b": "B", "t": "T", "d": "D",
+    "k": "K", "ɡ": "G", "g": "G", "f": "F", "v": "V", "θ": "TH", "ð": "DH", "s": "S", "z": "Z", "ʃ": "SH",
+    "ʒ": "ZH", "h": "HH", "m": "M", "n": "N", "ŋ": "NG", "l": "L", "ɹ": "R", "r": "R", "ɾ": "D", "w": "W",
+    "j": "Y", "x": "K", "ʔ": "",
+}
+_IPA_KEYS = sorted(_IPA, key=len, reverse=True)
+
+
+def ipa_to_arpabet(ipa: str) -> list[str]:
+    """Convert an IPA string (stress and length marks allowed) to ARPAbet phones; unknown symbols are skipped."""
+    s = re.sub(r"[ˈˌ\s\-_.̩]", "", ipa)
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        for k in _IPA_KEYS:
+            if s.startswith(k, i):
+                out.extend(_IPA[k].split())
+                i += len(k)
+                break
+        else:
+            i += 1  # length marks, diacritics
+    return out
+
+
+def espeak_pronunciation(word: str) -> list[str]:
+    """ARPAbet pronunciation of one word from espeak-ng (en-us), for words CMUdict lacks."""
+    exe = shutil.which("espeak-ng") or shutil.which("espeak")
+    if exe is None:
+        raise DreamTalkError(f"word {word!r} is not in the dictionary and espeak-ng is not installed to spell it")
+    r = subprocess.run([exe, "-q", "--ipa", "-v", "en-us", word], capture_output=True, text=True, timeout=30)
+    phones = ipa_to_arpabet(r.stdout)
+    if r.returncode != 0 or not phones:
+        raise DreamTalkError(f"could not find a pronunciation for {word!r}")
+    return phones
+
+
+class Aligner:
+    """A reusable pocketsphinx decoder in alignment mode (loading the model takes ~0.1 s)."""
+
+    def __init__(self) -> None:
+        try:
+            from pocketsphinx import Decoder
+        except ImportError:
+            raise DreamTalkError("forced alignment needs the 'pocketsphinx' package (pip install pocketsphinx)") \
+                from None
+        self.decoder = Decoder(lm=None, samprate=ALIGN_SR, loglevel="ERROR")
+
+    def _ensure_words(self, words: list[str]) -> list[str]:
+        """Add out-of-dictionary words (espeak-ng spelling; "feed'st" = feed + S T) and return them unchanged."""
+        d = self.decoder
+        for w in set(words):
+            if d.lookup_word(w) is not None:
+                continue
+            base = re.sub(r"'(st|s|d|ll)$", "", w)
+            suffix = {"st": ["S", "T"], "s": ["Z"], "d": ["D"], "ll": ["L"]}.get(w[len(base) + 1:], [])
+            pron = d.lookup_word(base)
+            phones = pron.split() + suffix if pron else espeak_pronunciation(w.replace("'", ""))
+            d.add_word(w, " ".join(phones), True)
+        return words
+
+    def align(self, audio: np.ndarray, sr: int, text: str) -> tuple[list[Phone], list[Word]]:
+        """Phones (tiling [0, duration]) and words with times for ``audio`` (float mono) saying ``text``."""
+        pcm = _to_pcm16(audio, sr)
+        duration = len(audio) / float(sr)
+        words = self._ensure_words(normalize_text(text))
+        if not words:
+            raise InputError("transcript has no words to align")
+        d = self.decoder
+        raw = pcm.tobytes()
+        try:
+            d.set_align_text(" ".join(words))
+            d.start_utt()
+            d.process_raw(raw, full_utt=True)
+            d.end_utt()
+            d.set_alignment()  # second pass gives phone durations
+            d.start_utt()
+            d.process_raw(raw, full_utt=True)
+            d.end_utt()
+            al = d.get_alignment()
+        except RuntimeError as e:
+            raise DreamTalkError(f"alignment failed ({e}); is the transcript right for this audio?") from None
+        if al is None:
+            raise DreamTalkError("alignment failed: the transcript could not be matched to the audio")
+        raw_phones = [(normalize_phone(p.name), p.start / FRAME_RATE, (p.start + p.duration) / FRAME_RATE)
+                      for p in al.phones()]
+        word_times = [Word(re.sub(r"\(\d+\)$", "", w.name), w.start / FRAME_RATE,
+                           (w.start + w.duration) / FRAME_RATE)
+                      for w in al.words() if w.name not in ("<s>", "</s>", "<sil>")]
+        if not raw_phones:
+            raise DreamTalkError("alignment produced no phones")
+        return _tile(raw_phones, duration), word_times
+
+
+def _to_pcm16(audio: np.ndarray, sr: int) -> np.ndarray:
+    """float mono at any rate -> int16 at 16 kHz."""
+    a = np.asarray(audio)
+    if a.ndim != 1:
+        raise InputError(f"audio must be mono (N,), got shape {a.shape}")
+    if a.size == 0:
+        raise InputError("audio is empty")
+    if a.dtype == np.int16:
+        a = a.astype(np.float32) / 32768.0
+    a = a.astype(np.float64)
+    if int(sr) != ALIGN_SR:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+        g = gcd(int(sr), ALIGN_SR)
+        a = resample_poly(a, ALIGN_SR // g, int(sr) // g)
+    return (np.clip(a, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def _tile(raw: list[tuple[str, float, float]], duration: float) -> list[Phone]:
+    """Merge adjacent SILs, fill gaps with SIL, and make the phones cover exactly [0, duration]."""
+    out: list[list] = []
+
+    def add(ph: str, s: float, e: float) -> None:
+        if e <= s + 1e-9:
+            return
+        if ph not in PHONES:
+            ph = SILENCE  # noise / filler models
+        if out and out[-1][0] == ph == SILENCE:
+            out[-1][2] = e
+        else:
+            out.append([ph, s, e])
+
+    t = 0.0
+    for ph, s, e in raw:
+        s, e = max(s, t), min(e, duration)
+        if s > t + 1e-9:
+            add(SILENCE, t, s)
+        add(ph, s, e)
+        t = max(t, e)
+    if duration - t > 1e-9:
+        if duration - t < 0.015 and out:
+            out[-1][2] = duration  # sub-frame remainder
+        else:
+            add(SILENCE, t, duration)
+    return [Phone(p, round(s, 5), round(e, 5)) for p, s, e in out]
+
+
+def align_transcript(audio: np.ndarray, sr: int, text: str) -> list[Phone]:
+    """Force-align ``text`` to ``audio`` (N,) float32 mono at ``sr`` Hz; phones tile [0, N/sr]."""
+    return Aligner().align(audio, sr, text)[0]

@@ -1,0 +1,51 @@
+"""Evaluation: the lip-sync metric (``lipsync``), reference systems (``systems``) and data-set loading."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import InputError
+from ..phones import Phone, read_alignment
+
+
+class Clip(NamedTuple):
+    id: str
+    audio: np.ndarray  # (N,) float32 mono
+    sr: int
+    phones: list[Phone]
+    text: str
+
+
+def load_clips(data_dir, split: str | None = "dev", audio: bool = True) -> list[Clip]:
+    """Clips of a data DIR (notes/CORPUS_CONTRACT.md layout) in ``split`` (None = all), in clips.jsonl order."""
+    root = Path(data_dir)
+    index = root / "clips.jsonl"
+    if not index.is_file():
+        raise InputError(f"{root}: no clips.jsonl (build one with 'dreamtalk data realdev --out DIR')")
+    out = []
+    for n, line in enumerate(index.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            c = json.loads(line)
+            cid, csplit = str(c["id"]), c.get("split")
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{index}:{n}: bad clip line ({e})") from None
+        if split is not None and csplit != split:
+            continue
+        phones = read_alignment(root / c["phones"])
+        a, sr = np.zeros(0, np.float32), 16000
+        if audio:
+            import soundfile as sf
+            try:
+                a2, sr = sf.read(str(root / c["audio"]), dtype="float32", always_2d=True)
+            except (OSError, RuntimeError) as e:
+                raise InputError(f"{root / c['audio']}: cannot read audio ({e})") from None
+            a = a2.mean(axis=1)
+        out.append(Clip(cid, a, int(sr), phones, c.get("text", "")))
+    if not out:
+        raise InputError(f"{index}: no clips in split {split!r}")
+    return out

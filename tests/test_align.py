@@ -1,0 +1,45 @@
+"""Forced alignment with pocketsphinx on real speech from Debian pocketsphinx-testdata (skipped if missing)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dreamtalk.core.align import align_transcript, ipa_to_arpabet, normalize_text
+from dreamtalk.core.phones import PHONES
+
+CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
+
+
+def test_normalize_text():
+    assert normalize_text("Mr. Dashwood's 21 cards, \u201cyes\u201d!") == ["mr", "dashwood's", "twenty", "one",
+                                                                           "cards", "yes"]
+
+
+def test_ipa_to_arpabet():
+    assert ipa_to_arpabet("tʃˈɜːl") == ["CH", "ER", "L"]
+    assert ipa_to_arpabet("fˈiːdst") == ["F", "IY", "D", "S", "T"]
+
+
+@pytest.mark.skipif(not CLIP.exists(), reason="pocketsphinx-testdata not installed")
+def test_align_real_clip():
+    pytest.importorskip("pocketsphinx")
+    import soundfile as sf
+    audio, sr = sf.read(str(CLIP), dtype="float32")
+    phones = align_transcript(audio, sr, "He was not an ill-disposed young man.")
+    dur = len(audio) / sr
+    # Phones tile the audio exactly, in order, from the known set.
+    assert phones[0].start == 0.0 and phones[-1].end == pytest.approx(dur)
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(phones, phones[1:]))
+    assert all(p.phone in PHONES and p.end > p.start for p in phones)
+    speech = [p.phone for p in phones if p.phone != "SIL"]
+    assert speech[:3] == ["HH", "IY", "W"] and speech[-3:] == ["M", "AE", "N"]
+    # The recording starts with ~0.2 s of silence before "he"; the M of "man" starts near 2.33 s.
+    assert phones[0].phone == "SIL" and 0.1 < phones[0].end < 0.35
+    m = [p for p in phones if p.phone == "M"][-1]
+    assert abs(m.start - 2.33) < 0.1
+    # Resampled input aligns to nearly the same times.
+    from scipy.signal import resample_poly
+    phones8k = align_transcript(resample_poly(audio, 1, 2).astype(np.float32), 8000, "he was not an ill disposed "
+                                "young man")
+    m8 = [p for p in phones8k if p.phone == "M"][-1]
+    assert abs(m8.start - m.start) < 0.06
