@@ -1,0 +1,1 @@
+"""Synthetic training data: speech with phone timings, face curves, corpus building."""

@@ -1,0 +1,118 @@
+"""Per-frame prosody from audio (numpy only): RMS energy in dB, voicing and pitch (f0) at a given frame rate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..phones import SILENCE, VOWELS
+
+F0_MIN = 60.0  # Hz: lowest male speaking pitch we look for
+F0_MAX = 400.0  # Hz: highest female/child speaking pitch we look for
+SILENCE_DB = -80.0  # floor for the energy of digital silence
+
+
+@dataclass
+class Prosody:
+    """Frame-rate prosody: frame k covers [k/fps, (k+1)/fps) and is measured around its centre."""
+
+    fps: float
+    rms_db: np.ndarray  # (T,) dBFS, floored at SILENCE_DB
+    voiced: np.ndarray  # (T,) bool
+    f0: np.ndarray  # (T,) Hz, 0 where unvoiced
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rms_db.shape[0])
+
+    def loudness(self) -> np.ndarray:
+        """(T,) energy in [0, 1]: 0 at 30 dB below the clip's loud frames (95th percentile), 1 at that level."""
+        ref = float(np.percentile(self.rms_db, 95))
+        return np.clip((self.rms_db - (ref - 30.0)) / 30.0, 0.0, 1.0)
+
+    def pitch_z(self) -> np.ndarray:
+        """(T,) f0 in semitones relative to the clip's median voiced pitch, 0 where unvoiced."""
+        out = np.zeros(self.num_frames)
+        v = self.voiced & (self.f0 > 0)
+        if v.sum() >= 3:
+            st = 12.0 * np.log2(self.f0[v] / np.median(self.f0[v]))
+            out[v] = st
+        return out
+
+
+def num_frames(num_samples: int, sr: int, fps: float) -> int:
+    """Frame count for an audio length: round(duration * fps), at least 1."""
+    return max(1, int(round(num_samples / float(sr) * fps)))
+
+
+def _frames(audio: np.ndarray, sr: int, fps: float, t: int, win: int) -> np.ndarray:
+    """(T, win) windows centred on frame centres, zero-padded at the ends."""
+    centres = np.round((np.arange(t) + 0.5) / fps * sr).astype(np.int64)
+    half = win // 2
+    padded = np.concatenate([np.zeros(half + 1, np.float32), audio.astype(np.float32), np.zeros(win + 1, np.float32)])
+    idx = centres[:, None] + np.arange(win)[None, :] - half + half + 1
+    idx = np.clip(idx, 0, len(padded) - 1)
+    return padded[idx]
+
+
+def analyze(audio: np.ndarray, sr: int, fps: float = 30.0, num_frames_out: int | None = None) -> Prosody:
+    """RMS dB, voicing and autocorrelation pitch per frame; windows of max(1/fps, 40 ms) at frame centres."""
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    t = num_frames_out if num_frames_out is not None else num_frames(len(audio), sr, fps)
+    # 40 ms holds two periods of the lowest f0 we search, enough for a stable autocorrelation peak.
+    win = int(round(max(1.0 / fps, 0.040) * sr))
+    fr = _frames(audio, sr, fps, t, win).astype(np.float64)  # (T, win)
+    rms = np.sqrt(np.mean(fr ** 2, axis=1))
+    rms_db = np.maximum(20.0 * np.log10(rms + 1e-10), SILENCE_DB)
+
+    # Normalised autocorrelation via FFT (Hann window), corrected for the window's own autocorrelation.
+    hann = np.hanning(win)
+    x = (fr - fr.mean(axis=1, keepdims=True)) * hann
+    nfft = 1 << int(np.ceil(np.log2(2 * win)))
+    ac = np.fft.irfft(np.abs(np.fft.rfft(x, nfft)) ** 2, nfft)[:, :win]
+    wac = np.fft.irfft(np.abs(np.fft.rfft(hann, nfft)) ** 2, nfft)[:win]
+    ac = ac / np.maximum(wac, 1e-9)
+    ac = ac / np.maximum(ac[:, :1], 1e-12)
+    lo = max(2, int(sr / F0_MAX))
+    hi = min(win - 2, int(sr / F0_MIN))
+    seg = ac[:, lo:hi]
+    # The shortest-lag local maximum within 10% of the best one: avoids sub-octave (period-doubling) errors.
+    best = seg.max(axis=1, keepdims=True)
+    is_peak = np.zeros_like(seg, dtype=bool)
+    is_peak[:, 1:-1] = (seg[:, 1:-1] >= seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
+    ok = is_peak & (seg >= 0.9 * best)
+    lag = np.where(ok.any(axis=1), np.argmax(ok, axis=1), np.argmax(seg, axis=1)) + lo
+    peak = seg[np.arange(t), lag - lo]
+    # Parabolic interpolation around the peak for sub-sample lag.
+    a, b, c = ac[np.arange(t), lag - 1], ac[np.arange(t), lag], ac[np.arange(t), np.minimum(lag + 1, win - 1)]
+    den = a - 2 * b + c
+    shift = np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(np.abs(den) > 1e-12, den, 1.0), 0.0)
+    f0 = sr / np.maximum(lag + np.clip(shift, -0.5, 0.5), 1.0)
+    loud_ref = float(np.percentile(rms_db, 95))
+    # Voiced: periodic (autocorrelation peak) and not far below the clip's loud frames.
+    voiced = (peak > 0.45) & (rms_db > loud_ref - 35.0) & (rms_db > SILENCE_DB + 10)
+    f0 = np.where(voiced, f0, 0.0)
+    return Prosody(float(fps), rms_db.astype(np.float64), voiced, f0.astype(np.float64))
+
+
+def from_phones(phones, fps: float, t: int, seed: int = 0) -> Prosody:
+    """Plausible prosody without audio (for style clips): energy on vowels, a declining f0 with accents."""
+
+    rng = np.random.default_rng(seed)
+    centres = (np.arange(t) + 0.5) / fps
+    rms_db = np.full(t, SILENCE_DB)
+    voiced = np.zeros(t, bool)
+    for ph in phones:
+        m = (centres >= ph.start) & (centres < ph.end)
+        if ph.phone == SILENCE:
+            continue
+        level = -18.0 if ph.phone in VOWELS else -30.0
+        rms_db[m] = level + rng.normal(0, 2.0)
+        voiced[m] = ph.phone in VOWELS or ph.phone in ("M", "N", "NG", "L", "R", "W", "Y", "V", "Z", "B", "D", "G")
+    base = 120.0 * 2 ** (rng.normal(0, 0.3))
+    decl = base * (1.0 - 0.15 * centres / max(centres[-1], 1e-3))
+    accents = np.zeros(t)
+    for c in rng.uniform(0, centres[-1], size=max(1, int(centres[-1] / 1.2))):
+        accents += np.exp(-0.5 * ((centres - c) / 0.12) ** 2)
+    f0 = np.where(voiced, decl * 2 ** (3.0 * accents / 12.0), 0.0)
+    return Prosody(float(fps), rms_db, voiced, f0)
