@@ -2,6 +2,7 @@
 import os
 
 from setuptools import setup
+from setuptools.command.build_py import build_py
 
 SKIP = {"tests", "build", "dist", ".git", ".ci", "venv", ".venv", "docs", "data", "runs"}
 
@@ -15,4 +16,12 @@ def packages():
     return sorted(found)
 
 
-setup(packages=packages(), package_dir={"dreamtalk": "."})
+class BuildPy(build_py):
+    """Leave this build script out of the installed package (it sits in the package's root folder)."""
+
+    def find_package_modules(self, package, package_dir):
+        mods = super().find_package_modules(package, package_dir)
+        return [m for m in mods if not (package == "dreamtalk" and m[1] == "setup")]
+
+
+setup(packages=packages(), package_dir={"dreamtalk": "."}, cmdclass={"build_py": BuildPy})

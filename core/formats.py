@@ -253,11 +253,26 @@ def read_livelink_csv(path: str | os.PathLike, fps: float | None = None) -> Face
             bad = next(header[i] for i in bs_idx + [i for i in pose_idx if i is not None]
                        if not _is_float(row[i]))
             raise InputError(f"CSV line {r}: column {bad} is not a number") from None
-    rate = float(fps) if fps else detect_timecode_fps(frame_field)
+    if fps:
+        rate = float(fps)
+    else:
+        rate = detect_timecode_fps(frame_field)
+        # iPhones run slightly off nominal (59.9 fps for "60"): over a long take the timecode span gives the
+        # true rate, which keeps audio in sync. Short takes keep the nominal rate.
+        if n >= 10 * rate:
+            t = np.array([parse_timecode(tc, rate) for tc in tcs])
+            t = np.where(t < t[0], t + 86400.0, t)  # a take that runs past midnight
+            k = np.arange(n, dtype=np.float64)
+            slope = float(np.polyfit(k, t, 1)[0])  # seconds per row, robust to sub-frame jitter
+            if slope > 0:
+                measured = 1.0 / slope
+                if 0.0005 < abs(measured - rate) / rate < 0.01:
+                    rate = round(measured, 4)
     if not np.all(np.isfinite(vals)) or not np.all(np.isfinite(pose)):
         r = int(np.argwhere(~np.isfinite(np.concatenate([vals, pose], 1)))[0][0]) + 2
         raise InputError(f"CSV line {r}: value is not a number")
-    meta = {"source_format": "livelink_csv", "timecode_start": tcs[0]}
+    meta = {"source_format": "livelink_csv", "timecode_start": tcs[0],
+            "timecode_rate": detect_timecode_fps(frame_field) if not fps else round(float(fps))}
     names = tuple(LLF_BLENDSHAPE_ORDER)
     head = pose[:, [1, 0, 2]]  # LLF yaw, pitch, roll -> our [pitch, yaw, roll]
     has_gaze = all(i is not None for i in pose_idx[3:])

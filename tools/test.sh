@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install the test dependencies and run the whole test suite (Blender tests included, under bpy==5.0.1).
+# Idempotent: installs only missing Debian packages, reuses .venv, skips npm when the validator is there.
+# Extra arguments go to pytest, e.g. `bash tools/test.sh -x tests/test_formats.py`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3.11 python3.11-venv
+  # speech tools the data pipeline and its tests use
+  festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite espeak-ng libespeak-ng-dev
+  pocketsphinx-testdata sox ffmpeg fortunes
+  # shared libraries the bpy wheel links against
+  libx11-6 libxext6 libxrender1 libxfixes3 libxi6 libxxf86vm1 libxkbcommon0 libsm6 libice6 libgl1 libegl1
+  libwayland-client0
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+command -v npm >/dev/null || missing+=(nodejs npm)  # any Node.js will do (Debian's or NodeSource's)
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3.11 -m venv .venv
+# Exactly torch==2.13.0: this machine serves that CPU build locally; any other spec pulls CUDA torch.
+.venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q "numpy<2" bpy==5.0.1 -e ".[test]"
+
+# Khronos glTF-Validator for the exporter tests (pinned in package-lock.json, installed into ./node_modules).
+if [ -f package.json ] && [ ! -d node_modules/gltf-validator ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+exec .venv/bin/python -m pytest "$@"
