@@ -1,0 +1,383 @@
+"""bpy-side helpers for the FBX exporter: build a shape-keyed mesh from arrays, key animation, export.
+
+Imported only inside a Blender process (or with the ``bpy`` wheel); :mod:`.fbx` imports it lazily.
+Everything here works on plain arrays and names; it never imports the rest of the package, so
+Blender can also run this file on its own (``runpy.run_path``) in a helper process.
+
+Frames: glTF / ARKit data are +Y up with the face looking along +Z; Blender is +Z up with the face
+looking along -Y. ``Y_UP_TO_Z_UP`` maps one to the other.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+# (x, y, z) glTF -> (x, -z, y) Blender: a proper rotation (+90 degrees about X).
+Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+HEAD_NAME = "Head"
+_HEAD_RE = re.compile(r"(?:^|[_:.\s-])head$", re.IGNORECASE)
+
+
+# ---- session and timing -------------------------------------------------------------------------
+
+def reset_session() -> None:
+    """Start from an empty factory scene (standalone use only: never inside a user's Blender session)."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def fps_settings(fps: float) -> tuple[int, float]:
+    """Blender's (fps, fps_base) for a real rate: 30000/1001 -> (30, 1.001), 60 -> (60, 1.0)."""
+    fps = float(fps)
+    whole = max(1, int(round(fps)))
+    return whole, whole / fps
+
+
+def set_timing(scene, fps: float, num_frames: int) -> None:
+    """Scene rate = ``fps`` exactly (fps / fps_base), frame 1 = first sample, frame_end = T."""
+    scene.render.fps, scene.render.fps_base = fps_settings(fps)
+    scene.frame_start = 1
+    scene.frame_end = int(num_frames)
+    scene.frame_set(1)
+
+
+# ---- building the proxy ------------------------------------------------------------------------
+
+def new_mesh_object(name: str, vertices: np.ndarray, triangles: np.ndarray, shape_deltas: dict,
+                    collection=None, material_ids: np.ndarray | None = None,
+                    materials: tuple = (), material_colors: dict | None = None):
+    """A mesh object from glTF-frame arrays: (V, 3) vertices, (F, 3) triangles, name -> (V, 3) shape deltas."""
+    v = np.asarray(vertices, np.float64) @ Y_UP_TO_Z_UP.T  # (V, 3) Blender frame
+    tris = np.asarray(triangles, np.int64)
+    me = bpy.data.meshes.new(name)
+    me.vertices.add(len(v))
+    me.vertices.foreach_set("co", v.astype(np.float32).ravel())
+    me.loops.add(tris.size)
+    me.loops.foreach_set("vertex_index", tris.astype(np.int32).ravel())
+    me.polygons.add(len(tris))
+    me.polygons.foreach_set("loop_start", (np.arange(len(tris)) * 3).astype(np.int32))
+    me.polygons.foreach_set("use_smooth", np.ones(len(tris), bool))
+    for mname in materials:
+        mat = bpy.data.materials.new(mname)
+        if material_colors and mname in material_colors:
+            mat.diffuse_color = material_colors[mname]
+        me.materials.append(mat)
+    if material_ids is not None and len(materials):
+        me.polygons.foreach_set("material_index", np.asarray(material_ids, np.int32))
+    me.update()
+    me.validate()
+    ob = bpy.data.objects.new(name, me)
+    (collection or bpy.context.scene.collection).objects.link(ob)
+    ob.shape_key_add(name="Basis", from_mix=False)
+    for sk_name, d in shape_deltas.items():
+        kb = ob.shape_key_add(name=sk_name, from_mix=False)
+        co = v + np.asarray(d, np.float64) @ Y_UP_TO_Z_UP.T
+        kb.points.foreach_set("co", co.astype(np.float32).ravel())
+        kb.slider_min, kb.slider_max = 0.0, 1.0
+    return ob
+
+
+def new_head_rig(mesh_ob, pivot, length: float = 0.2, name: str = "Armature"):
+    """An armature with one bone ``Head`` at ``pivot`` (glTF frame), pointing up; ``mesh_ob`` skinned to it.
+
+    A bone rather than an empty because Unreal imports morph targets only on skeletal meshes.
+    """
+    arm = bpy.data.armatures.new(name)
+    rig = bpy.data.objects.new(name, arm)
+    coll = mesh_ob.users_collection[0] if mesh_ob.users_collection else bpy.context.scene.collection
+    coll.objects.link(rig)
+    view = bpy.context.view_layer
+    view.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = arm.edit_bones.new(HEAD_NAME)
+    p = Y_UP_TO_Z_UP @ np.asarray(pivot, np.float64)
+    bone.head = tuple(p)
+    bone.tail = tuple(p + np.array([0.0, 0.0, length]))
+    bpy.ops.object.mode_set(mode="OBJECT")
+    vg = mesh_ob.vertex_groups.new(name=HEAD_NAME)
+    vg.add(list(range(len(mesh_ob.data.vertices))), 1.0, "REPLACE")
+    mod = mesh_ob.modifiers.new("Armature", "ARMATURE")
+    mod.object = rig
+    mesh_ob.parent = rig
+    rig.pose.bones[HEAD_NAME].rotation_mode = "QUATERNION"
+    return rig
+
+
+# ---- finding targets in a user's scene -------------------------------------------------------
+
+def shape_key_meshes(objects) -> list:
+    """Mesh objects with at least one shape key besides the basis."""
+    out = []
+    for ob in objects:
+        key = getattr(ob.data, "shape_keys", None) if ob.type == "MESH" else None
+        if key is not None and len(key.key_blocks) > 1:
+            out.append(ob)
+    return out
+
+
+def shape_key_names(ob) -> list[str]:
+    """Shape-key names of ``ob`` without its reference (basis) key."""
+    key = ob.data.shape_keys
+    return [kb.name for kb in key.key_blocks if kb != key.reference_key]
+
+
+def find_head(objects):
+    """``(armature_object, bone_name)`` or ``(object, None)`` for a head bone/object, else ``(None, None)``."""
+    objects = list(objects)
+    for exact in (True, False):
+        for ob in objects:
+            if ob.type == "ARMATURE":
+                for b in ob.data.bones:
+                    if (b.name.lower() == "head") if exact else _HEAD_RE.search(b.name):
+                        return ob, b.name
+        for ob in objects:
+            if ob.type in ("EMPTY", "ARMATURE") and ((ob.name.lower() == "head") if exact
+                                                     else _HEAD_RE.search(ob.name)):
+                return ob, None
+    return None, None
+
+
+# ---- keying -------------------------------------------------------------------------------
+
+def _fcurves_of(action):
+    """All F-curves of an action (layered actions in 4.4+, legacy ``Action.fcurves`` before)."""
+    if hasattr(action, "layers") and len(action.layers):
+        return [fc for layer in action.layers for strip in layer.strips
+                for bag in strip.channelbags for fc in bag.fcurves]
+    return list(getattr(action, "fcurves", ()))
+
+
+def _new_action(id_block, name: str):
+    """A fresh action assigned to ``id_block`` (its previous action is replaced, not edited)."""
+    action = bpy.data.actions.new(name)
+    ad = id_block.animation_data or id_block.animation_data_create()
+    ad.action = action
+    return action
+
+
+def _fcurve(action, id_block, path: str, index: int = 0, group: str = ""):
+    if hasattr(action, "fcurve_ensure_for_datablock"):
+        return action.fcurve_ensure_for_datablock(id_block, path, index=index, group_name=group)
+    return action.fcurves.new(path, index=index, action_group=group)
+
+
+def _set_keys(fc, frames: np.ndarray, values: np.ndarray) -> None:
+    """Replace ``fc``'s keys with LINEAR keys at ``frames``; (T,) each."""
+    co = np.empty((len(frames), 2), np.float32)
+    co[:, 0] = frames
+    co[:, 1] = values
+    fc.keyframe_points.clear()
+    fc.keyframe_points.add(len(frames))
+    fc.keyframe_points.foreach_set("co", co.ravel())
+    linear = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+    fc.keyframe_points.foreach_set("interpolation", np.full(len(frames), linear, np.int32))
+    fc.update()
+
+
+def key_shape_keys(mesh_ob, names, values: np.ndarray, start_frame: int = 1, action_name: str = "DreamTalk"):
+    """Key (T, K) ``values`` onto ``mesh_ob``'s shape keys ``names`` at frames start_frame .. start_frame+T-1."""
+    key = mesh_ob.data.shape_keys
+    values = np.asarray(values, np.float64)
+    frames = start_frame + np.arange(values.shape[0], dtype=np.float64)
+    action = _new_action(key, f"{action_name}_{mesh_ob.name}_shapes")
+    for j, n in enumerate(names):
+        kb = key.key_blocks[n]
+        kb.slider_min = min(kb.slider_min, 0.0)
+        kb.slider_max = max(kb.slider_max, 1.0)
+        fc = _fcurve(action, key, f'key_blocks["{bpy.utils.escape_identifier(n)}"].value', 0, "Shape Keys")
+        _set_keys(fc, frames, values[:, j])
+    return action
+
+
+def world_rotations_to_local(head_ob, bone_name, rotations_gltf: np.ndarray) -> np.ndarray:
+    """(T, 4) local quaternions (w, x, y, z) that turn the head by (T, 3, 3) rotations given in the glTF frame.
+
+    The rotation acts in world space about the head's own pivot: with B the rest orientation in
+    world space, a pose bone's rotation is the delta B^-1 R B; an object's rotation replaces its
+    current one, so that delta is applied on top of it.
+    """
+    r_world = Y_UP_TO_Z_UP @ rotations_gltf @ Y_UP_TO_Z_UP.T  # (T, 3, 3) Blender world frame
+    if bone_name is not None:
+        rest = head_ob.matrix_world.to_3x3() @ head_ob.data.bones[bone_name].matrix_local.to_3x3()
+    else:
+        rest = head_ob.matrix_world.to_3x3()
+    b = np.array(rest.normalized(), np.float64)  # (3, 3)
+    local = np.linalg.inv(b) @ r_world @ b  # (T, 3, 3)
+    if bone_name is None:
+        local = np.array(head_ob.matrix_basis.to_3x3().normalized(), np.float64) @ local
+    quats = np.array([list(Matrix(m.tolist()).to_quaternion()) for m in local])  # (T, 4) w, x, y, z
+    # Keep neighbours on the same hemisphere so LINEAR keys never swing the long way round.
+    for i in range(1, len(quats)):
+        if np.dot(quats[i], quats[i - 1]) < 0:
+            quats[i] = -quats[i]
+    return quats
+
+
+def key_head_rotation(head_ob, bone_name, rotations_gltf: np.ndarray, start_frame: int = 1,
+                      action_name: str = "DreamTalk"):
+    """Key (T, 3, 3) head rotations (glTF frame) on a bone of ``head_ob`` or on the object itself."""
+    quats = world_rotations_to_local(head_ob, bone_name, rotations_gltf)
+    frames = start_frame + np.arange(len(quats), dtype=np.float64)
+    action = _new_action(head_ob, f"{action_name}_{head_ob.name}")
+    if bone_name is not None:
+        pb = head_ob.pose.bones[bone_name]
+        pb.rotation_mode = "QUATERNION"
+        path = f'pose.bones["{bpy.utils.escape_identifier(bone_name)}"].rotation_quaternion'
+        group = bone_name
+    else:
+        head_ob.rotation_mode = "QUATERNION"
+        path, group = "rotation_quaternion", "Object Transforms"
+    for i in range(4):
+        _set_keys(_fcurve(action, head_ob, path, i, group), frames, quats[:, i])
+    return action
+
+
+# ---- time shift and export ------------------------------------------------------------------
+
+def shift_time(offset: float) -> None:
+    """Move every action key and NLA strip by ``offset`` frames (only in a session this process owns)."""
+    for action in bpy.data.actions:
+        for fc in _fcurves_of(action):
+            for kp in fc.keyframe_points:
+                kp.co.x += offset
+                kp.handle_left.x += offset
+                kp.handle_right.x += offset
+            fc.update()
+    ids = list(bpy.data.objects) + list(bpy.data.shape_keys)
+    for idb in ids:
+        ad = idb.animation_data
+        if ad is None:
+            continue
+        for track in ad.nla_tracks:
+            strips = sorted(track.strips, key=lambda s: s.frame_start, reverse=offset > 0)
+            for s in strips:
+                s.frame_start_ui = s.frame_start_ui + offset
+
+
+# Every option set here matters for a round trip of shape-key animation; defaults that drop it are noted.
+FBX_EXPORT_OPTIONS = dict(
+    # Nothing but meshes and the head rig: cameras/lights from a user's file are not face animation.
+    object_types={"MESH", "ARMATURE", "EMPTY"},
+    # Modifiers must NOT be applied: an evaluated (modified) mesh carries no shape keys, so the
+    # default True silently exports no blend shapes for any mesh with e.g. a subdivision modifier.
+    use_mesh_modifiers=False,
+    # Sample the animation: FBX has no notion of Blender's F-curves on the Key datablock.
+    bake_anim=True,
+    # Both default True: then the exporter writes one take per *object-level* action and per NLA strip
+    # and never the scene take; shape keys live on the Key datablock, so a mesh whose only animation
+    # is its shape keys (no object action anywhere) exports with no animation at all. With both off
+    # the exporter writes a single scene take sampled over frame_start..frame_end, including shape keys.
+    bake_anim_use_all_actions=False,
+    bake_anim_use_nla_strips=False,
+    bake_anim_use_all_bones=True,  # a key on every bone every frame: engines see a complete track
+    # Constant channels still get their first/last keys, so every blend shape exists as a curve.
+    bake_anim_force_startend_keying=True,
+    bake_anim_step=1.0,  # one key per frame = one key per source sample
+    # The default 1.0 drops keys whose change is "small" (0.1 % relative): a lossy re-fit; 0 keeps all.
+    bake_anim_simplify_factor=0.0,
+    # Leaf bones add "Head_end" bones that Unreal/Unity show as extra joints and that re-import as bones.
+    add_leaf_bones=False,
+    primary_bone_axis="Y", secondary_bone_axis="X",  # Blender's own bone axes: exact round trip
+    armature_nodetype="NULL",
+    # FBX convention (-Z forward, +Y up); Blender's importer reverses the same conversion.
+    axis_forward="-Z", axis_up="Y",
+    # Scale baked into the data so the root has unit scale (avoids Unity's 100x root, Unreal's 0.01).
+    apply_unit_scale=True, apply_scale_options="FBX_SCALE_ALL", global_scale=1.0,
+    mesh_smooth_type="FACE",  # engines warn about missing smoothing groups otherwise
+    use_custom_props=False, use_metadata=True,
+    path_mode="AUTO", embed_textures=False,
+)
+
+
+def export_owned_scene(path: str, frame_start: int, frame_end: int, objects=None) -> dict:
+    """Write the current scene (a session this process owns) to FBX; the first frame lands on FBX time 0.
+
+    The single scene take stores absolute times (frame / fps), and Blender's importer adds its
+    ``anim_offset`` of 1 frame; so every key is shifted to start at frame 0 first: time 0 = first
+    sample in the file, and frame 1 = first sample after re-import.
+    """
+    scene = bpy.context.scene
+    if frame_start != 0:
+        shift_time(-frame_start)
+    scene.frame_start = 0
+    scene.frame_end = int(frame_end - frame_start)
+    scene.frame_set(0)
+    opts = dict(FBX_EXPORT_OPTIONS)
+    if objects is not None:
+        for ob in bpy.context.view_layer.objects:
+            ob.select_set(False)
+        for ob in objects:
+            ob.select_set(True)
+        opts["use_selection"] = True
+    res = bpy.ops.export_scene.fbx(filepath=os.fspath(path), check_existing=False, **opts)
+    if "FINISHED" not in res:
+        raise RuntimeError(f"Blender's FBX exporter failed: {res}")
+    return {"frames": int(frame_end - frame_start + 1),
+            "fps": scene.render.fps / scene.render.fps_base}
+
+
+# ---- used by tests and by the add-on's helper process ---------------------------------------
+
+def read_back(path: str, frames: int) -> dict:
+    """Import an FBX into a fresh scene; per mesh: shape-key values (T, K); head world rotations (T, 3, 3) glTF frame."""
+    reset_session()
+    bpy.ops.import_scene.fbx(filepath=os.fspath(path))
+    scene = bpy.context.scene
+    meshes = shape_key_meshes(scene.objects)
+    head_ob, bone = find_head(scene.objects)
+    shapes = {ob.name: (shape_key_names(ob), np.zeros((frames, len(shape_key_names(ob))))) for ob in meshes}
+    rots = np.zeros((frames, 3, 3))
+    rest = None
+    if head_ob is not None:
+        rest = (head_ob.matrix_world.to_3x3() @ head_ob.data.bones[bone].matrix_local.to_3x3()) if bone \
+            else None
+    # First/last key frame and key count over every imported F-curve (shape keys and bones).
+    key_frames = [(fc.keyframe_points[0].co.x, fc.keyframe_points[-1].co.x, len(fc.keyframe_points))
+                  for a in bpy.data.actions for fc in _fcurves_of(a) if len(fc.keyframe_points)]
+    # Imported shape-key keys by name: (frames, values), independent of how the importer times them.
+    shape_keys = {}
+    for ob in meshes:
+        ad = ob.data.shape_keys.animation_data
+        curves = {}
+        for fc in (_fcurves_of(ad.action) if ad and ad.action else ()):
+            m = re.match(r'key_blocks\["(.+)"\]\.value$', fc.data_path)
+            if m:
+                co = np.empty(2 * len(fc.keyframe_points), np.float32)
+                fc.keyframe_points.foreach_get("co", co)
+                curves[m.group(1)] = co.reshape(-1, 2)  # (N, 2) frame, value
+        shape_keys[ob.name] = curves
+    for f in range(frames):
+        scene.frame_set(f + 1)
+        for ob in meshes:
+            names, arr = shapes[ob.name]
+            kbs = ob.data.shape_keys.key_blocks
+            arr[f] = [kbs[n].value for n in names]
+        if head_ob is not None:
+            if bone:
+                cur = head_ob.matrix_world.to_3x3() @ head_ob.pose.bones[bone].matrix.to_3x3()
+                r = np.array(cur.normalized()) @ np.array(rest.normalized()).T
+            else:
+                r = np.array(head_ob.matrix_world.to_3x3().normalized())
+            rots[f] = Y_UP_TO_Z_UP.T @ r @ Y_UP_TO_Z_UP
+    return {"fps": scene.render.fps / scene.render.fps_base,
+            "frame_range": (scene.frame_start, scene.frame_end),
+            "shapes": {k: (v[0], v[1]) for k, v in shapes.items()},
+            "key_frames": key_frames, "shape_key_curves": shape_keys, "actions": [a.name for a in bpy.data.actions],
+            "head": None if head_ob is None else (head_ob.name, bone), "head_rotation": rots}
+
+
+def export_blend_objects(blend: str, out: str, frame_start: int, frame_end: int, fps: int, fps_base: float) -> None:
+    """Helper-process entry: load every object of ``blend`` into a fresh scene and export it to ``out``."""
+    reset_session()
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(blend, link=False) as (src, dst):
+        dst.objects = list(src.objects)
+    for ob in dst.objects:
+        if ob is not None:
+            scene.collection.objects.link(ob)
+    scene.render.fps, scene.render.fps_base = int(fps), float(fps_base)
+    export_owned_scene(out, int(frame_start), int(frame_end))
