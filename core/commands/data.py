@@ -1,0 +1,55 @@
+"""``dreamtalk data synth|realdev``: build the synthetic training corpus or the real-speech dev set."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+HELP = "build training data: the synthetic talking-face corpus (synth) or the real-speech dev set (realdev)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    s = sub.add_parser("synth", help="multi-voice emotional talking-face corpus from TTS engines",
+                       description="Make (or resume) the synthetic corpus: TTS speech with engine phone timings, "
+                                   "audio augmentation, mouth track + emotion layer, MEAD-like structure.")
+    s.add_argument("--out", required=True, help="output directory (outside the repository)")
+    s.add_argument("--hours", type=float, default=20.0, help="hours of audio to plan (default 20)")
+    s.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    s.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    s.add_argument("--actors", type=int, default=8, help="number of synthetic actors (default 8)")
+    s.add_argument("--augment-fraction", type=float, default=0.6,
+                   help="fraction of clips with audio augmentation (default 0.6)")
+    s.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
+    r = sub.add_parser("realdev", help="real speech dev set from pocketsphinx-testdata, force-aligned to phones")
+    r.add_argument("--out", required=True, help="output directory")
+    r.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+
+    quiet = bool(getattr(args, "quiet", False))
+    if args.data_command == "synth":
+        from ..data.synth import SynthConfig, build
+        if args.jobs is not None and args.jobs < 1:
+            raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+        cfg = SynthConfig(hours=args.hours, seed=args.seed, actors=args.actors,
+                          augment_fraction=args.augment_fraction)
+        m = build(args.out, cfg, jobs=args.jobs, quiet=quiet)
+        run_ = m["this_run"]
+        cov = m["phone_coverage"]
+        splits = ", ".join(f"{k} {v['hours']:.3f} h" for k, v in m["splits"].items())
+        print(f"{args.out}: {m['clips']} clips, {m['hours']:.3f} h ({splits}), "
+              f"{len(m['voices'])} voices, {m['sentences']} sentences, "
+              f"phones {cov['phones_covered']}/{cov['phones_total']}, diphones {cov['diphones_covered']}; "
+              f"this run {run_['audio_s']:.0f} s audio in {run_['wall_s']:.0f} s wall "
+              f"({run_['audio_s_per_wall_s']} s/s, {run_['jobs']} jobs, {run_['items_failed']} failed)")
+        return 0
+    if args.data_command == "realdev":
+        from ..data.realdev import build_realdev  # lazy: only this subcommand needs pocketsphinx
+        m = build_realdev(args.out, quiet=quiet)
+        if not quiet:
+            print(json.dumps({k: v for k, v in m.items() if not isinstance(v, (list, dict))}))
+        return 0
+    raise InputError("choose a subcommand: dreamtalk data synth --out DIR | dreamtalk data realdev --out DIR")

@@ -1,0 +1,464 @@
+"""Speech with exact phone timings from real TTS engines: festival, flite and espeak-ng (Debian main).
+
+Every engine reports its own segment timings: festival's Segment relation (one batch process for many
+utterances, since start-up dominates), flite's ``-psdur`` and espeak-ng's phoneme events through libespeak-ng.
+Phones are mapped to ARPAbet (``core.phones``), audio is resampled to 16 kHz mono, and the alignment is fitted
+to the audio: leading/trailing silence is SIL and the final SIL is stretched or trimmed so the last phone ends
+exactly at the end of the audio. ``Speech.raw_error`` keeps the engine's own mismatch for the timing report.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import wave
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import DreamTalkError, InputError
+from ..phones import PHONES, SILENCE, Phone, normalize_phone, validate
+
+SR = 16000
+FRAME = 1.0 / 30.0  # timing tolerance: one animation frame
+
+# name -> (engine, engine voice id)
+VOICES: dict[str, tuple[str, str]] = {
+    "festival:kal_diphone": ("festival", "kal_diphone"),
+    "festival:ked_diphone": ("festival", "ked_diphone"),
+    "festival:cmu_us_slt_arctic_hts": ("festival", "cmu_us_slt_arctic_hts"),
+    "flite:kal16": ("flite", "kal16"),
+    "flite:awb": ("flite", "awb"),
+    "flite:rms": ("flite", "rms"),
+    "flite:slt": ("flite", "slt"),
+    "espeak-ng:en-us": ("espeak-ng", "en-us"),
+    "espeak-ng:en-us+m3": ("espeak-ng", "en-us+m3"),
+    "espeak-ng:en-us+f3": ("espeak-ng", "en-us+f3"),
+    "espeak-ng:en+f4": ("espeak-ng", "en+f4"),
+    "espeak-ng:en-gb-x-rp+m7": ("espeak-ng", "en-gb-x-rp+m7"),
+    "espeak-ng:en-gb-scotland+f2": ("espeak-ng", "en-gb-scotland+f2"),
+    "espeak-ng:en-029+m2": ("espeak-ng", "en-029+m2"),
+}
+
+
+@dataclass
+class Speech:
+    """One synthesized utterance: 16 kHz mono float32 audio and its ARPAbet alignment."""
+
+    audio: np.ndarray  # (N,) float32 in [-1, 1]
+    phones: list[Phone]
+    voice: str
+    text: str
+    rate: float = 1.0
+    raw_error: float = 0.0  # engine's last phone end minus audio duration, before fitting (s)
+    sr: int = SR
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sr
+
+
+class TTSError(DreamTalkError):
+    """An engine failed or is missing."""
+
+
+# ---- phone sets -> ARPAbet ---------------------------------------------------------------------------
+# festival "radio" phone set (all three installed voices use it) and flite's cmu set: ARPAbet plus these.
+_FESTIVAL_EXTRA = {"HV": "HH", "BRTH": SILENCE, "H#": SILENCE, "PAU": SILENCE}
+
+# espeak-ng English phoneme mnemonics -> one or more ARPAbet phones (split evenly in time when several).
+ESPEAK_MAP: dict[str, tuple[str, ...]] = {
+    # consonants
+    "p": ("P",), "b": ("B",), "t": ("T",), "d": ("D",), "k": ("K",), "g": ("G",), "f": ("F",), "v": ("V",),
+    "T": ("TH",), "D": ("DH",), "s": ("S",), "z": ("Z",), "S": ("SH",), "Z": ("ZH",), "h": ("HH",),
+    "m": ("M",), "n": ("N",), "N": ("NG",), "l": ("L",), "r": ("R",), "w": ("W",), "j": ("Y",),
+    "tS": ("CH",), "dZ": ("JH",), "x": ("HH",), "?": ("T",), "t#": ("D",), "*": ("D",), "d#": ("D",),
+    "t2": ("T",), "d2": ("D",), "n-": ("N",), "m-": ("M",), "l-": ("L",), "r-": ("R",), "z/2": ("Z",),
+    "s2": ("S",), "l/2": ("L",), "l/": ("L",), "W": ("W",), "C": ("HH",), "k2": ("K",), "z/": ("Z",),
+    "s/": ("S",), "tS2": ("CH",), "nj": ("N", "Y"), "hw": ("W",), "r/": ("R",), "@L": ("AH", "L"),
+    ";": ("Y",),  # y-glide espeak inserts between a front vowel and the next vowel
+    "z#": ("Z",), "n/": ("N",), "v#": ("V",), "t/": ("T",), "p2": ("P",), "b2": ("B",), "g2": ("G",),
+    # vowels
+    "@": ("AH",), "@2": ("AH",), "@5": ("AH",), "@-": ("AH",), "3": ("ER",), "3:": ("ER",), "V": ("AH",),
+    "a": ("AE",), "aa": ("AE",), "a#": ("AE",), "a2": ("AE",), "A:": ("AA",), "A": ("AA",), "A#": ("AA",),
+    "0": ("AA",), "0#": ("AA",), "E": ("EH",), "e": ("EH",), "E2": ("EH",), "eI": ("EY",), "I": ("IH",),
+    "I#": ("IH",), "I2": ("IH",), "I2#": ("IH",), "i": ("IY",), "i:": ("IY",), "O": ("AO",), "O:": ("AO",),
+    "O2": ("AO",), "OI": ("OY",), "oU": ("OW",), "o": ("OW",), "o:": ("OW",), "oU#": ("OW",), "u:": ("UW",),
+    "u": ("UW",), "U": ("UH",), "aI": ("AY",), "aU": ("AW",), "aI@": ("AY", "ER"), "aI3": ("AY", "ER"),
+    "aU@": ("AW", "ER"), "A@": ("AA", "R"), "e@": ("EH", "R"), "i@": ("IH", "R"), "i@3": ("IH", "R"),
+    "o@": ("AO", "R"), "O@": ("AO", "R"), "U@": ("UH", "R"), "3:r": ("ER",), "A:r": ("AA", "R"),
+    "@r": ("ER",), "IR": ("IH", "R"), "VR": ("AH", "R"), "ir": ("IH", "R"), "e#": ("EH",), "i#": ("IY",),
+    "aI2": ("AY",), "EI": ("EY",), "au": ("AW",), "ai": ("AY",), "y": ("UW",), "Y": ("UW",),
+}
+
+
+def festival_to_arpabet(p: str) -> str:
+    """Map a festival radio / flite cmu phone to ARPAbet (raises TTSError for an unknown one)."""
+    q = _FESTIVAL_EXTRA.get(p.strip().upper(), p)
+    q = normalize_phone(q)
+    if q not in PHONES:
+        raise TTSError(f"festival/flite phone {p!r} has no ARPAbet mapping")
+    return q
+
+
+def espeak_to_arpabet(p: str) -> tuple[str, ...]:
+    """Map an espeak-ng phoneme mnemonic to ARPAbet phones (pauses -> SIL)."""
+    p = p.strip()
+    if not p or p.startswith("_"):
+        return (SILENCE,)
+    m = ESPEAK_MAP.get(p)
+    if m is None:
+        m = ESPEAK_MAP.get(p.rstrip(";#/2["))  # palatalised / dental / alternative variants
+    if m is None:
+        raise TTSError(f"espeak-ng phoneme {p!r} has no ARPAbet mapping")
+    return m
+
+
+# ---- alignment fitting --------------------------------------------------------------------------------
+def tidy(phones: Sequence[Phone]) -> list[Phone]:
+    """Make phones contiguous from 0: leading SIL, no zero-length phones, adjacent SILs merged."""
+    out: list[Phone] = []
+    t = 0.0
+    for p in phones:
+        s, e = max(p.start, t), max(p.end, t)
+        if s > t + 1e-9:  # a gap is silence
+            out.append(Phone(SILENCE, t, s))
+        if e - s <= 1e-6:
+            continue
+        out.append(Phone(p.phone, s, e))
+        t = e
+    merged: list[Phone] = []
+    for p in out:
+        if merged and merged[-1].phone == SILENCE and p.phone == SILENCE:
+            merged[-1] = Phone(SILENCE, merged[-1].start, p.end)
+        else:
+            merged.append(p)
+    return merged
+
+
+def fit_to_audio(phones: Sequence[Phone], audio: np.ndarray, sr: int) -> tuple[list[Phone], np.ndarray, float]:
+    """Fit an alignment to its audio; returns (phones, audio, raw_error = last end - duration before fitting).
+
+    Audio longer than the phones: the final SIL is extended. Phones longer than the audio: trailing silence
+    is trimmed; if speech itself would be cut by more than one frame the audio is zero-padded instead.
+    """
+    phones = tidy(phones)
+    if not phones:
+        raise TTSError("engine returned no phones")
+    dur = len(audio) / sr
+    raw = phones[-1].end - dur
+    if raw <= 0:
+        if phones[-1].phone == SILENCE:
+            phones[-1] = Phone(SILENCE, phones[-1].start, dur)
+        elif dur - phones[-1].end > 1e-6:
+            phones.append(Phone(SILENCE, phones[-1].end, dur))
+    else:
+        last_speech = max((p.end for p in phones if p.phone != SILENCE), default=0.0)
+        if last_speech - dur > FRAME:
+            audio = np.concatenate([audio, np.zeros(int(round(raw * sr)) + 1, audio.dtype)])
+            dur = len(audio) / sr
+        phones = [p for p in phones if p.start < dur - 1e-6]
+        phones[-1] = Phone(phones[-1].phone, phones[-1].start, dur)
+    phones = tidy(phones)
+    phones[-1] = Phone(phones[-1].phone, phones[-1].start, dur)
+    return validate(phones, "tts alignment"), audio, float(raw)
+
+
+def resample(audio: np.ndarray, sr_in: int, sr_out: int = SR) -> np.ndarray:
+    """Polyphase resampling to ``sr_out`` (float32)."""
+    if sr_in == sr_out:
+        return audio.astype(np.float32)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+    g = gcd(sr_in, sr_out)
+    return resample_poly(audio.astype(np.float64), sr_out // g, sr_in // g).astype(np.float32)
+
+
+def read_wav(path: str) -> tuple[np.ndarray, int]:
+    """Read a PCM16 WAV as mono float32."""
+    with wave.open(path, "rb") as w:
+        sr, ch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
+        raw = w.readframes(n)
+    if width != 2:
+        raise TTSError(f"{path}: expected 16-bit PCM, got {8 * width}-bit")
+    a = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    if ch > 1:
+        a = a.reshape(-1, ch).mean(axis=1)
+    return a, sr
+
+
+def _finish(audio: np.ndarray, sr: int, phones: list[Phone], voice: str, text: str, rate: float,
+            raw_override: float | None = None) -> Speech:
+    audio = resample(audio, sr, SR)
+    n_before = len(audio)
+    phones, audio, raw = fit_to_audio(phones, audio, SR)
+    return Speech(audio.astype(np.float32), phones, voice, text, rate, raw if raw_override is None else raw_override,
+                  extra={"padded_samples": len(audio) - n_before})
+
+
+def _need(binary: str) -> str:
+    path = shutil.which(binary)
+    if not path:
+        raise TTSError(f"{binary} is not installed (apt-get install {binary})")
+    return path
+
+
+def speakable(text: str) -> str:
+    """Text safe for every engine's command line and scheme string."""
+    t = re.sub(r"[\"\\`]", "", str(text)).replace("\n", " ").strip()
+    if not t:
+        raise InputError("empty text")
+    if t.startswith("-"):
+        t = t.lstrip("- ")
+    return t
+
+
+# ---- festival -----------------------------------------------------------------------------------------
+_FESTIVAL_DUMP = """
+(define (dt_dump u path)
+  (utt.save.wave u path 'riff)
+  (mapcar (lambda (s) (format t "@@S %s %f\\n" (item.name s) (item.feat s "end")))
+          (utt.relation.items u 'Segment))
+  (format t "@@E\\n"))
+"""
+
+
+def festival_batch(voice_id: str, texts: Sequence[str], rates: Sequence[float], voice: str) -> list[Speech | None]:
+    """Synthesize many utterances in one festival process; failed utterances come back as None."""
+    exe = _need("festival")
+    with tempfile.TemporaryDirectory(prefix="dt_fest_") as tmp:
+        lines = [_FESTIVAL_DUMP, f"(voice_{voice_id})"]
+        for i, (text, rate) in enumerate(zip(texts, rates)):
+            lines.append(f"(Parameter.set 'Duration_Stretch {1.0 / rate:.4f})")
+            lines.append(f'(format t "@@U {i}\\n")')
+            lines.append(f'(unwind-protect (dt_dump (SynthText "{speakable(text)}") "{tmp}/{i}.wav") '
+                         f'(format t "@@F\\n"))')
+        script = os.path.join(tmp, "batch.scm")
+        with open(script, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        proc = subprocess.run([exe, "--batch", script], capture_output=True, text=True,
+                              timeout=60 + 20 * len(texts))
+        segs: dict[int, list[tuple[str, float]]] = {}
+        cur = -1
+        for line in proc.stdout.splitlines():
+            if line.startswith("@@U "):
+                cur = int(line[4:])
+                segs[cur] = []
+            elif line.startswith("@@S ") and cur >= 0:
+                _, name, end = line.split()
+                segs[cur].append((name, float(end)))
+            elif line.startswith("@@F") and cur >= 0:
+                segs.pop(cur, None)
+        out: list[Speech | None] = []
+        for i, (text, rate) in enumerate(zip(texts, rates)):
+            wav = os.path.join(tmp, f"{i}.wav")
+            if i not in segs or not segs[i] or not os.path.exists(wav):
+                out.append(None)
+                continue
+            audio, sr = read_wav(wav)
+            phones, t = [], 0.0
+            for name, end in segs[i]:
+                phones.append(Phone(festival_to_arpabet(name), t, end))
+                t = end
+            out.append(_finish(audio, sr, phones, voice, text, rate))
+        return out
+
+
+# ---- flite --------------------------------------------------------------------------------------------
+_PSDUR = re.compile(r"(\S+):(\d+(?:\.\d+)?)")
+
+
+def flite_one(voice_id: str, text: str, rate: float, voice: str) -> Speech:
+    """One flite utterance with ``-psdur`` segment end times."""
+    exe = _need("flite")
+    with tempfile.TemporaryDirectory(prefix="dt_flite_") as tmp:
+        wav = os.path.join(tmp, "u.wav")
+        proc = subprocess.run([exe, "-voice", voice_id, "--setf", f"duration_stretch={1.0 / rate:.4f}",
+                               "-psdur", "-t", speakable(text), "-o", wav],
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0 or not os.path.exists(wav):
+            raise TTSError(f"flite failed: {proc.stderr.strip()[:200]}")
+        audio, sr = read_wav(wav)
+    phones, t = [], 0.0
+    for name, end in _PSDUR.findall(proc.stdout):
+        phones.append(Phone(festival_to_arpabet(name), t, float(end)))
+        t = float(end)
+    return _finish(audio, sr, phones, voice, text, rate)
+
+
+# ---- espeak-ng ----------------------------------------------------------------------------------------
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", _EventId)]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_EV_LIST_TERMINATED, _EV_PHONEME = 0, 7
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INIT_PHONEME_EVENTS, _INIT_DONT_EXIT = 0x0001, 0x8000
+_RATE = 1
+_DEFAULT_WPM = 175
+
+
+class _Espeak:
+    """libespeak-ng in synchronous mode: audio chunks and phoneme events gathered by a callback."""
+
+    def __init__(self) -> None:
+        try:
+            self.lib = ctypes.CDLL("libespeak-ng.so.1")
+        except OSError:
+            raise TTSError("libespeak-ng is not installed (apt-get install libespeak-ng1)") from None
+        self.sr = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None,
+                                             _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT)
+        if self.sr <= 0:
+            raise TTSError("espeak_Initialize failed")
+        self.chunks: list[np.ndarray] = []
+        self.events: list[tuple[str, int]] = []
+        self._cb = _CALLBACK(self._on_audio)  # keep a reference: the library holds a raw pointer
+        self.lib.espeak_SetSynthCallback(self._cb)
+        self.voice = None
+
+    def _on_audio(self, wav, n, ev) -> int:
+        if n > 0:
+            self.chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
+        i = 0
+        while ev[i].type != _EV_LIST_TERMINATED:
+            if ev[i].type == _EV_PHONEME:
+                self.events.append((ev[i].id.string.decode("ascii", "replace"), int(ev[i].sample)))
+            i += 1
+        return 0
+
+    def synth(self, voice_id: str, text: str, rate: float) -> tuple[np.ndarray, list[tuple[str, int]]]:
+        if voice_id != self.voice:
+            if self.lib.espeak_SetVoiceByName(voice_id.encode()) != 0:
+                raise TTSError(f"espeak-ng has no voice {voice_id!r}")
+            self.voice = voice_id
+        self.lib.espeak_SetParameter(_RATE, int(round(_DEFAULT_WPM * rate)), 0)
+        self.chunks, self.events = [], []
+        data = speakable(text).encode("utf-8") + b"\0"
+        err = self.lib.espeak_Synth(data, len(data), 0, 0, 0, 1, None, None)  # POS_CHARACTER, CHARS_UTF8
+        self.lib.espeak_Synchronize()
+        if err != 0:
+            raise TTSError(f"espeak_Synth failed ({err})")
+        audio = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
+        return audio, self.events
+
+
+_ESPEAK: _Espeak | None = None
+_ESPEAK_PID = -1
+
+
+def _espeak_isolated(voice_id: str, text: str, rate: float) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """Run one espeak utterance in a forked child of the freshly initialised library.
+
+    libespeak-ng carries state from one utterance to the next (the output length of the same text drifts by a
+    few samples), so each utterance starts from the same snapshot: the clip is then a pure function of its
+    text, voice and rate, whatever was synthesized before it in this process.
+    """
+    import pickle
+    global _ESPEAK, _ESPEAK_PID
+    if _ESPEAK is None or _ESPEAK_PID != os.getpid():  # the library state must not cross a fork
+        _ESPEAK, _ESPEAK_PID = _Espeak(), os.getpid()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: synthesize, send, exit without running any parent clean-up
+        code = 0
+        try:
+            os.close(r)
+            try:
+                payload = pickle.dumps(_ESPEAK.synth(voice_id, text, rate))
+            except Exception as e:  # noqa: BLE001 - the parent re-raises it
+                payload = pickle.dumps(TTSError(f"espeak-ng: {e}"))
+            with os.fdopen(w, "wb") as f:
+                f.write(payload)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise TTSError("espeak-ng child process failed")
+    res = pickle.loads(data)
+    if isinstance(res, Exception):
+        raise res
+    return res
+
+
+def espeak_one(voice_id: str, text: str, rate: float, voice: str) -> Speech:
+    """One espeak-ng utterance; phone starts come from phoneme events (sample positions)."""
+    audio_i16, events = _espeak_isolated(voice_id, text, rate)
+    sr = _ESPEAK.sr
+    audio = audio_i16.astype(np.float32) / 32768.0
+    phones: list[Phone] = []
+    n = len(audio)
+    # espeak closes every utterance with a zero-length pause event: its position vs the audio length is the check.
+    raw = (events[-1][1] - n) / sr if events else 0.0
+    for k, (name, start) in enumerate(events):
+        end = events[k + 1][1] if k + 1 < len(events) else n
+        s, e = start / sr, max(start, end) / sr
+        arpa = espeak_to_arpabet(name)
+        step = (e - s) / len(arpa)
+        for j, a in enumerate(arpa):
+            phones.append(Phone(a, s + j * step, s + (j + 1) * step))
+    if phones and phones[-1].end < n / sr:
+        phones.append(Phone(SILENCE, phones[-1].end, n / sr))
+    return _finish(audio, sr, phones, voice, text, rate, raw_override=raw)
+
+
+# ---- public API ---------------------------------------------------------------------------------------
+def synthesize_batch(voice: str, texts: Sequence[str], rates: Sequence[float] | None = None) -> list[Speech | None]:
+    """Synthesize texts with one voice; an utterance the engine cannot say comes back as None."""
+    if voice not in VOICES:
+        raise InputError(f"unknown voice {voice!r}; choose one of: {', '.join(VOICES)}")
+    engine, vid = VOICES[voice]
+    rates = list(rates) if rates is not None else [1.0] * len(texts)
+    if len(rates) != len(texts):
+        raise InputError("rates and texts differ in length")
+    if engine == "festival":
+        return festival_batch(vid, texts, rates, voice)
+    out: list[Speech | None] = []
+    for text, rate in zip(texts, rates):
+        try:
+            out.append(flite_one(vid, text, rate, voice) if engine == "flite" else espeak_one(vid, text, rate, voice))
+        except (TTSError, subprocess.TimeoutExpired):
+            out.append(None)
+    return out
+
+
+def synthesize(voice: str, text: str, rate: float = 1.0) -> Speech:
+    """Synthesize one utterance (raises TTSError when the engine fails)."""
+    sp = synthesize_batch(voice, [text], [rate])[0]
+    if sp is None:
+        raise TTSError(f"{voice} could not synthesize {text!r}")
+    return sp
+
+
+def timing_report(speeches: Sequence[Speech]) -> dict:
+    """Per voice: utterances, max/mean |engine's last phone end - audio length| before fitting, and after."""
+    by: dict[str, list[Speech]] = {}
+    for sp in speeches:
+        by.setdefault(sp.voice, []).append(sp)
+    out = {}
+    for voice, sps in sorted(by.items()):
+        raw = np.abs([sp.raw_error for sp in sps])
+        fitted = np.abs([sp.phones[-1].end - sp.duration for sp in sps])
+        out[voice] = {"utterances": len(sps), "raw_max_ms": round(1000 * float(raw.max()), 2),
+                      "raw_mean_ms": round(1000 * float(raw.mean()), 2),
+                      "raw_within_frame": round(float(np.mean(raw <= FRAME)), 4),
+                      "speech_cut_padded": int(sum(sp.extra.get("padded_samples", 0) > 0 for sp in sps)),
+                      "fitted_max_ms": round(1000 * float(fitted.max()), 3)}
+    return out
