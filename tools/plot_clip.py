@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     from dreamtalk.core.data.face import synthesize_face
-    from dreamtalk.core.data.mouth import lip_gap
+    from dreamtalk.core.mouth import lip_gap
     from dreamtalk.core.data.tts import synthesize
     from dreamtalk.core.fileio import atomic_path
     from dreamtalk.core.phones import BILABIALS, SILENCE, VOWELS

@@ -18,7 +18,7 @@ from ..emotions import check_intensity, canonical_emotion
 from ..errors import InputError
 from ..phones import CONSONANTS, SILENCE, VOWELS, Phone, validate
 from .emotion_layer import EmotionLayer, emotion_layer
-from .mouth import MouthTrack, mouth_track
+from ..mouth import MouthTrack, mouth_track
 from .prosody import Prosody, analyze, from_phones, num_frames
 
 _LIP_OPENERS = ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight", "mouthFunnel")
