@@ -7,3 +7,7 @@ class DreamTalkError(Exception):
 
 class InputError(DreamTalkError, ValueError):
     """An input file or argument is unusable (wrong type, empty, corrupt, missing channels)."""
+
+
+class Cancelled(DreamTalkError):
+    """The user (or a ``cancel()`` callback) stopped a running generation."""

@@ -37,7 +37,8 @@ assert repo.directory.startswith(TMP), repo.directory  # never the real user fol
 result = bpy.ops.extensions.package_install_files(filepath=ZIP, repo="user_default", enable_on_install=True)
 assert result == {"FINISHED"}, result
 # The add-on's own class objects, kept so their state can be checked after the modules are unloaded.
-CLASSES = [c for m in ("properties", "operators", "panels") for c in sys.modules[f"{MODULE}.addon.{m}"].classes]
+CLASSES = [c for m in ("preferences", "properties", "operators", "panels")
+           for c in sys.modules[f"{MODULE}.addon.{m}"].classes]
 def dreamtalk_types():
     """Registered DREAM-Talk classes: listed in bpy.types or flagged registered (PropertyGroups are not listed)."""
     return sorted(set(n for n in dir(bpy.types) if n.startswith("DREAMTALK_"))
@@ -112,10 +113,17 @@ def test_install_enable_disable(extension_zip, tmp_path):
     out["types_final"] = dreamtalk_types()
     ''', extension_zip, tmp_path)
     assert out["module"].startswith("bl_ext.user_default.dreamtalk.")  # the installed copy, not the checkout
-    assert out["types_enabled"] == ["DREAMTALK_OT_import_animation", "DREAMTALK_PG_settings", "DREAMTALK_PT_main"]
+    assert out["types_enabled"] == [
+        "DREAMTALK_AP_preferences", "DREAMTALK_OT_add_proxy_head", "DREAMTALK_OT_export_animation",
+        "DREAMTALK_OT_generate", "DREAMTALK_OT_import_animation", "DREAMTALK_OT_randomize_seed",
+        "DREAMTALK_OT_refresh_mapping", "DREAMTALK_PG_mapping_item", "DREAMTALK_PG_settings",
+        "DREAMTALK_PT_advanced", "DREAMTALK_PT_files", "DREAMTALK_PT_head", "DREAMTALK_PT_main",
+        "DREAMTALK_PT_mapping", "DREAMTALK_UL_mapping"]
     assert out["scene_prop"] and out["enabled"]
     assert out["emotions"][:3] == ["neutral", "happy", "sad"] and len(out["emotions"]) == 8
-    assert out["props"] == ["anim_path", "audio_path", "emotion", "intensity", "seed", "start_frame", "target_object"]
+    for p in ("anim_path", "audio_path", "emotion", "intensity", "seed", "start_frame", "target_object",
+              "style_path", "steps", "guidance", "head_mode", "head_object", "head_bone", "mapping", "preset"):
+        assert p in out["props"], p
     assert out["panel_category"] == "DREAM-Talk"
     assert out["types_disabled"] == [] and not out["scene_prop_disabled"] and not out["enabled_after"]
     assert not out["op_after"]
@@ -197,7 +205,7 @@ def test_import_operator_keys_shape_keys(extension_zip, tmp_path):
     ''', extension_zip, tmp_path)
 
     assert "missing 51 blendshape column(s)" in out["error"] and "Traceback" not in out["error"]
-    assert "mesh 'Plain' has no shape keys named like ARKit" in out["error_no_keys"]
+    assert "mesh 'Plain' has no shape keys" in out["error_no_keys"]
     assert out["untouched"]
     assert out["ret"] == ["FINISHED"] and out["action"] == "take_one"
     assert out["nla"] == [[out["old_action"]]]
