@@ -1,7 +1,7 @@
 """Benchmark glTF export: a long animation (default 10 min at 60 fps) written as a proxy-head GLB,
 with and without keyframe reduction; prints time, file size and the reduction's saving at its bound.
 
-Usage: python tools/bench_export.py [--minutes 10] [--fps 60] [--tol 1e-3] [--input anim.json]
+Usage: dreamtalk bench export [--minutes 10] [--fps 60] [--tol 1e-3] [--input anim.json]
 Without --input the animation is synthetic speech-like motion (see make_speechlike): the saving depends
 on how much of the take holds still, so quote it together with the input it was measured on.
 """
@@ -19,8 +19,8 @@ import numpy as np
 def make_speechlike(frames: int, fps: float, seed: int = 0):
     """Synthetic FaceAnimation: syllable-rate jaw/lip motion in phrases separated by still pauses,
     slow brow/eye drift, blinks every few seconds, small head sway. Deterministic."""
-    from dreamtalk.core.animation import FaceAnimation
-    from dreamtalk.rigs.arkit import INDEX, MOUTH_SET
+    from ..core.animation import FaceAnimation
+    from ..rigs.arkit import INDEX, MOUTH_SET
     rng = np.random.default_rng(seed)
     t = np.arange(frames) / fps
     w = np.zeros((frames, 52), np.float64)
@@ -55,10 +55,10 @@ def main(argv=None) -> int:
     ap.add_argument("--tol", type=float, default=1e-3, help="reduction bound (weights abs, rotation rad)")
     ap.add_argument("--input", help="an animation file (.json/.csv/.npz) instead of the synthetic one")
     a = ap.parse_args(argv)
-    from dreamtalk.exporters.gltf import write_proxy_glb
-    from dreamtalk.rigs.proxy_head import build_proxy_head
+    from .gltf import write_proxy_glb
+    from ..rigs.proxy_head import build_proxy_head
     if a.input:
-        from dreamtalk.core.formats import read_animation
+        from ..core.formats import read_animation
         anim = read_animation(a.input)
         what = a.input
     else:

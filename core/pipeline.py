@@ -1,0 +1,216 @@
+"""The generation pipeline: audio + emotion -> FaceAnimation, in numpy only.
+
+EmoDiff samples the whole face window by window (each window conditioned on the previous window's tail), lip
+refinement re-predicts the mouth set, an optional transcript sharpens the mouth through forced alignment, and
+the result is resampled to the requested frame rate.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..rigs.arkit import ARKIT_NAMES, INDEX, MOUTH_SET
+from .animation import FaceAnimation
+from .emotions import canonical_emotion, check_intensity
+from .errors import Cancelled, InputError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+EMODIFF_FILE = "emodiff.npz"
+LIPS_FILE = "lips.npz"
+DEFAULT_STEPS = 10
+DEFAULT_GUIDANCE = 1.0
+MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
+TRANSCRIPT_MOUTH_WEIGHT = 0.8  # share of the aligned mouth track when a transcript is given
+_BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
+_MODELS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+class Models:
+    """The loaded numpy networks (EmoDiff and lip refinement)."""
+
+    def __init__(self, emodiff, lips):
+        self.emodiff, self.lips = emodiff, lips
+
+    @property
+    def version(self) -> str:
+        return f"emodiff-{self.emodiff.version}+lips-{self.lips.version if self.lips else 'none'}"
+
+
+def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
+    """Load (once, cached) the shipped weights, or those in ``weights_dir``."""
+    from .models.numpy_nn import EmoDiffNumpy, LipsNumpy
+
+    d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    key = str(d.resolve())
+    with _LOCK:
+        if key not in _MODELS:
+            emo_path, lips_path = d / EMODIFF_FILE, d / LIPS_FILE
+            if not emo_path.is_file():
+                raise InputError(f"no trained EmoDiff weights at {emo_path}; train them with "
+                                 "`dreamtalk train emodiff` or reinstall the package")
+            emodiff = EmoDiffNumpy.from_file(emo_path)
+            lips = LipsNumpy.from_file(lips_path) if lips_path.is_file() else None
+            _MODELS[key] = Models(emodiff, lips)
+        return _MODELS[key]
+
+
+def _read_audio(audio: Any, sr: int | None) -> tuple[np.ndarray, str | None, str | None]:
+    from .audio import load_audio, prepare_audio
+
+    if isinstance(audio, (str, os.PathLike)):
+        path = Path(audio)
+        a, _ = load_audio(path)
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return a, str(path), h.hexdigest()
+    if sr is None:
+        raise InputError("audio given as an array needs its sample rate (sr=...)")
+    a, _ = prepare_audio(np.asarray(audio), sr)
+    return a, None, hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def _style_vector(models: Models, style: Any, emotion: str, intensity: float) -> tuple[np.ndarray, dict]:
+    from .formats import read_animation
+
+    if style is None:
+        emo = canonical_emotion(emotion)
+        return models.emodiff.emotion_style(emo, intensity), {"emotion": emo, "intensity": intensity}
+    anim = style if isinstance(style, FaceAnimation) else read_animation(style)
+    if anim.num_frames < 2:
+        raise InputError("style clip needs at least 2 frames")
+    vec = models.emodiff.style_from_animation(anim)
+    label = str(style) if not isinstance(style, FaceAnimation) else anim.metadata.get("source_audio", "clip")
+    return vec, {"emotion": anim.metadata.get("emotion", "style"), "intensity": intensity, "style": label}
+
+
+def _suppress_blinks(weights: np.ndarray) -> np.ndarray:
+    """Clamp each eyeBlink channel to its slow baseline so no blink events remain. (T, 52) in place."""
+    for i in _BLINKS:
+        ch = weights[:, i]
+        base = float(np.percentile(ch, 40))
+        weights[:, i] = np.minimum(ch, base)
+    return weights
+
+
+def _transcript_mouth(audio16: np.ndarray, text: str, feats: np.ndarray) -> np.ndarray:
+    """(T, 52) aligned, emotion-free mouth track at 30 fps for a transcript."""
+    from .align import align_transcript
+    from .audio import N_MELS
+    from .mouth import mouth_track
+
+    phones = align_transcript(audio16, 16000, text)
+    loudness = np.clip(feats[:, N_MELS], 0.0, 1.0)  # energy feature: 1 = the clip's loud frames
+    return mouth_track(phones, feats.shape[0], 30.0, loudness=loudness).weights
+
+
+def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", intensity: float = 1.0,
+             style: Any = None, seed: int = 0, steps: int | None = None, guidance: float | None = None,
+             fps: float = 30.0, transcript: str | None = None, head: bool = True, blink: bool = True,
+             progress: bool | Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
+             weights_dir: str | os.PathLike | None = None) -> FaceAnimation:
+    """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``."""
+    from .audio import features_numpy, num_frames
+    from .progress import Progress
+
+    intensity = check_intensity(intensity)
+    steps = DEFAULT_STEPS if steps is None else int(steps)
+    if not 1 <= steps <= 1000:
+        raise InputError(f"steps must be in 1..1000, got {steps}")
+    guidance = DEFAULT_GUIDANCE if guidance is None else float(guidance)
+    if not 0.0 <= guidance <= 20.0:
+        raise InputError(f"guidance must be in 0..20, got {guidance}")
+    fps = float(fps)
+    if not 0 < fps <= 240:
+        raise InputError(f"fps must be in (0, 240], got {fps}")
+    if style is None:
+        canonical_emotion(emotion)  # fail before the audio is read
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise InputError(f"seed must be an integer, got {seed!r}") from None
+
+    a16, source, sha = _read_audio(audio, sr)
+    if a16.size / 16000 > MAX_SECONDS:
+        raise InputError(f"audio is {a16.size / 16000 / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
+    models = load_models(weights_dir)
+    style_vec, style_meta = _style_vector(models, style, emotion, intensity)
+
+    t = num_frames(a16.size)
+    feats = features_numpy(a16, t)  # (T, 82)
+
+    bar = None
+    report = progress if callable(progress) else None
+    if progress is True:
+        bar = Progress(t, "generate")
+
+    def on_frames(k: int) -> None:
+        if cancel is not None and cancel():
+            raise Cancelled("generation cancelled")
+        if bar is not None:
+            bar.update(k)
+        if report is not None:
+            on_frames.done += k
+            report(min(1.0, 0.9 * on_frames.done / t))
+    on_frames.done = 0
+
+    try:
+        rng = np.random.default_rng(seed)
+        motion = models.emodiff.sample_sequence(feats, style_vec, rng=rng, steps=steps, guidance=guidance,
+                                                progress=on_frames)  # (T, 55)
+    finally:
+        if bar is not None:
+            bar.close()
+    weights = np.clip(motion[:, :52], 0.0, 1.0)
+    head_rot = motion[:, 52:55].astype(np.float32)
+    if models.lips is not None:
+        weights = np.clip(models.lips.apply(feats, weights, style_vec), 0.0, 1.0)
+    if transcript is not None and str(transcript).strip():
+        mt = _transcript_mouth(a16, str(transcript), feats)
+        idx = [INDEX[n] for n in MOUTH_SET]
+        weights[:, idx] = TRANSCRIPT_MOUTH_WEIGHT * mt[:, idx] + (1 - TRANSCRIPT_MOUTH_WEIGHT) * weights[:, idx]
+    if not blink:
+        weights = _suppress_blinks(weights)
+    if not head:
+        head_rot[:] = 0.0
+    if cancel is not None and cancel():
+        raise Cancelled("generation cancelled")
+    meta = dict(style_meta, seed=seed, steps=steps, guidance=guidance, model_version=models.version,
+                source_audio=source, source_audio_sha256=sha, audio_duration=a16.size / 16000,
+                transcript=bool(transcript), head=head, blink=blink)
+    anim = FaceAnimation(30.0, weights, head_rot, metadata=meta)
+    if abs(fps - 30.0) > 1e-9:
+        anim = anim.resample(fps)
+    if report is not None:
+        report(1.0)
+    return anim
+
+
+def save_output(anim: FaceAnimation, path: str | os.PathLike, mesh: str | os.PathLike | None = None,
+                reduce: float | None = None) -> dict:
+    """Write ``anim`` in the format of the suffix: .json/.csv/.npz, .glb/.gltf (proxy or ``mesh``), .fbx."""
+    from .formats import write_animation
+
+    p = Path(path)
+    suf = p.suffix.lower()
+    if suf in (".glb", ".gltf"):
+        from ..exporters.gltf import animate_user_gltf, write_proxy_glb
+        if mesh:
+            rep = animate_user_gltf(anim, mesh, p, reduce=reduce)
+            return {"report": "\n".join(rep.lines())}
+        return dict(write_proxy_glb(anim, p, reduce=reduce))
+    if suf == ".fbx":
+        from ..exporters.fbx import export_fbx
+        rep = export_fbx(anim, p, mesh=mesh)
+        return {"report": rep.summary()}
+    if mesh:
+        raise InputError("--mesh only applies to .glb/.gltf/.fbx outputs")
+    write_animation(anim, p)
+    return {}
