@@ -1,0 +1,61 @@
+"""``dreamtalk train emodiff|lips``: train a network on a corpus directory and export its weights."""
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "train EmoDiff or the lip refinement network on a corpus (resumable, wall-clock budget)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", choices=("emodiff", "lips"), help="which network")
+    p.add_argument("--config", required=True, help="JSON with 'model' and 'train' sections (configs/*.json)")
+    p.add_argument("--data", required=True, help="corpus directory (clips.jsonl, audio/, anim/, styles/)")
+    p.add_argument("--out", required=True, help="run directory: checkpoint.pt, loss.csv, loss.png, weights .npz")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
+    p.add_argument("--steps", type=int, default=None, help="stop at this step (overrides the config's max_steps)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--emodiff", default=None, help="lips only: trained EmoDiff weights (for style vectors)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N clips per split (smoke tests)")
+
+
+def load_config(path: str, kind: str):
+    """(model config, TrainConfig) from a JSON file."""
+    from ..errors import InputError
+    from ..models.config import EmoDiffConfig, LipsConfig, TrainConfig
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"cannot read config {path}: {e}") from None
+    cls = EmoDiffConfig if kind == "emodiff" else LipsConfig
+    try:
+        return cls.from_dict(d.get("model", {})), TrainConfig.from_dict(d.get("train", {}))
+    except (TypeError, ValueError) as e:
+        raise InputError(f"config {path}: {e}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+
+    if args.minutes is not None and args.minutes <= 0:
+        raise InputError("--minutes must be positive")
+    if args.device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise InputError("--device cuda but no CUDA device is available")
+    mcfg, tcfg = load_config(args.config, args.model)
+    common = dict(minutes=args.minutes, resume=args.resume, device=args.device, max_steps=args.steps,
+                  limit=args.limit, quiet=args.quiet)
+    if args.model == "emodiff":
+        from ..training.train_emodiff import train_emodiff
+        summary = train_emodiff(args.data, args.out, mcfg, tcfg, **common)
+    else:
+        from ..training.train_lips import train_lips
+        summary = train_lips(args.data, args.out, mcfg, tcfg, args.emodiff, **common)
+    if not args.quiet:
+        print(f"{args.model}: {summary['steps']} steps, val loss {summary['val_loss']:.4g}, "
+              f"weights {summary['weights']}")
+    return 0

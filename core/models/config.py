@@ -1,0 +1,129 @@
+"""Typed model configurations, stored inside every weights file and rebuilt from it."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...rigs.arkit import MOUTH_SET
+from ..audio import FEATURE_DIM
+
+MOTION_DIM = 55  # 52 ARKit weights + head [pitch, yaw, roll]
+
+
+def _from_dict(cls, d: dict[str, Any]):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+    kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
+    return cls(**kw)
+
+
+@dataclass(frozen=True)
+class EmoDiffConfig:
+    """EmoDiff: transformer denoiser over a window of frames plus a style encoder."""
+
+    motion_dim: int = MOTION_DIM
+    audio_dim: int = FEATURE_DIM
+    window: int = 80  # frames generated per window (30 fps)
+    prefix: int = 10  # frames of the previous window given as clean context (initial state)
+    lookahead: int = 10  # frames of future audio after the window (coarticulation)
+    d_model: int = 128
+    n_layers: int = 3
+    n_heads: int = 4
+    ff_mult: int = 2
+    audio_kernel: int = 5  # temporal conv over audio features
+    style_dim: int = 128
+    style_d_model: int = 96
+    style_layers: int = 2
+    style_heads: int = 4
+    style_max_frames: int = 150  # training crops 60..this; longer references are encoded in chunks, averaged
+    diffusion_steps: int = 1000
+    schedule: str = "cosine"  # or "linear"
+    beta_start: float = 1e-4  # linear schedule only
+    beta_end: float = 0.02
+    clip_x0: float = 6.0  # sampler clips the x0 estimate in normalised units
+    dropout: float = 0.1
+    p_drop_style: float = 0.1  # classifier-free guidance training
+    p_drop_prefix: float = 0.3
+
+    @property
+    def seq_len(self) -> int:
+        """Tokens per window: prefix + window + lookahead."""
+        return self.prefix + self.window + self.lookahead
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EmoDiffConfig":
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True)
+class LipsConfig:
+    """Lip refinement: a dilated residual conv stack predicting the mouth set (deterministic)."""
+
+    motion_dim: int = MOTION_DIM
+    audio_dim: int = FEATURE_DIM
+    style_dim: int = 128
+    mouth_names: tuple[str, ...] = MOUTH_SET
+    channels: int = 128
+    kernel: int = 3
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
+    dropout: float = 0.1
+    p_drop_style: float = 0.1
+    closure_weight: float = 4.0  # extra loss weight on frames where the target lips are closed
+
+    @property
+    def out_dim(self) -> int:
+        """Mouth channels predicted."""
+        return len(self.mouth_names)
+
+    @property
+    def receptive_field(self) -> int:
+        """Frames each output sees (odd; centred)."""
+        return 1 + (self.kernel - 1) * (sum(self.dilations) + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        d = dataclasses.asdict(self)
+        d["mouth_names"], d["dilations"] = list(self.mouth_names), list(self.dilations)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LipsConfig":
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
+        return _from_dict(cls, d)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by both trainers (stored in the run directory, not the weights)."""
+
+    batch_size: int = 32
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    max_steps: int = 20000
+    ema_decay: float = 0.999
+    grad_clip: float = 1.0
+    checkpoint_every: int = 500
+    val_every: int = 250
+    val_batches: int = 8
+    log_every: int = 25
+    seed: int = 0
+    threads: int = 2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Rebuild; unknown keys are an error."""
+        return _from_dict(cls, d)

@@ -1,0 +1,51 @@
+"""Lip refinement in torch (training only): a dilated residual conv stack that re-predicts the mouth set.
+
+Input per frame: audio features, the full-face weights from EmoDiff (52, in [0, 1]) and the emotion style
+vector (added to every frame). Output: the MOUTH_SET channels in [0, 1] (sigmoid). It is fully convolutional,
+so it runs over a whole clip of any length with no windows or seams.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import LipsConfig
+
+
+class ResBlock(nn.Module):
+    """LayerNorm -> dilated conv -> tanh-GELU -> linear, residual."""
+
+    def __init__(self, c: int, kernel: int, dilation: int, dropout: float):
+        super().__init__()
+        self.ln = nn.LayerNorm(c)
+        self.conv = nn.Conv1d(c, c, kernel, dilation=dilation, padding=dilation * (kernel - 1) // 2)
+        self.lin = nn.Linear(c, c)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C)."""
+        y = self.conv(self.ln(x).transpose(1, 2)).transpose(1, 2)
+        return x + self.drop(self.lin(F.gelu(y, approximate="tanh")))
+
+
+class Lips(nn.Module):
+    """(audio (B,T,A), face (B,T,52), style (B,Ds)) -> mouth (B,T,len(mouth_names)) in [0, 1]."""
+
+    def __init__(self, cfg: LipsConfig):
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.channels
+        self.inp = nn.Linear(cfg.audio_dim + 52, c)
+        self.style_proj = nn.Linear(cfg.style_dim, c)
+        self.null_style = nn.Parameter(torch.zeros(cfg.style_dim))
+        self.blocks = nn.ModuleList(ResBlock(c, cfg.kernel, d, cfg.dropout) for d in cfg.dilations)
+        self.ln_out = nn.LayerNorm(c)
+        self.out = nn.Linear(c, cfg.out_dim)
+
+    def forward(self, audio: torch.Tensor, face: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """audio (B,T,A), face (B,T,52), style (B,Ds) -> (B,T,M) in [0, 1]."""
+        h = self.inp(torch.cat([audio, face], dim=-1)) + self.style_proj(style)[:, None, :]
+        for blk in self.blocks:
+            h = blk(h)
+        return torch.sigmoid(self.out(self.ln_out(h)))

@@ -1,0 +1,94 @@
+"""Diffusion schedules and the DDIM sampler. Holds no weights: it drives any ``eps_fn(x_t, t, cond) -> eps``.
+
+Noise comes from a numpy ``Generator`` (PCG64) so a seed gives the same samples on any machine. The training code
+imports the same schedule functions, so train and sample agree on every alpha.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+EpsFn = Callable[[np.ndarray, int, Any], np.ndarray]
+
+
+def betas_for(schedule: str, steps: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> np.ndarray:
+    """(steps,) float64 betas: ``cosine`` (Nichol & Dhariwal, s=0.008, capped at 0.999) or ``linear``."""
+    if steps < 1:
+        raise ValueError("diffusion needs at least one step")
+    if schedule == "linear":
+        return np.linspace(beta_start, beta_end, steps, dtype=np.float64)
+    if schedule == "cosine":
+        s = 0.008
+        t = np.arange(steps + 1, dtype=np.float64) / steps
+        f = np.cos((t + s) / (1 + s) * math.pi / 2) ** 2
+        return np.clip(1 - f[1:] / f[:-1], 0, 0.999)
+    raise ValueError(f"unknown beta schedule {schedule!r} (cosine or linear)")
+
+
+def alphas_cumprod(betas: np.ndarray) -> np.ndarray:
+    """(steps,) cumulative product of 1 - beta: the signal fraction at each training step."""
+    return np.cumprod(1.0 - np.asarray(betas, np.float64))
+
+
+def ddim_timesteps(train_steps: int, steps: int, spacing: str = "leading") -> np.ndarray:
+    """Descending training-step indices visited by a ``steps``-step sampler.
+
+    ``leading`` (default, as in the DDIM paper): 0, T/steps, ... reversed, so the first step is at
+    (steps-1)*T/steps, where the cosine schedule still has a usable signal fraction (eps prediction divides by
+    sqrt(abar_t); at T-1 abar is ~1e-7 and any eps error explodes). ``trailing``: T-1, T-1-T/steps, ...
+    """
+    if not 1 <= steps <= train_steps:
+        raise ValueError(f"sampling steps must be in [1, {train_steps}], got {steps}")
+    if spacing == "leading":
+        return (np.arange(steps, dtype=np.int64) * (train_steps // steps))[::-1].copy()
+    if spacing == "trailing":
+        ts = np.round(np.arange(train_steps, 0, -train_steps / steps)).astype(np.int64) - 1
+        return ts[:steps]
+    raise ValueError(f"unknown timestep spacing {spacing!r} (leading or trailing)")
+
+
+def q_sample(x0: np.ndarray, t: np.ndarray | int, noise: np.ndarray, acp: np.ndarray) -> np.ndarray:
+    """Forward diffusion: sqrt(abar_t) x0 + sqrt(1 - abar_t) noise (t broadcast over the leading axis)."""
+    a = np.asarray(acp)[np.asarray(t)]
+    a = a.reshape(a.shape + (1,) * (x0.ndim - a.ndim))
+    return np.sqrt(a) * x0 + np.sqrt(1 - a) * noise
+
+
+def classifier_free_guidance(eps_cond: np.ndarray, eps_uncond: np.ndarray, scale: float) -> np.ndarray:
+    """eps_uncond + scale * (eps_cond - eps_uncond); scale 1 is the conditional model, 0 the unconditional."""
+    return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
+def ddim_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: int = 10, eta: float = 0.0,
+                rng: np.random.Generator | int | None = 0, cond: Any = None, x_T: np.ndarray | None = None,
+                clip_x0: float | None = None, spacing: str = "leading", dtype=np.float32,
+                cond_fn: Callable[[Any, np.ndarray, int], Any] | None = None) -> np.ndarray:
+    """Draw samples of ``shape`` with DDIM (eta=0 deterministic ODE, eta=1 DDPM-like), returning x0.
+
+    ``eps_fn(x_t, t, cond)`` gets the batch ``x_t`` and an int training step ``t``. All noise (the start
+    ``x_T`` when not given, and the per-step noise when eta > 0) is drawn from ``rng`` in a fixed order.
+    ``cond_fn(cond, x0_hat, i)``, if given, returns the condition for the next step from the current clean
+    estimate (used to chain windows that are denoised together).
+    """
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    acp = np.asarray(acp, np.float64)
+    ts = ddim_timesteps(len(acp), steps, spacing)
+    x = gen.standard_normal(shape).astype(dtype) if x_T is None else np.asarray(x_T, dtype).copy()
+    for i, t in enumerate(ts):
+        a_t = acp[t]
+        a_prev = acp[ts[i + 1]] if i + 1 < len(ts) else 1.0
+        eps = np.asarray(eps_fn(x, int(t), cond), np.float64)
+        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        if clip_x0 is not None:
+            x0 = np.clip(x0, -clip_x0, clip_x0)
+            eps = (x - math.sqrt(a_t) * x0) / math.sqrt(1 - a_t)  # keep eps consistent with the clipped x0
+        sigma = eta * math.sqrt(max(0.0, (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)))
+        x_next = math.sqrt(a_prev) * x0 + math.sqrt(max(0.0, 1 - a_prev - sigma ** 2)) * eps
+        if sigma > 0:
+            x_next = x_next + sigma * gen.standard_normal(shape)
+        x = x_next.astype(dtype)
+        if cond_fn is not None and i + 1 < len(ts):
+            cond = cond_fn(cond, x0.astype(dtype), i)
+    return x

@@ -1,0 +1,115 @@
+"""Train EmoDiff (DDPM, epsilon prediction) on a corpus and export its EMA weights with per-emotion styles."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ... import __version__
+from ..emotions import EMOTIONS
+from ..models.config import EmoDiffConfig, TrainConfig
+from ..models.numpy_nn import EmoDiffNumpy
+from ..sampler import alphas_cumprod, betas_for
+from ..weights import save_weights
+from . import LoopSpec, run_loop
+from .dataset import Corpus, emodiff_batch, load_train_val, motion_stats
+
+F32 = np.float32
+
+
+def emodiff_loss(model, b: dict, gen, train: bool):
+    """Masked MSE between true and predicted noise; style dropped to the null style with p_drop_style."""
+    import torch
+
+    cfg = model.cfg
+    x0 = model.normalize(b["x0"])
+    style = model.encode_style(model.normalize(b["style"]))
+    bsz = x0.shape[0]
+    if train and cfg.p_drop_style > 0:
+        drop = (torch.rand(bsz, generator=gen) < cfg.p_drop_style).to(x0.device)[:, None]
+        style = torch.where(drop, model.null_style.expand_as(style), style)
+    acp = getattr(model, "_acp_cache", None)
+    if acp is None or acp.device != x0.device:
+        acp = torch.as_tensor(alphas_cumprod(betas_for(cfg.schedule, cfg.diffusion_steps, cfg.beta_start,
+                                                       cfg.beta_end)), dtype=torch.float32, device=x0.device)
+        model._acp_cache = acp
+    t = torch.randint(0, cfg.diffusion_steps, (bsz,), generator=gen).to(x0.device)
+    noise = torch.randn(x0.shape, generator=gen).to(x0.device)
+    a = acp[t][:, None, None]
+    x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+    eps = model(x_t, t, b["audio"], model.normalize(b["prefix"]), b["prefix_mask"], style)
+    m = b["mask"][..., None]
+    return ((eps - noise) ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
+
+
+def emotion_style_table(nm: EmoDiffNumpy, corpus: Corpus) -> tuple[np.ndarray, list[str], list[str]]:
+    """(8, 4, Ds) mean style per emotion and level (level 0 = neutral) from the corpus' style clips.
+
+    Missing levels are filled linearly between neutral and the nearest present level; returns the table, the
+    emotion names and a list of what had to be filled.
+    """
+    groups: dict[tuple[str, int], list[np.ndarray]] = {}
+    for key, clip in corpus.styles.items():
+        emo, lvl = corpus.style_meta[key]
+        groups.setdefault((emo, 0 if emo == "neutral" else lvl), []).append(nm.encode_style(clip))
+    if ("neutral", 0) in groups:
+        neutral = np.mean(groups[("neutral", 0)], axis=0)
+    else:
+        neutral = nm.null_style
+    table = np.zeros((len(EMOTIONS), 4, nm.cfg.style_dim), F32)
+    filled = []
+    for e, emo in enumerate(EMOTIONS):
+        table[e, 0] = neutral
+        have = {lvl: np.mean(groups[(emo, lvl)], axis=0) for lvl in (1, 2, 3) if (emo, lvl) in groups}
+        for lvl in (1, 2, 3):
+            if emo == "neutral":
+                table[e, lvl] = neutral
+            elif lvl in have:
+                table[e, lvl] = have[lvl]
+            elif have:
+                ref = max(have) if lvl > max(have) else min(k for k in have if k > lvl)
+                table[e, lvl] = neutral + (have[ref] - neutral) * lvl / ref
+                filled.append(f"{emo}:{lvl}")
+            else:
+                table[e, lvl] = neutral
+                filled.append(f"{emo}:{lvl}")
+    return table, list(EMOTIONS), filled
+
+
+def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: EmoDiffConfig, tcfg: TrainConfig,
+                  minutes: float | None = None, resume: bool = False, device: str = "cpu",
+                  max_steps: int | None = None, limit: int | None = None, quiet: bool = False) -> dict:
+    """Train EmoDiff; writes checkpoint.pt, loss.csv, loss.png and emodiff.npz in ``out_dir``."""
+    import torch
+
+    from ..models.emodiff_torch import EmoDiff, export_arrays
+
+    out = Path(out_dir)
+    cache = out / "cache"
+    train, val, val_source = load_train_val(data_dir, cache, limit)
+    torch.manual_seed(tcfg.seed)
+    model = EmoDiff(cfg)
+    mean, std = motion_stats(train)
+    with torch.no_grad():
+        model.motion_mean.copy_(torch.from_numpy(mean))
+        model.motion_std.copy_(torch.from_numpy(std))
+    vr = np.random.default_rng(999)
+    val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
+                   for _ in range(tcfg.val_batches)]
+
+    def export(ema, out_path: Path, facts: dict) -> Path:
+        arrays = export_arrays(ema)
+        nm = EmoDiffNumpy(arrays, cfg)
+        table, names, filled = emotion_style_table(nm, train)
+        meta = dict(facts, data=str(data_dir), train_clips=len(train.clips), train_hours=train.frames / 30 / 3600,
+                    val_clips=len(val.clips), val_source=val_source, filled_emotion_levels=filled)
+        path = out_path / "emodiff.npz"
+        save_weights(path, "emodiff", cfg.to_dict(), arrays,
+                     {"emotion_names": np.array(names), "emotion_level_styles": table},
+                     model_version=f"{__version__}+emodiff.s{facts['steps']}", meta=meta)
+        return path
+
+    spec = LoopSpec("emodiff", model, lambda rng: emodiff_batch(train, cfg, tcfg.batch_size, rng), val_batches,
+                    emodiff_loss, export)
+    return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)

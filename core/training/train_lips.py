@@ -1,0 +1,109 @@
+"""Train lip refinement: audio + style + a degraded face -> the mouth set, with extra weight on lip closures.
+
+Target choice: the full-face ``weights`` restricted to MOUTH_SET (default). It is the corpus' disentangled mouth
+track plus the emotion's effect on the articulators (e.g. surprise's dropped jaw), so refined lips keep the
+emotion; ``target: "mouth"`` in the config's train section trains on the emotion-free ``mouth`` track instead.
+The input face is the ground truth with its mouth blurred, shifted, rescaled and noised (what EmoDiff's sampled
+mouth looks like), so no EmoDiff sampling is needed during training.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ... import __version__
+from ...rigs.arkit import INDEX
+from ..errors import InputError
+from ..models.config import LipsConfig, TrainConfig
+from ..models.numpy_nn import EmoDiffNumpy
+from ..weights import save_weights
+from . import LoopSpec, run_loop
+from .dataset import Corpus, lips_batch, load_train_val
+
+SEGMENT = 96  # frames per training segment (receptive field of the default stack is 61)
+
+
+def lip_gap_torch(mouth, face, names):
+    """Lip gap g of notes/lipsync-metric (mouth channels from ``mouth``, press channels from ``face``)."""
+    import torch
+    ix = {n: i for i, n in enumerate(names)}
+
+    def m(n):
+        return mouth[..., ix[n]]
+
+    press = (face[..., INDEX["mouthPressLeft"]] + face[..., INDEX["mouthPressRight"]]) / 2
+    g = (torch.clamp(m("jawOpen") - m("mouthClose"), 0, 1)
+         + 0.3 * (m("mouthLowerDownLeft") + m("mouthLowerDownRight")) / 2
+         + 0.3 * (m("mouthUpperUpLeft") + m("mouthUpperUpRight")) / 2 + 0.2 * m("mouthFunnel")
+         - 0.3 * (m("mouthRollLower") + m("mouthRollUpper")) / 2 - 0.2 * press)
+    return torch.clamp(g, min=0)
+
+
+def make_lips_loss(cfg: LipsConfig):
+    """L1 on the mouth channels + lip-gap L1 weighted up where the target lips are closed."""
+    def loss_fn(model, b: dict, gen, train: bool):
+        import torch
+        style = b["style"]
+        if train and cfg.p_drop_style > 0:
+            drop = (torch.rand(style.shape[0], generator=gen) < cfg.p_drop_style).to(style.device)[:, None]
+            style = torch.where(drop, model.null_style.expand_as(style), style)
+        pred = model(b["audio"], b["face"], style)
+        m = b["mask"]
+        l1 = ((pred - b["target"]).abs().mean(-1) * m).sum() / m.sum().clamp(min=1)
+        g_t = lip_gap_torch(b["target"], b["face"], cfg.mouth_names)
+        g_p = lip_gap_torch(pred, b["face"], cfg.mouth_names)
+        w = m * (1 + cfg.closure_weight * (g_t < 0.05).float())
+        gap = ((g_p - g_t).abs() * w).sum() / w.sum().clamp(min=1)
+        return l1 + gap
+    return loss_fn
+
+
+def style_vectors(emodiff_path: str | os.PathLike, corpus: Corpus) -> dict[str, np.ndarray]:
+    """Style vector of every style clip, from a trained EmoDiff's style encoder."""
+    nm = EmoDiffNumpy.from_file(emodiff_path)
+    return {k: nm.encode_style(v) for k, v in corpus.styles.items()}
+
+
+def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: LipsConfig, tcfg: TrainConfig,
+               emodiff: str | os.PathLike | None, minutes: float | None = None, resume: bool = False,
+               device: str = "cpu", max_steps: int | None = None, limit: int | None = None,
+               quiet: bool = False) -> dict:
+    """Train lips; writes checkpoint.pt, loss.csv, loss.png and lips.npz in ``out_dir``."""
+    import torch
+
+    from ..models.emodiff_torch import export_arrays
+    from ..models.lips_torch import Lips
+
+    if emodiff is None:
+        raise InputError("lips training needs --emodiff WEIGHTS (its style encoder gives the style vectors)")
+    out = Path(out_dir)
+    cache = out / "cache"
+    train, val, val_source = load_train_val(data_dir, cache, limit)
+    styles = style_vectors(emodiff, train)
+    styles.update(style_vectors(emodiff, val))
+    if not styles:
+        raise InputError(f"{data_dir}: no style clips; lips training needs the corpus' styles/")
+    dim = next(iter(styles.values())).shape[0]
+    if dim != cfg.style_dim:
+        raise InputError(f"EmoDiff style_dim {dim} does not match lips config style_dim {cfg.style_dim}")
+    target = str(tcfg.extra.get("target", "weights"))
+    torch.manual_seed(tcfg.seed)
+    model = Lips(cfg)
+    vr = np.random.default_rng(999)
+    val_batches = [lips_batch(val, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, vr, target)
+                   for _ in range(tcfg.val_batches)]
+
+    def export(ema, out_path: Path, facts: dict) -> Path:
+        path = out_path / "lips.npz"
+        meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
+                    train_clips=len(train.clips))
+        save_weights(path, "lips", cfg.to_dict(), export_arrays(ema),
+                     model_version=f"{__version__}+lips.s{facts['steps']}", meta=meta)
+        return path
+
+    spec = LoopSpec("lips", model,
+                    lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target),
+                    val_batches, make_lips_loss(cfg), export)
+    return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)

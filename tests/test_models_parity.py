@@ -1,0 +1,203 @@
+"""numpy inference reproduces the torch networks (max abs difference <= 1e-4) on the same inputs and noise."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig
+from dreamtalk.core.models.emodiff_torch import EmoDiff, export_arrays
+from dreamtalk.core.models.lips_torch import Lips
+from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy, WindowCond, window_slice
+from dreamtalk.core.sampler import ddim_sample
+from dreamtalk.core.weights import load_weights, save_weights
+
+TINY = EmoDiffConfig(window=12, prefix=4, lookahead=3, d_model=32, n_layers=2, n_heads=4, style_dim=16,
+                     style_d_model=24, style_layers=1, style_heads=2, style_max_frames=20, diffusion_steps=100,
+                     dropout=0.0)
+
+
+def _randomize(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():  # random init everywhere so no term is trivially zero
+            p.copy_(torch.randn(p.shape, generator=g) * 0.15)
+        for name, b in model.named_buffers():
+            b.copy_(torch.rand(b.shape, generator=g) + (0.5 if "std" in name else 0.0))
+    return model.eval()
+
+
+def _emodiff_pair(seed=0):
+    torch.manual_seed(seed)
+    tm = _randomize(EmoDiff(TINY), seed)
+    nm = EmoDiffNumpy(export_arrays(tm), TINY.to_dict())
+    return tm, nm
+
+
+def _cond(rng, b):
+    c = TINY
+    mask = (rng.random((b, c.prefix)) > 0.4).astype(np.float32)
+    return WindowCond(rng.standard_normal((b, c.seq_len, c.audio_dim)).astype(np.float32),
+                      rng.standard_normal((b, c.prefix, c.motion_dim)).astype(np.float32), mask,
+                      rng.standard_normal((b, c.style_dim)).astype(np.float32))
+
+
+def _torch_eps(tm, x, t, cond):
+    with torch.no_grad():
+        return tm(torch.from_numpy(np.asarray(x, np.float32)), torch.full((x.shape[0],), int(t)),
+                  torch.from_numpy(cond.audio), torch.from_numpy(cond.prefix),
+                  torch.from_numpy(cond.prefix_mask), torch.from_numpy(cond.style)).numpy()
+
+
+def test_emodiff_eps_parity():
+    tm, nm = _emodiff_pair()
+    rng = np.random.default_rng(1)
+    cond = _cond(rng, 3)
+    x = rng.standard_normal((3, TINY.window, TINY.motion_dim)).astype(np.float32)
+    for t in (0, 37, 99):
+        a, b = _torch_eps(tm, x, t, cond), nm.eps(x, t, cond)
+        assert a.shape == (3, TINY.window, 55)
+        assert np.abs(a).max() > 0.1  # a real output, not zeros
+        assert np.abs(a - b).max() <= 1e-4
+
+
+def test_emodiff_sampling_parity_same_noise():
+    tm, nm = _emodiff_pair(2)
+    cond = _cond(np.random.default_rng(3), 1)
+    kw = dict(shape=(1, TINY.window, 55), acp=nm.acp, steps=5, eta=0.5, cond=cond, clip_x0=TINY.clip_x0)
+    a = ddim_sample(lambda x, t, c: _torch_eps(tm, x, t, c), rng=np.random.default_rng(7), **kw)
+    b = ddim_sample(nm.eps, rng=np.random.default_rng(7), **kw)
+    assert np.abs(a - b).max() <= 1e-4
+
+
+def test_style_encoder_parity_and_chunks():
+    tm, nm = _emodiff_pair(4)
+    rng = np.random.default_rng(5)
+    clip = rng.random((2, 17, 55)).astype(np.float32)
+    with torch.no_grad():
+        a = tm.encode_style(tm.normalize(torch.from_numpy(clip))).numpy()
+    b = nm.encode_style_batch(nm.normalize(clip))
+    assert np.abs(a - b).max() <= 1e-4
+    assert np.allclose(nm.encode_style(clip[0]), b[0], atol=1e-5)  # one chunk = the batch path
+    long = rng.random((50, 55)).astype(np.float32)  # 3 chunks of <= 20 frames, length-weighted average
+    parts = [nm.encode_style(long[a:b]) for a, b in ((0, 17), (17, 33), (33, 50))]
+    assert np.allclose(nm.encode_style(long), np.average(parts, axis=0, weights=[17, 16, 17]), atol=1e-5)
+
+
+def test_guidance_batches_null_style():
+    _, nm = _emodiff_pair(6)
+    cond = _cond(np.random.default_rng(8), 2)
+    x = np.random.default_rng(9).standard_normal((2, TINY.window, 55)).astype(np.float32)
+    e_c = nm.eps(x, 50, cond)
+    e_u = nm.eps(x, 50, WindowCond(cond.audio, cond.prefix, cond.prefix_mask,
+                                   np.broadcast_to(nm.null_style, cond.style.shape)))
+    g = nm.guided_eps_fn(2.5)(x, 50, cond)
+    assert np.allclose(g, e_u + 2.5 * (e_c - e_u), atol=1e-5)
+    assert np.array_equal(nm.guided_eps_fn(1.0)(x, 50, cond), e_c)
+
+
+def test_sample_sequence_chains_windows_deterministically():
+    _, nm = _emodiff_pair(10)
+    feats = np.random.default_rng(11).standard_normal((30, TINY.audio_dim)).astype(np.float32)
+    style = nm.null_style
+    a = nm.sample_sequence(feats, style, rng=3, steps=4)
+    b = nm.sample_sequence(feats, style, rng=3, steps=4)
+    c = nm.sample_sequence(feats, style, rng=4, steps=4)
+    assert a.shape == (30, 55) and np.array_equal(a, b) and not np.allclose(a, c)
+    w = window_slice(feats, 24, TINY)  # last window runs past the end: padded, frames trimmed
+    assert w.shape == (TINY.seq_len, TINY.audio_dim) and np.array_equal(w[:TINY.prefix + 6], feats[20:30])
+    one = nm.sample_window(window_slice(feats, 0, TINY), style, np.random.default_rng(3), steps=4)
+    assert one.shape == (TINY.window, 55) and np.allclose(one, a[:TINY.window], atol=1e-5)  # same noise, same result
+
+
+def test_lips_parity_and_apply_touches_only_mouth(tmp_path):
+    cfg = LipsConfig(channels=24, dilations=(1, 2, 4), style_dim=16, dropout=0.0)
+    torch.manual_seed(0)
+    tm = _randomize(Lips(cfg), 0)
+    path = tmp_path / "lips.npz"
+    save_weights(path, "lips", cfg.to_dict(), export_arrays(tm))
+    nm = LipsNumpy.from_file(path)
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((40, cfg.audio_dim)).astype(np.float32)
+    face = rng.random((40, 52)).astype(np.float32)
+    style = rng.standard_normal(16).astype(np.float32)
+    with torch.no_grad():
+        a = tm(torch.from_numpy(feats[None]), torch.from_numpy(face[None]), torch.from_numpy(style[None])).numpy()[0]
+    b = nm.predict(feats, face, style)
+    assert a.shape == (40, len(cfg.mouth_names)) and np.abs(a - b).max() <= 1e-4
+    out = nm.apply(feats, face, style)
+    from dreamtalk.rigs.arkit import ARKIT_NAMES
+    other = [i for i, n in enumerate(ARKIT_NAMES) if n not in cfg.mouth_names]
+    assert np.array_equal(out[:, other], face[:, other])
+    assert np.allclose(out[:, nm.mouth_index], b)
+    assert "mouthSmileLeft" not in cfg.mouth_names and "mouthPressLeft" not in cfg.mouth_names
+
+
+def test_weights_roundtrip_and_checksum(tmp_path):
+    tm, _ = _emodiff_pair(12)
+    arrays = export_arrays(tm)
+    path = tmp_path / "e.npz"
+    extra = {"emotion_names": np.array(["neutral", "happy"]),
+             "emotion_level_styles": np.arange(2 * 4 * 16, dtype=np.float32).reshape(2, 4, 16)}
+    digest = save_weights(path, "emodiff", TINY.to_dict(), arrays, extra, model_version="t1")
+    w = load_weights(path, expect_type="emodiff")
+    assert w.sha256 == digest and w.model_version == "t1"
+    assert EmoDiffConfig.from_dict(w.config) == TINY
+    assert all(np.array_equal(w.params[k], arrays[k]) for k in arrays)
+    nm = EmoDiffNumpy.from_file(path)
+    assert np.allclose(nm.emotion_style("happy", 1.0), extra["emotion_level_styles"][1, 3])
+    assert np.allclose(nm.emotion_style("happy", 0.0), extra["emotion_level_styles"][1, 0])
+    mid = (extra["emotion_level_styles"][1, 1] + extra["emotion_level_styles"][1, 2]) / 2
+    assert np.allclose(nm.emotion_style("joy", 0.5), mid)
+    from dreamtalk.core.errors import InputError
+    with pytest.raises(InputError):
+        nm.emotion_style("bored")
+    with pytest.raises(InputError):
+        load_weights(path, expect_type="lips")
+    raw = dict(np.load(path))
+    raw["param/out.bias"] = raw["param/out.bias"] + 1
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **raw)
+    with pytest.raises(InputError, match="checksum"):
+        load_weights(bad)
+    half = tmp_path / "h.npz"
+    save_weights(half, "emodiff", TINY.to_dict(), arrays, half=True)
+    assert half.stat().st_size < path.stat().st_size
+    assert np.abs(load_weights(half).params["out.weight"] - arrays["out.weight"]).max() < 2e-3
+
+
+def test_prefix_content_matters_only_where_given():
+    _, nm = _emodiff_pair(13)
+    rng = np.random.default_rng(15)
+    cond = _cond(rng, 1)
+    x = rng.standard_normal((1, TINY.window, 55)).astype(np.float32)
+    other = cond.prefix + 3.0
+    given, absent = np.ones((1, TINY.prefix), np.float32), np.zeros((1, TINY.prefix), np.float32)
+    for mask, differs in ((given, True), (absent, False)):
+        e1 = nm.eps(x, 10, WindowCond(cond.audio, cond.prefix, mask, cond.style))
+        e2 = nm.eps(x, 10, WindowCond(cond.audio, other, mask, cond.style))
+        assert (np.abs(e1 - e2).max() > 1e-3) == differs
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_windows_are_chained_through_the_prefix(parallel):
+    _, nm = _emodiff_pair(13)
+    c = TINY
+    feats = np.random.default_rng(14).standard_normal((2 * c.window + 5, c.audio_dim)).astype(np.float32)
+    seen = []
+    real_eps = nm.eps
+    nm.eps = lambda x, t, cond, ctx=None: (seen.append((x.shape[0], cond.prefix.copy(), cond.prefix_mask.copy())),
+                                           real_eps(x, t, cond, ctx))[1]
+    out = nm.sample_sequence(feats, nm.null_style, rng=0, steps=3, parallel=parallel, initial=np.full(55, 0.5))
+    assert out.shape == (2 * c.window + 5, 55)
+    first_b, first_prefix, first_mask = seen[0]
+    assert first_mask[0].tolist() == [0.0] * (c.prefix - 1) + [1.0]  # the initial state: one given frame
+    assert np.allclose(first_prefix[0, -1], nm.normalize(np.full(55, 0.5)), atol=1e-6)
+    if parallel:
+        assert first_b == 3 and len(seen) == 3  # all three windows in one batch, one call per step
+        _, pre, mask = seen[-1]
+        assert np.all(mask[1:] == 1)  # later windows see the previous window's current estimate
+    else:
+        assert len(seen) == 9
+        _, pre, mask = seen[3]  # first step of window 2
+        assert np.all(mask == 1)
+        assert np.allclose(pre[0], nm.normalize(out[c.window - c.prefix:c.window]), atol=1e-5)

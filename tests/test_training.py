@@ -1,0 +1,125 @@
+"""Training on a tiny generated corpus: EmoDiff and lips train, checkpoint, resume exactly and export weights."""
+import json
+import wave
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from dreamtalk.core.animation import FaceAnimation
+from dreamtalk.core.formats import write_npz
+from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig, TrainConfig
+from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+from dreamtalk.core.weights import load_weights
+from dreamtalk.rigs.arkit import ARKIT_NAMES, MOUTH_INDEX
+
+TINY_E = EmoDiffConfig(window=12, prefix=4, lookahead=3, d_model=32, n_layers=1, n_heads=2, style_dim=16,
+                       style_d_model=16, style_layers=1, style_heads=2, style_max_frames=30, diffusion_steps=50)
+TINY_L = LipsConfig(style_dim=16, channels=16, dilations=(1, 2))
+TINY_T = TrainConfig(batch_size=3, max_steps=3, warmup_steps=2, checkpoint_every=2, val_every=2, val_batches=1,
+                     log_every=1, threads=1)
+
+
+def make_corpus(root, n_train=4, n_val=2, seed=0):
+    """A corpus in the contract layout: random speech-like audio and random curves."""
+    rng = np.random.default_rng(seed)
+    for d in ("audio", "phones", "anim", "styles"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    rows = []
+    emos = [("neutral", 0), ("happy", 3), ("sad", 2), ("happy", 1)]
+    for (emo, lvl) in emos:
+        t = 50
+        w = rng.random((t, 52)).astype(np.float32) * 0.5
+        write_npz(FaceAnimation(30.0, w, rng.normal(0, 0.05, (t, 3))), root / f"styles/0__{emo}__{lvl}.npz")
+    for i in range(n_train + n_val):
+        dur = 1.0 + 0.3 * i
+        n = int(dur * 16000)
+        audio = (rng.normal(0, 0.1, n) * (np.sin(np.arange(n) / 1600.0) > 0)).clip(-1, 1)
+        with wave.open(str(root / f"audio/c{i}.wav"), "wb") as f:
+            f.setnchannels(1), f.setsampwidth(2), f.setframerate(16000)
+            f.writeframes((audio * 32767).astype("<i2").tobytes())
+        t = round(dur * 30)
+        mouth = np.zeros((t, 52), np.float32)
+        mouth[:, MOUTH_INDEX] = rng.random((t, len(MOUTH_INDEX)))
+        emotion = rng.random((t, 52)).astype(np.float32) * 0.3
+        emotion[:, MOUTH_INDEX] = 0
+        np.savez(root / f"anim/c{i}.npz", fps=np.float64(30.0), blendshape_names=np.array(ARKIT_NAMES),
+                 weights=np.clip(mouth + emotion, 0, 1), mouth=mouth, emotion=emotion,
+                 head_rotation=rng.normal(0, 0.05, (t, 3)).astype(np.float32),
+                 eye_gaze=np.zeros((t, 6), np.float32))
+        emo, lvl = emos[i % len(emos)]
+        rows.append({"id": f"c{i}", "split": "train" if i < n_train else "val", "audio": f"audio/c{i}.wav",
+                     "phones": f"phones/c{i}.json", "duration": dur, "text": "x", "actor": 0, "emotion": emo,
+                     "level": lvl, "intensity": lvl / 3, "anim": f"anim/c{i}.npz",
+                     "style": f"styles/0__{emo}__{lvl}.npz", "augment": {}})
+    (root / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def test_emodiff_trains_resumes_exactly_and_exports(corpus, tmp_path):
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    straight = train_emodiff(corpus, tmp_path / "a", TINY_E, TINY_T, max_steps=3, quiet=True)
+    part = train_emodiff(corpus, tmp_path / "b", TINY_E, TINY_T, max_steps=2, quiet=True)
+    assert part["steps"] == 2 and (tmp_path / "b/checkpoint.pt").is_file()
+    after2 = load_weights(part["weights"]).params["out.weight"]
+    resumed = train_emodiff(corpus, tmp_path / "b", TINY_E, TINY_T, max_steps=3, resume=True, quiet=True)
+    assert straight["steps"] == resumed["steps"] == 3
+    wa, wb = load_weights(straight["weights"]), load_weights(resumed["weights"])
+    assert all(np.allclose(wa.params[k], wb.params[k], atol=1e-6) for k in wa.params)
+    assert not np.allclose(wa.params["out.weight"], after2)  # the resumed run did train a third step
+    log = (tmp_path / "b/loss.csv").read_text().splitlines()
+    assert log[0].startswith("step,train_loss,val_loss") and len(log) > 3
+    assert (tmp_path / "b/loss.png").stat().st_size > 1000
+    nm = EmoDiffNumpy.from_file(resumed["weights"])
+    assert nm.cfg == TINY_E
+    assert nm.extra["emotion_level_styles"].shape == (8, 4, 16)
+    assert not np.allclose(nm.emotion_style("happy", 1.0), nm.emotion_style("neutral"))
+    feats = np.random.default_rng(0).standard_normal((20, TINY_E.audio_dim)).astype(np.float32)
+    motion = nm.sample_sequence(feats, nm.emotion_style("sad", 0.5), rng=0, steps=3)
+    assert motion.shape == (20, 55) and np.all(np.isfinite(motion))
+
+
+def test_lips_trains_and_cli_exports(corpus, tmp_path):
+    from dreamtalk.cli import main
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
+    cfg = tmp_path / "lips.json"
+    cfg.write_text(json.dumps({"model": TINY_L.to_dict(), "train": TINY_T.to_dict()}))
+    rc = main(["train", "lips", "--config", str(cfg), "--data", str(corpus), "--out", str(tmp_path / "l"),
+               "--emodiff", emo["weights"], "--steps", "2", "-q"])
+    assert rc == 0
+    lm = LipsNumpy.from_file(tmp_path / "l/lips.npz")
+    assert lm.cfg == TINY_L
+    face = np.random.default_rng(1).random((15, 52)).astype(np.float32)
+    feats = np.zeros((15, TINY_L.audio_dim), np.float32)
+    out = lm.apply(feats, face, None)
+    assert out.shape == (15, 52) and np.all((out >= 0) & (out <= 1))
+    # a missing --emodiff is a one-line user error (exit 2), not a traceback
+    assert main(["train", "lips", "--config", str(cfg), "--data", str(corpus), "--out", str(tmp_path / "x"),
+                 "-q"]) == 2
+
+
+def test_training_stops_on_wall_clock_budget(corpus, tmp_path):
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    t = TrainConfig(**{**TINY_T.to_dict(), "max_steps": 100000})
+    s = train_emodiff(corpus, tmp_path / "m", TINY_E, t, minutes=0.02, quiet=True)
+    assert 1 <= s["steps"] < 100000 and load_weights(s["weights"]).model_type == "emodiff"
+
+
+def test_validation_falls_back_to_held_out_train_clips(tmp_path):
+    from dreamtalk.core.training.dataset import emodiff_batch, load_train_val, motion_stats
+    root = make_corpus(tmp_path / "c", n_train=5, n_val=0)
+    train, val, source = load_train_val(root)
+    assert "held out" in source and len(train.clips) == 4 and len(val.clips) == 1
+    assert {c.id for c in train.clips}.isdisjoint({c.id for c in val.clips})
+    mean, std = motion_stats(train)
+    assert mean.shape == (55,) and np.all(std >= 0.02)
+    b = emodiff_batch(train, TINY_E, 5, np.random.default_rng(0))
+    assert b["x0"].shape == (5, TINY_E.window, 55) and b["audio"].shape == (5, TINY_E.seq_len, TINY_E.audio_dim)
+    assert b["style"].shape[0] == 5 and set(np.unique(b["prefix_mask"])) <= {0.0, 1.0}
