@@ -167,17 +167,56 @@ class _Builder:
 
 # ---- the skin: a deformed sphere with a mouth slit that opens onto a pouch -----------------------------
 
-N_U = 80  # columns around; even, and u = 0 (front) and u = pi are columns, so the grid is mirror-symmetric
-N_V = 60  # rows between the poles
-SLIT_K = 5  # slit spans columns -SLIT_K..SLIT_K; the two end columns are the shared mouth corners
+N_U = 96  # columns around; even, and u = 0 (front) and u = pi are columns, so the grid is mirror-symmetric
+N_V = 80  # rows between the poles
 
 
-def _row_elevations() -> np.ndarray:
-    """Elevations of the grid rows, denser over the face band (mouth to brows)."""
-    s = np.linspace(-1, 1, N_V + 2)[1:-1]
-    v = s * np.pi / 2
-    # Compress spacing around the face band with a smooth warp; monotonic since |derivative| > 0.
-    return v - 0.18 * np.sin(2 * (v + 0.2)) * np.exp(-((v + 0.1) / 0.6) ** 2)
+def _inverse_cdf(density, grid: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """Points on ``grid`` where the normalised integral of ``density`` reaches ``fractions``."""
+    d = density(grid)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(grid))])
+    return np.interp(fractions * cdf[-1], cdf, grid)
+
+
+def _column_azimuths() -> np.ndarray:
+    """(N_U,) azimuths, dense across the front (about 2 mm at the mouth); column i mirrors column N_U - i."""
+    half = _inverse_cdf(lambda u: 1 + 2.0 * np.exp(-0.5 * (u / 0.45) ** 2), np.linspace(0, np.pi, 4001),
+                        np.arange(N_U // 2 + 1) / (N_U // 2))
+    half[0], half[-1] = 0.0, np.pi
+    # Column N_U // 2 is u = 0; column 0 is u = -pi.
+    return np.concatenate([-half[::-1][:-1], half[:-1]])
+
+
+def _mouth_elevation() -> float:
+    """Elevation whose front skin point lies at MOUTH_Y (y depends on the elevation only)."""
+    lo, hi = -0.9, 0.2
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if _skin_shape(np.zeros(1), np.full(1, mid))[0, 1] < MOUTH_Y:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _row_elevations() -> tuple[np.ndarray, int]:
+    """(N_V,) row elevations, dense over the face and densest at the lips, and the index of the mouth row."""
+    vm = _mouth_elevation()
+
+    def density(v):
+        return 1 + 0.8 * np.exp(-0.5 * (v / 0.5) ** 2) + 2.6 * np.exp(-0.5 * ((v - vm) / 0.10) ** 2)
+
+    grid = np.linspace(-np.pi / 2, np.pi / 2, 8001)
+    d = density(grid)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(grid))])
+    cm = np.interp(vm, grid, cdf) / cdf[-1]
+    # One row sits exactly on the mouth elevation; the others share the rest of the range evenly.
+    jm = int(round(cm * (N_V + 1))) - 1
+    below = cm * np.arange(1, jm + 2) / (jm + 1)
+    above = cm + (1 - cm) * np.arange(1, N_V - jm) / (N_V - jm)
+    vs = _inverse_cdf(density, grid, np.concatenate([below, above]))
+    vs[jm] = vm
+    return vs, jm
 
 
 def _skin_shape(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -195,8 +234,10 @@ def _skin_shape(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     p = np.stack([x, y, z], -1)
     # Neck: the bottom of the sphere becomes a cylinder under the jaw.
     b = _smoothstep(-0.45, -0.95, v)
-    yn = -0.085 + (v + 0.95) / (np.pi / 2 - 0.95) * 0.095
-    yn = np.minimum(yn, -0.085)
+    # Above v = -0.95 the neck height follows the sphere (shifted to meet it), so height keeps rising
+    # with elevation through the blend and the rows never fold over each other.
+    yn = np.where(v < -0.95, -0.085 + (v + 0.95) / (np.pi / 2 - 0.95) * 0.095,
+                  0.118 * np.sin(v) - 0.118 * np.sin(-0.95) - 0.085)
     rn = np.where(v < -1.45, 0.046 * np.clip((np.pi / 2 + v) / (np.pi / 2 - 1.45), 0, 1), 0.046)
     neck = np.stack([rn * su, yn, rn * cu - 0.020], -1)
     p = p * (1 - b[:, None]) + neck * b[:, None]
@@ -208,7 +249,8 @@ def _skin_shape(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     ridge = np.exp(-0.5 * (x / (0.0075 + 0.004 * _smoothstep(0.03, -0.01, y))) ** 2)
     prof = np.interp(y, [-0.026, -0.016, -0.006, 0.030, 0.045], [0.0, 0.014, 0.024, 0.007, 0.0])
     dz += ridge * prof
-    dz += 0.008 * np.exp(-0.5 * (((ax - 0.012) / 0.006) ** 2 + ((y + 0.013) / 0.006) ** 2))
+    # Wings fade out toward the centre line so the tip stays the single frontmost point.
+    dz += 0.008 * _smoothstep(0.0, 0.010, ax) * np.exp(-0.5 * (((ax - 0.012) / 0.006) ** 2 + ((y + 0.013) / 0.006) ** 2))
     # Brow ridge, cheeks, chin, lips.
     dz += 0.007 * np.exp(-0.5 * ((x / 0.05) ** 2 + ((y - 0.050) / 0.009) ** 2))
     dz += 0.007 * np.exp(-0.5 * (((ax - 0.040) / 0.016) ** 2 + ((y + 0.004) / 0.016) ** 2))
@@ -216,6 +258,8 @@ def _skin_shape(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     lipx = np.exp(-0.5 * (x / 0.017) ** 2)
     dz += 0.0045 * lipx * np.exp(-0.5 * ((y - MOUTH_Y - 0.0035) / 0.004) ** 2)
     dz += 0.005 * lipx * np.exp(-0.5 * ((y - MOUTH_Y + 0.005) / 0.0045) ** 2)
+    # Both lips roll inward into the closed mouth line.
+    dz -= 0.0022 * np.exp(-0.5 * (x / 0.022) ** 2) * np.exp(-0.5 * ((y - MOUTH_Y) / 0.0016) ** 2)
     # Eye sockets.
     dz -= 0.013 * np.exp(-0.5 * (((ax - EYE_X) / 0.013) ** 2 + ((y - EYE_Y) / 0.010) ** 2))
     z = z + dz * fz
@@ -225,17 +269,52 @@ def _skin_shape(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.stack([x, y, z], -1)
 
 
+def _lip_height(x, upper) -> np.ndarray:
+    """Height of the upper (upper > 0) or lower lip's outline above / below the mouth line at x."""
+    r = np.clip(1 - (np.asarray(x) / (MOUTH_HALF_WIDTH * 1.08)) ** 4, 0, 1)
+    return np.where(np.asarray(upper) > 0, 0.0075, 0.0085) * np.sqrt(r)
+
+
+def _surface_z(verts: np.ndarray, tris: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(N,) frontmost z of the front-facing triangles above each (x, y) point; nan where none covers it."""
+    a, b, c = (verts[tris[:, k], :2] for k in range(3))
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+    keep = area > 1e-14  # counter-clockwise seen from +z: faces the viewer
+    a, b, c, area, t = a[keep], b[keep], c[keep], area[keep], tris[keep]
+    out = np.full(len(xy), np.nan)
+    for k, (px, py) in enumerate(xy):
+        w0 = ((b[:, 0] - px) * (c[:, 1] - py) - (c[:, 0] - px) * (b[:, 1] - py)) / area
+        w1 = ((c[:, 0] - px) * (a[:, 1] - py) - (a[:, 0] - px) * (c[:, 1] - py)) / area
+        w2 = 1 - w0 - w1
+        hit = (w0 >= -1e-9) & (w1 >= -1e-9) & (w2 >= -1e-9)
+        if hit.any():
+            z = w0 * verts[t[:, 0], 2] + w1 * verts[t[:, 1], 2] + w2 * verts[t[:, 2], 2]
+            out[k] = z[hit].max()
+    return out
+
+
 def _build_skin():
     """Skin grid + slit lower copies + mouth pouch, as one closed surface; returns layout info."""
-    us = -np.pi + 2 * np.pi * np.arange(N_U) / N_U  # column i <-> u; mirror column is (N_U - i) % N_U
-    vs = _row_elevations()
-    # The mouth row is the row whose front point is closest to MOUTH_Y.
+    us = _column_azimuths()  # column i <-> u; mirror column is (N_U - i) % N_U
+    vs, jm = _row_elevations()
     uu, vv = np.meshgrid(us, vs)
-    front_y = _skin_shape(np.zeros(N_V), vs)[:, 1]
-    jm = int(np.argmin(np.abs(front_y - MOUTH_Y)))
     pts = _skin_shape(uu.ravel(), vv.ravel())  # (N_V * N_U, 3), row-major (row j, column i)
-    # Put the mouth row exactly at MOUTH_Y in front, so lips close on one line.
+    # The mouth row lies at MOUTH_Y; the slit ends at the columns nearest the mouth corners.
     c0 = N_U // 2  # column of u = 0
+    row_x = pts[jm * N_U + c0:(jm + 1) * N_U, 0]
+    SLIT_K = int(np.argmin(np.abs(row_x - MOUTH_HALF_WIDTH)))
+    # Snap the grid vertex nearest each lip outline (per front column) onto it, so that colouring triangles
+    # by centroid gives a smooth outline instead of a saw-tooth. Height depends on elevation only.
+    vfine = np.linspace(vs[jm - 12], vs[jm + 12], 4001)
+    yfine = _skin_shape(np.zeros(len(vfine)), vfine)[:, 1]
+    for c in range(N_U):
+        col = pts[c::N_U]
+        for sgn in (1, -1):
+            ty = MOUTH_Y + sgn * _lip_height(col[jm, 0], sgn)
+            j = int(np.argmin(np.abs(col[:, 1] - ty)))
+            if col[jm, 2] <= 0 or abs(ty - MOUTH_Y) < 0.0008 or j == jm or (j - jm) * sgn <= 0:
+                continue
+            pts[j * N_U + c] = _skin_shape(us[c:c + 1], np.interp([ty], yfine, vfine))[0]
     slit_cols = [c0 + k for k in range(-SLIT_K, SLIT_K + 1)]
     for c in slit_cols:
         pts[jm * N_U + c, 1] = MOUTH_Y
@@ -277,15 +356,19 @@ def _build_skin():
     loop = [jm * N_U + c for c in slit_cols] + [lower_of[c] for c in reversed(inner)]
     loop_side = np.array([side[k] for k in loop])
     lp = skin_v[loop]
-    rings = [(0.004, 0.004, 1.00), (0.012, 0.009, 1.04), (0.024, 0.013, 1.0), (0.038, 0.011, 0.85),
+    rings = [(0.003, 0.002, 1.00), (0.010, 0.006, 1.02), (0.022, 0.011, 1.0), (0.036, 0.010, 0.85),
              (0.048, 0.005, 0.50)]
     zc = lp[:, 2].max()
     pouch = []
-    for d, h, s in rings:
+    grid_tris = tris[:2 * (N_V - 1) * N_U]
+    for r, (d, h, s) in enumerate(rings):
         xr = np.clip(lp[:, 0] / (MOUTH_HALF_WIDTH * 1.02), -1, 1)
         yo = loop_side * h * np.where(loop_side < 0, 0.8, 1.0) * np.sqrt(np.maximum(0.0, 1 - xr ** 2)) ** 0.5
-        # Corners get a little height too so the pouch has volume at the sides.
-        pouch.append(np.stack([lp[:, 0] * s, MOUTH_Y + yo, lp[:, 2] - d], -1))
+        ring = np.stack([lp[:, 0] * s, MOUTH_Y + yo, lp[:, 2] - d], -1)
+        # Keep every ring well behind the lip skin in front of it (lips are only a few mm thick).
+        zs = _surface_z(skin_v, grid_tris, ring[:, :2])
+        ring[:, 2] = np.where(np.isnan(zs), ring[:, 2], np.minimum(ring[:, 2], zs - (0.0025 + 0.002 * r)))
+        pouch.append(ring)
     pouch = np.concatenate(pouch)
     center = np.array([[0.0, MOUTH_Y - 0.002, zc - rings[-1][0] - 0.006]])
     base = len(skin_v)
@@ -318,12 +401,8 @@ def _build_skin():
     tris_all = np.concatenate([tris, ptris])
     # Materials: lips where the triangle centroid lies in the lip band, mouth for the pouch.
     cen = all_v[tris_all].mean(1)
-    nq = 2 * (N_V - 1) * N_U  # grid triangles come in quad pairs: colour whole quads, not zig-zags
-    cen[:nq] = np.repeat(0.5 * (cen[:nq:2] + cen[1:nq:2]), 2, axis=0)
     dy = cen[:, 1] - MOUTH_Y
-    # Lip outline: an ellipse per lip, narrower away from the mouth line.
-    hgt = np.where(dy > 0, 0.0075, 0.0085) * np.sqrt(np.clip(1 - (cen[:, 0] / (MOUTH_HALF_WIDTH * 1.08)) ** 4, 0, 1))
-    in_lips = (np.abs(dy) < hgt) & (np.abs(cen[:, 0]) < MOUTH_HALF_WIDTH * 1.08) & (cen[:, 2] > 0.04)
+    in_lips = (np.abs(dy) < _lip_height(cen[:, 0], np.sign(dy))) & (cen[:, 2] > 0.04)
     mats = np.where(in_lips, MATERIALS.index("lips"), MATERIALS.index("skin"))
     mats[len(tris):] = MATERIALS.index("mouth")
     info = dict(n_skin=base, side=side_all, pouch_ring=pouch_ring, pouch_loop=pouch_loop, n_rings=len(rings),
@@ -580,7 +659,14 @@ def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
     jaw = np.where(skin, jaw, 0.0)
     pr = info["pouch_ring"]
     pouch_low = np.where(side[:len(pr)] < 0, 1.0, np.where(side[:len(pr)] > 0, 0.0, 0.5))
-    jaw[:len(pr)] = np.where(pouch[:len(pr)], pouch_low * (1 - 0.25 * (pr == pr.max())), jaw[:len(pr)])
+    # Near the lips the pouch follows the jaw weight of the lip edge it grows from (less than 1 toward the
+    # corners), so it never slides out past the lip skin; deeper rings take the pouch's own weight.
+    loop = info["pouch_loop"]
+    ring_f = np.array([1.0] + [0.8, 0.5, 0.2, 0.05, 0.0] + [0.0] * 4)
+    f = ring_f[pr]
+    edge_w = jaw[np.maximum(loop, 0)]
+    own_w = pouch_low * (1 - 0.25 * (pr == pr.max()))
+    jaw[:len(pr)] = np.where(pouch[:len(pr)], f * edge_w + (1 - f) * own_w, jaw[:len(pr)])
     jaw[parts == PARTS.index("teethLower")] = 1.0
     jaw[parts == PARTS.index("tongue")] = 1.0
     w = jaw[:, None]
@@ -590,8 +676,6 @@ def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
     D["jawLeft"] = w * np.array([0.009, 0.0, 0.0])
 
     # Pouch follows the lip edge it grows from (fading with depth) for lip shapes.
-    loop = info["pouch_loop"]
-    ring_f = np.array([1.0] + [0.8, 0.5, 0.2, 0.05, 0.0] + [0.0] * 4)
 
     pouch_idx = np.nonzero(pouch)[0]
     pouch_idx = pouch_idx[loop[pouch_idx] >= 0]

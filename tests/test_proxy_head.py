@@ -158,3 +158,61 @@ def test_pose_head_rotation(head):
     assert np.allclose(np.linalg.norm(p - head.pivot, axis=1), d, atol=1e-6)
     with pytest.raises(ValueError):
         head.pose(np.zeros(51))
+
+
+@pytest.mark.parametrize("name", ["skin", "eyeLeft", "eyeRight", "teethUpper", "teethLower", "tongue"])
+def test_winding_matches_vertex_normals(head, name):
+    """Every triangle of a closed part faces the same way as the mean of its vertex normals."""
+    t = head.triangles.astype(np.int64)
+    t = t[np.isin(t[:, 0], part(head, name))]
+    v = head.vertices.astype(np.float64)
+    fn = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
+    bad = np.einsum("ij,ij->i", fn, head.normals[t].astype(np.float64).mean(1)) <= 0
+    assert not bad.any(), f"{bad.sum()} triangles wound against their normals, e.g. at {v[t[bad]].mean(1)[:3]}"
+
+
+def _front_z(p, tris, xy):
+    """(N,) frontmost z of the +z-facing triangles covering each (x, y) point; nan where none does."""
+    a, b, c = (p[tris[:, k], :2] for k in range(3))
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+    keep = area > 1e-14
+    a, b, c, area, tris = a[keep], b[keep], c[keep], area[keep], tris[keep]
+    px, py = xy[:, None, 0], xy[:, None, 1]  # (N, 1)
+    w0 = ((b[:, 0] - px) * (c[:, 1] - py) - (c[:, 0] - px) * (b[:, 1] - py)) / area
+    w1 = ((c[:, 0] - px) * (a[:, 1] - py) - (a[:, 0] - px) * (c[:, 1] - py)) / area
+    w2 = 1 - w0 - w1
+    z = w0 * p[tris[:, 0], 2] + w1 * p[tris[:, 1], 2] + w2 * p[tris[:, 2], 2]
+    hit = (w0 >= -1e-9) & (w1 >= -1e-9) & (w2 >= -1e-9)
+    return np.where(hit, z, -np.inf).max(1)
+
+
+def test_mouth_pouch_stays_behind_lips(head):
+    """At rest and in every single-shape pose, no pouch vertex is in front of the lip skin covering it."""
+    from dreamtalk.rigs.proxy_head import MATERIALS
+    t = head.triangles.astype(np.int64)
+    skin_t = head.part_ids[t[:, 0]] == PARTS.index("skin")
+    mouth_t = head.material_ids == MATERIALS.index("mouth")
+    # Pouch vertices: used by mouth triangles only (the lip edge loop also belongs to lip triangles).
+    used_mouth = np.zeros(head.num_vertices, bool)
+    used_mouth[t[mouth_t].ravel()] = True
+    used_other = np.zeros(head.num_vertices, bool)
+    used_other[t[skin_t & ~mouth_t].ravel()] = True
+    pouch = np.nonzero(used_mouth & ~used_other)[0]
+    assert len(pouch) > 50
+    cen = head.vertices[t].mean(1)
+    lip_region = t[skin_t & ~mouth_t & (np.abs(cen[:, 0]) < 0.045) & (np.abs(cen[:, 1] - MOUTH_Y) < 0.03)
+                   & (cen[:, 2] > 0.03)]
+    covered_at_rest = 0
+    for k in range(-1, NUM_BLENDSHAPES):
+        w = np.zeros(NUM_BLENDSHAPES)
+        if k >= 0:
+            w[k] = 1.0
+        p = head.pose(w)
+        zs = _front_z(p, lip_region, p[pouch, :2])
+        covered = np.isfinite(zs)
+        if k < 0:
+            covered_at_rest = covered.sum()
+        gap = zs[covered] - p[pouch[covered], 2]
+        name = "rest" if k < 0 else ARKIT_NAMES[k]
+        assert gap.min() > 0, f"{name}: a pouch vertex is {-gap.min() * 1000:.2f} mm in front of the lips"
+    assert covered_at_rest > 0.8 * len(pouch)  # the check really looks at the pouch behind the closed lips
