@@ -1,9 +1,9 @@
-"""``dreamtalk eval lipsync``: score ARKit curves against phone alignments of real speech (spec metric)."""
+"""``dreamtalk eval lipsync|emotion|diversity``: lip-sync metric, emotion signatures and seed diversity."""
 from __future__ import annotations
 
 import argparse
 
-HELP = "evaluate animation quality (lipsync: the lip-sync metric on a data set)"
+HELP = "evaluate animation quality (lipsync metric, emotion signatures, seed diversity) on a data set"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,8 +17,40 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--system", help="built-in system to run: oracle, jawflap, dreamtalk")
     lp.add_argument("--fps", type=float, default=30.0, help="frame rate a --system generates at (default 30)")
     lp.add_argument("--split", default="dev", help="which split of the data to use (default dev; 'all' = every clip)")
+    lp.add_argument("--weights", default=None, help="with --system dreamtalk: a folder of other trained weights")
     lp.add_argument("--json", dest="json_out", help="also write the full result as JSON here")
     lp.set_defaults(_eval=run_lipsync)
+
+    ep = sub.add_parser("emotion", help="action-unit signature per emotion and intensity, lip-sync vs neutral",
+                        description="Generate every emotion at several intensities on the data's audio; report "
+                                    "signature strength (vs neutral), monotonicity and lip-sync under each emotion.")
+    _common(ep)
+    ep.add_argument("--intensities", default="0.333,0.667,1",
+                    help="comma-separated intensities in (0, 1] (default 0.333,0.667,1)")
+    ep.add_argument("--style-check", action="store_true",
+                    help="also check that --style-a as style gives an upper face closer to A than to --style-b")
+    ep.add_argument("--style-a", default=None, help="capture whose style is checked (e.g. livelink_sad.csv)")
+    ep.add_argument("--style-b", default=None, help="capture of another emotion (e.g. livelink_sample.csv)")
+    ep.set_defaults(_eval=run_emotion)
+
+    dp = sub.add_parser("diversity", help="pairwise differences between seeds: upper face and head vs mouth",
+                        description="Generate each clip with several seeds; report per-region differences "
+                                    "between seeds and bilabial closure recall per seed.")
+    _common(dp)
+    dp.add_argument("--seeds", type=int, default=5, help="number of seeds 0..N-1 (default 5, at least 2)")
+    dp.add_argument("--emotion", default="neutral", help="emotion to generate with (default neutral)")
+    dp.set_defaults(_eval=run_diversity)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="data DIR with clips.jsonl (e.g. from 'dreamtalk data realdev')")
+    p.add_argument("--system", default="dreamtalk", help="system that takes an emotion (default dreamtalk)")
+    p.add_argument("--clips", type=int, default=None, help="use only the first N clips of the split (default all)")
+    p.add_argument("--split", default="dev", help="which split of the data to use (default dev; 'all' = every clip)")
+    p.add_argument("--steps", type=int, default=None, help="diffusion sampling steps (default from the model)")
+    p.add_argument("--weights", default=None, help="a folder of other trained weights (dreamtalk system)")
+    p.add_argument("--json", dest="json_out", help="also write the full result as JSON here")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
 
 
 def _predictions(args, clips):
@@ -42,11 +74,14 @@ def _predictions(args, clips):
     from ..eval.systems import NEEDS_PHONES, get_system
 
     system = get_system(args.system)
+    kw = {"weights_dir": args.weights} if getattr(args, "weights", None) else {}
+    if kw and not _takes_options(system):
+        raise InputError(f"--weights only applies to a model system, not {args.system!r}")
     with Progress(len(clips), f"eval {args.system}") as bar:
         for c in clips:
             # Only systems that are oracles see the alignment; the others get audio alone.
             phones = c.phones if args.system in NEEDS_PHONES else None
-            pairs.append((system(c.audio, c.sr, phones, fps=args.fps), c.phones))
+            pairs.append((system(c.audio, c.sr, phones, fps=args.fps, **kw), c.phones))
             bar.update(1)
     return pairs
 
@@ -72,6 +107,110 @@ def run_lipsync(args: argparse.Namespace) -> int:
         out = {"system": args.system, "pred_dir": args.pred_dir, "data": str(args.data), "split": args.split,
                "fps": args.fps, **result}
         atomic_write_text(args.json_out, json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+def _takes_options(system) -> bool:
+    """Whether a system accepts generation options (emotion, seed, ...) as keyword arguments."""
+    import inspect
+
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(system).parameters.values())
+
+
+def _generator(args):
+    """A ``generate(audio, sr, **options)`` for the chosen system at 30 fps (audio only, no phones)."""
+    from ..errors import InputError
+    from ..eval.systems import get_system
+
+    system = get_system(args.system)
+    if not _takes_options(system):
+        raise InputError(f"system {args.system!r} takes no emotion, style or seed; use a model system (dreamtalk)")
+    if args.steps is not None and not 1 <= args.steps <= 1000:
+        raise InputError(f"--steps must be in 1..1000, got {args.steps}")
+    kw = {}
+    if args.weights:
+        kw["weights_dir"] = args.weights
+    if args.steps is not None:
+        kw["steps"] = args.steps
+
+    def generate(audio, sr, **options):
+        return system(audio, sr, None, fps=30.0, **kw, **options)
+    return generate
+
+
+def _load(args):
+    from ..errors import InputError
+    from ..eval import load_clips
+
+    if args.clips is not None and args.clips < 1:
+        raise InputError(f"--clips must be at least 1, got {args.clips}")
+    clips = load_clips(args.data, None if args.split == "all" else args.split)
+    return clips[:args.clips] if args.clips else clips
+
+
+def _write_json(path, payload: dict) -> None:
+    import json
+
+    from ..fileio import atomic_write_text
+    atomic_write_text(path, json.dumps(payload, indent=1) + "\n")
+
+
+def run_emotion(args: argparse.Namespace) -> int:
+    """Run the emotion evaluation (and the style check) and print tables and summary lines."""
+    from ..errors import InputError
+    from ..eval.emotion import (emotion_summary, emotion_table, evaluate_emotions, style_check,
+                                style_summary)
+    from ..formats import read_animation
+    from ..progress import Progress
+
+    try:
+        xs = [float(v) for v in args.intensities.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--intensities must be numbers separated by commas, got {args.intensities!r}") from None
+    if not xs or not all(0.0 < x <= 1.0 for x in xs):
+        raise InputError(f"--intensities must be in (0, 1], got {args.intensities!r}")
+    captures = None
+    if args.style_check:
+        if not (args.style_a and args.style_b):
+            raise InputError("--style-check needs --style-a and --style-b (two captures of different emotions)")
+        captures = read_animation(args.style_a), read_animation(args.style_b)
+    generate = _generator(args)
+    clips = _load(args)
+    total = len(clips) * (1 + 7 * len(xs) + (2 if captures else 0))
+    with Progress(total, "eval emotion") as bar:
+        result = evaluate_emotions(clips, generate, xs, progress=bar.update)
+        style = style_check(clips, generate, *captures, progress=bar.update) if captures else None
+    print(emotion_table(result))
+    print(emotion_summary(result))
+    if style is not None:
+        print(style_summary(style, args.style_a, args.style_b))
+    if args.json_out:
+        _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
+                                    "weights": args.weights, **result,
+                                    "style_check": None if style is None else
+                                    {"style_a": args.style_a, "style_b": args.style_b, **style}})
+    return 0
+
+
+def run_diversity(args: argparse.Namespace) -> int:
+    """Run the diversity evaluation and print its tables and summary line."""
+    from ..emotions import canonical_emotion
+    from ..errors import InputError
+    from ..eval.diversity import diversity_summary, diversity_table, evaluate_diversity
+    from ..progress import Progress
+
+    if args.seeds < 2:
+        raise InputError(f"--seeds must be at least 2, got {args.seeds}")
+    emotion = canonical_emotion(args.emotion)
+    generate = _generator(args)
+    clips = _load(args)
+    with Progress(len(clips) * args.seeds, "eval diversity") as bar:
+        result = evaluate_diversity(clips, generate, range(args.seeds), progress=bar.update, emotion=emotion)
+    print(diversity_table(result))
+    print(diversity_summary(result))
+    if args.json_out:
+        _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
+                                    "weights": args.weights, "emotion": emotion, **result})
     return 0
 
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-HELP = "animate a portrait photo speaking AUDIO (warp backend, no weights needed) and write an MP4"
+HELP = "animate a portrait photo speaking AUDIO (warp backend, no weights; or neural with your checkpoint) to MP4"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,7 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed when generating (default 0)")
     p.add_argument("--anim", default=None,
                    help="use this animation (.json/.csv/.npz) instead of generating one from the audio")
-    p.add_argument("--size", type=int, default=512, help="output width and height in pixels (even; default 512)")
+    p.add_argument("--size", type=int, default=None,
+                   help="output width and height in pixels (even; default 512 for warp, the network's for neural)")
+    g = p.add_argument_group("neural backend (bring your own Face-Vid2Vid-style checkpoint; slow on CPU)")
+    g.add_argument("--checkpoint", default=None, help="network weights (.safetensors, or .pth read weights-only)")
+    g.add_argument("--chunk", type=int, default=64, help="frames per resumable chunk (default 64)")
+    g.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue an interrupted neural render from its work directory")
+    g.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
 
 
 def _generate(args):
@@ -34,22 +42,62 @@ def _generate(args):
     return pipeline.generate(args.audio, **kw)
 
 
+def _animation(args):
+    if args.anim:
+        from ..formats import read_animation
+        return read_animation(args.anim)
+    return _generate(args)
+
+
+def _run_neural(args, quiet: bool) -> int:
+    """--backend neural: the checkpoint's network driven by the proxy head's frames, in resumable chunks."""
+    from ..errors import InputError
+    from ..render.portrait.neural import render_neural
+
+    if not args.checkpoint:
+        raise InputError("--backend neural needs --checkpoint PATH (your own weights; nothing is downloaded)")
+    if args.chunk < 1:
+        raise InputError(f"--chunk must be at least 1, got {args.chunk}")
+    anim = _animation(args)
+
+    def log(msg):
+        if not quiet:
+            print(f"dreamtalk render: {msg}", file=sys.stderr)
+    try:
+        info = render_neural(anim, args.portrait, args.output, args.checkpoint, audio=args.audio, chunk=args.chunk,
+                             work_dir=args.resume, resume=args.resume is not None, device=args.device,
+                             out_size=args.size, progress=not quiet, log=log)
+    except BaseException:
+        if not quiet and args.resume is None:
+            work = f"{args.output}.neural-work"
+            if os.path.isdir(work):
+                print(f"dreamtalk render: finished chunks are kept in {work}; continue with --resume {work}",
+                      file=sys.stderr)
+        raise
+    if not quiet:
+        spf = info["seconds_per_frame"]
+        speed = f", {spf:.2f} s/frame on {info['device']}" if spf else ""
+        print(f"wrote {args.output}: {info['frames']} frames at {anim.fps:g} fps, {info['size']}x{info['size']}, "
+              f"with audio ({info['frames_rendered']} frames rendered, {info['chunks_reused']} chunks reused{speed})")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..render.portrait import check_backend, prepare_portrait, render_portrait
 
-    check_backend(args.backend)
     if not str(args.output).lower().endswith((".mp4", ".m4v", ".mov")):
         raise InputError(f"{args.output}: expected a .mp4 file")
     quiet = getattr(args, "quiet", False)
+    if args.backend == "neural":
+        return _run_neural(args, quiet)
+    check_backend(args.backend)
+    if args.size is None:
+        args.size = 512
     portrait = prepare_portrait(args.portrait, args.size)  # before generating: a bad photo fails fast
     for note in portrait.notes:
         print(f"dreamtalk render: warning: {note}", file=sys.stderr)
-    if args.anim:
-        from ..formats import read_animation
-        anim = read_animation(args.anim)
-    else:
-        anim = _generate(args)
+    anim = _animation(args)
     info = render_portrait(anim, portrait, args.output, audio=args.audio, backend=args.backend,
                            progress=not quiet)
     if not quiet:
