@@ -111,8 +111,9 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "junk.png").write_bytes(b"not an image")
     with pytest.raises(InputError, match="not a readable image"):
         prepare_portrait(tmp_path / "junk.png")
-    with pytest.raises(InputError, match="not available yet"):
-        check_backend("neural")
+    assert check_backend("neural") == "neural"
+    with pytest.raises(InputError, match="unknown portrait backend"):
+        check_backend("magic")
 
 
 def test_grayscale_rgba_and_exif_rotation(tmp_path):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install DREAM-Talk into .venv and run the main job on the bundled example.
-# Until `dreamtalk generate` exists, the main job converts the bundled Live Link Face take to JSON.
+# Install DREAM-Talk into .venv and run the main job on the bundled example: real speech (a public-domain
+# LibriVox reading) -> happy ARKit animation as JSON, Live Link Face CSV and an animated proxy-head GLB, plus a
+# preview video of the proxy head when ffmpeg is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,10 @@ fi
 [ -x .venv/bin/python ] || python3.11 -m venv .venv
 .venv/bin/python -m pip install -q .
 mkdir -p out
-.venv/bin/dreamtalk convert examples/hello_livelink.csv out/hello.json
+.venv/bin/dreamtalk generate examples/speech.wav -o out/speech.json --emotion happy --intensity 0.8 --seed 1
+.venv/bin/dreamtalk -q convert out/speech.json out/speech.csv
+.venv/bin/dreamtalk generate examples/speech.wav -o out/speech.glb --emotion happy --intensity 0.8 --seed 1
+if command -v ffmpeg >/dev/null; then
+  .venv/bin/dreamtalk preview out/speech.json -o out/speech.mp4 --audio examples/speech.wav
+fi
+ls -l out/

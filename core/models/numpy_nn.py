@@ -248,6 +248,8 @@ class EmoDiffNumpy:
             raise InputError("these EmoDiff weights carry no emotion styles; give a --style clip")
         names = [str(n) for n in self.extra["emotion_names"].tolist()]
         table = np.asarray(self.extra["emotion_level_styles"], F32)  # (E, 4, Ds); level 0 = neutral
+        if emo not in names:
+            raise InputError(f"these weights carry no style for {emo!r}; give a --style clip")
         row = table[names.index(emo)]
         if emo == "neutral":
             return row[0].copy()

@@ -49,10 +49,8 @@ class Portrait:
 
 def check_backend(backend: str) -> str:
     """The backend name, or an InputError saying which exist."""
-    if backend == "neural":
-        raise InputError("the neural portrait backend is not available yet; use --backend warp")
     if backend not in BACKENDS:
-        raise InputError(f"unknown portrait backend {backend!r}; choose warp")
+        raise InputError(f"unknown portrait backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     return backend
 
 
@@ -148,6 +146,10 @@ def render_portrait(anim: FaceAnimation, portrait, out_path, audio=None, backend
     Written whole or not at all. Returns frames, size, render wall time, frames/s and the portrait's notes.
     """
     from ...progress import Progress
+
+    if check_backend(backend) == "neural":
+        raise InputError("the neural backend needs a checkpoint: use core.render.portrait.neural.render_neural "
+                         "(or `dreamtalk render --backend neural --checkpoint FILE`)")
     from ..preview import _audio_array
     from ..video import write_video
 
