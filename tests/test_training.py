@@ -123,3 +123,24 @@ def test_validation_falls_back_to_held_out_train_clips(tmp_path):
     b = emodiff_batch(train, TINY_E, 5, np.random.default_rng(0))
     assert b["x0"].shape == (5, TINY_E.window, 55) and b["audio"].shape == (5, TINY_E.seq_len, TINY_E.audio_dim)
     assert b["style"].shape[0] == 5 and set(np.unique(b["prefix_mask"])) <= {0.0, 1.0}
+
+
+def test_canonical_side_mirrors_unilateral_clips_onto_one_side():
+    """Contempt clips smirking on the right are mirrored left, so averaging styles keeps the asymmetry."""
+    from dreamtalk.core.training.train_emodiff import UNILATERAL, canonical_side
+    from dreamtalk.rigs.arkit import INDEX
+
+    m = np.zeros((10, 55), np.float32)
+    m[:, INDEX["mouthSmileRight"]] = 0.6
+    m[:, INDEX["mouthDimpleRight"]] = 0.3
+    m[:, INDEX["eyeLookInLeft"]] = 0.2
+    m[:, 52:55] = [0.1, 0.2, 0.3]
+    out = canonical_side(m, UNILATERAL["contempt"])
+    assert out[0, INDEX["mouthSmileLeft"]] == pytest.approx(0.6) and out[0, INDEX["mouthSmileRight"]] == 0
+    assert out[0, INDEX["mouthDimpleLeft"]] == pytest.approx(0.3)
+    assert out[0, INDEX["eyeLookInRight"]] == pytest.approx(0.2)  # both eyes' "in" stays "in"
+    np.testing.assert_allclose(out[0, 52:55], [0.1, -0.2, -0.3])
+    left = m.copy()
+    left[:, [INDEX["mouthSmileLeft"], INDEX["mouthSmileRight"]]] = left[:, [INDEX["mouthSmileRight"], INDEX["mouthSmileLeft"]]]
+    left[:, [INDEX["mouthDimpleLeft"], INDEX["mouthDimpleRight"]]] = left[:, [INDEX["mouthDimpleRight"], INDEX["mouthDimpleLeft"]]]
+    assert canonical_side(left, UNILATERAL["contempt"]) is left  # already on the canonical side

@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     lp.add_argument("--fps", type=float, default=30.0, help="frame rate a --system generates at (default 30)")
     lp.add_argument("--split", default="dev", help="which split of the data to use (default dev; 'all' = every clip)")
     lp.add_argument("--weights", default=None, help="with --system dreamtalk: a folder of other trained weights")
+    lp.add_argument("--transcript", action="store_true",
+                    help="with --system dreamtalk: also give each clip's transcript (forced alignment)")
+    lp.add_argument("--emotion", default=None, help="with --system dreamtalk: generate under this emotion")
     lp.add_argument("--json", dest="json_out", help="also write the full result as JSON here")
     lp.set_defaults(_eval=run_lipsync)
 
@@ -75,13 +78,19 @@ def _predictions(args, clips):
 
     system = get_system(args.system)
     kw = {"weights_dir": args.weights} if getattr(args, "weights", None) else {}
-    if kw and not _takes_options(system):
-        raise InputError(f"--weights only applies to a model system, not {args.system!r}")
+    if getattr(args, "emotion", None):
+        kw["emotion"] = args.emotion
+    with_text = bool(getattr(args, "transcript", False))
+    if (kw or with_text) and not _takes_options(system):
+        raise InputError(f"--weights/--emotion/--transcript only apply to a model system, not {args.system!r}")
     with Progress(len(clips), f"eval {args.system}") as bar:
         for c in clips:
             # Only systems that are oracles see the alignment; the others get audio alone.
             phones = c.phones if args.system in NEEDS_PHONES else None
-            pairs.append((system(c.audio, c.sr, phones, fps=args.fps, **kw), c.phones))
+            extra = {"transcript": c.text} if with_text else {}
+            if with_text and not c.text.strip():
+                raise InputError(f"clip {c.id} has no transcript")
+            pairs.append((system(c.audio, c.sr, phones, fps=args.fps, **kw, **extra), c.phones))
             bar.update(1)
     return pairs
 

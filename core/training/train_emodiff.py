@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import __version__
+from ...rigs.arkit import INDEX, mirror_weights
 from ..emotions import EMOTIONS
 from ..models.config import EmoDiffConfig, TrainConfig
 from ..models.numpy_nn import EmoDiffNumpy
@@ -43,6 +44,47 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     return ((eps - noise) ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
 
 
+# Emotions carried by one side of the face: actors pick their own side, so a plain mean of their styles would
+# cancel the asymmetry that defines the emotion. Their clips are mirrored onto one side before averaging.
+UNILATERAL: dict[str, tuple[str, ...]] = {"contempt": ("mouthSmile", "mouthDimple")}
+CANONICAL_SIDE = "Left"
+
+
+def canonical_side(motion: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:
+    """(L, 55) clip mirrored if its ``prefixes`` channels are stronger on the non-canonical side."""
+    w = motion[:, :52]
+    left = sum(w[:, INDEX[p + "Left"]].mean() for p in prefixes)
+    right = sum(w[:, INDEX[p + "Right"]].mean() for p in prefixes)
+    if (left >= right) == (CANONICAL_SIDE == "Left"):
+        return motion
+    out = motion.copy()
+    out[:, :52] = mirror_weights(w)
+    out[:, 53:55] *= -1.0  # yaw and roll flip in a mirror; pitch does not
+    return out
+
+
+def rebuild_style_table(weights_path: str | os.PathLike, data_dir: str | os.PathLike,
+                        out_path: str | os.PathLike | None = None) -> str:
+    """Recompute the emotion style table of trained EmoDiff weights from a corpus' style clips; returns sha256."""
+    from ..formats import read_npz
+    from ..models.numpy_nn import motion_from_animation
+    from ..weights import load_weights
+    from .dataset import read_manifest
+
+    w = load_weights(weights_path, expect_type="emodiff")
+    nm = EmoDiffNumpy(w.params, w.config, w.extra, w.model_version)
+    root = Path(data_dir)
+    corpus = Corpus([])
+    for r in read_manifest(root):
+        if r.get("split") == "train" and r.get("style") and r["style"] not in corpus.styles:
+            corpus.styles[r["style"]] = motion_from_animation(read_npz(root / r["style"]))
+            corpus.style_meta[r["style"]] = (r.get("emotion", "neutral"), int(r.get("level", 0)))
+    table, names, filled = emotion_style_table(nm, corpus)
+    extra = dict(w.extra, emotion_names=np.array(names), emotion_level_styles=table)
+    meta = dict(w.meta, style_table="rebuilt: unilateral emotions on one side", filled_emotion_levels=filled)
+    return save_weights(out_path or weights_path, "emodiff", w.config, w.params, extra, w.model_version, meta)
+
+
 def emotion_style_table(nm: EmoDiffNumpy, corpus: Corpus) -> tuple[np.ndarray, list[str], list[str]]:
     """(8, 4, Ds) mean style per emotion and level (level 0 = neutral) from the corpus' style clips.
 
@@ -52,6 +94,8 @@ def emotion_style_table(nm: EmoDiffNumpy, corpus: Corpus) -> tuple[np.ndarray, l
     groups: dict[tuple[str, int], list[np.ndarray]] = {}
     for key, clip in corpus.styles.items():
         emo, lvl = corpus.style_meta[key]
+        if emo in UNILATERAL:
+            clip = canonical_side(clip, UNILATERAL[emo])
         groups.setdefault((emo, 0 if emo == "neutral" else lvl), []).append(nm.encode_style(clip))
     if ("neutral", 0) in groups:
         neutral = np.mean(groups[("neutral", 0)], axis=0)
