@@ -15,6 +15,11 @@ EXPORT_FORMATS = (
     ("FBX", "FBX (.fbx)", "Blend shapes and head bone for Unreal / Unity / Maya (exported in a helper process)"),
     ("CSV", "Live Link Face CSV (.csv)", "The keyed shape-key and head curves as an iPhone Live Link Face take"),
 )
+PORTRAIT_BACKENDS = (
+    ("warp", "Warp", "Warp the photo with face landmarks (no weights; needs mediapipe in Blender's Python)"),
+    ("neural", "Neural", "Face-Vid2Vid-style network driven by the proxy head (needs your checkpoint and PyTorch; "
+                         "slow on CPU)"),
+)
 HEAD_MODES = (
     ("NONE", "None", "Do not animate the head"),
     ("OBJECT", "Object", "Rotate an object (the target mesh when Head Object is empty)"),
@@ -102,6 +107,18 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     anim_path: StringProperty(name="Animation", description="Live Link Face CSV, DREAM-Talk JSON or NPZ to import",
                               subtype="FILE_PATH")
     export_format: EnumProperty(name="Format", items=EXPORT_FORMATS, default="GLB")
+    # ---- portrait video
+    portrait_image: StringProperty(name="Portrait", subtype="FILE_PATH",
+                                   description="Photo of a face (PNG / JPEG) to animate with the current take")
+    portrait_backend: EnumProperty(name="Backend", items=PORTRAIT_BACKENDS, default="warp",
+                                   description="How the photo is animated")
+    portrait_checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
+                                        description="Neural backend weights (.safetensors, or .pth loaded "
+                                                    "weights-only); nothing is downloaded")
+    portrait_output: StringProperty(name="Output", subtype="FILE_PATH", default="//portrait.mp4",
+                                    description="MP4 to write (// = next to the .blend file)")
+    portrait_size: IntProperty(name="Size", description="Width and height of the video in pixels (even)",
+                               default=512, min=64, max=2048, step=2)
 
 
 classes = (DREAMTALK_PG_mapping_item, DREAMTALK_PG_settings)

@@ -151,8 +151,9 @@ def _states(mesh, arm):
 
 def _panels():
     import dreamtalk.addon.panels as panels
+    import dreamtalk.addon.portrait as portrait
     import bpy
-    return [c for c in panels.classes if issubclass(c, bpy.types.Panel)]
+    return [c for c in panels.classes + portrait.classes if issubclass(c, bpy.types.Panel)]
 
 
 def test_every_panel_draws_in_every_state(addon):
@@ -210,6 +211,60 @@ def test_preferences_draw(addon):
                                 style_dir=style_dir)
         DREAMTALK_AP_preferences.draw(stand, None)
         assert [a["property"] for name, a in log if name == "prop"][0] == "default_emotion"
+
+
+def _portrait_states():
+    """Portrait settings and status lines that take its draw code down each branch (mediapipe present or not)."""
+    long = "wrote portrait.mp4: 45 frames of DT_hello_happy (warp, 3.1 s); the face is upscaled 1.6x"
+    yield "warp idle", dict(portrait_backend="warp"), dict(text="", icon="NONE", running=False), True
+    yield "warp no mediapipe", dict(portrait_backend="warp"), dict(text="", icon="NONE", running=False), False
+    yield "neural", dict(portrait_backend="neural", portrait_checkpoint="/tmp/x.safetensors"), \
+        dict(text="Cancelled", icon="CANCEL", running=False), True
+    yield "running", dict(portrait_backend="warp"), \
+        dict(text="Rendering 42%  (Esc to cancel)", icon="RENDER_ANIMATION", running=True), True
+    yield "done", dict(portrait_backend="warp"), dict(text=long, icon="CHECKMARK", running=False), True
+    yield "error", dict(portrait_backend="warp"), dict(text="no face found in the portrait", icon="ERROR",
+                                                       running=False), True
+
+
+def test_portrait_panel_draws_in_every_state(addon, monkeypatch):
+    import sys
+    import textwrap
+
+    import bpy
+    from dreamtalk.addon import portrait
+
+    scene = bpy.context.scene
+    s = scene.dreamtalk
+    ctx = SimpleNamespace(scene=scene, active_object=None, preferences=bpy.context.preferences)
+    saved = dict(portrait.STATUS)
+    try:
+        for state, values, status, has_mediapipe in _portrait_states():
+            for k, v in values.items():
+                setattr(s, k, v)
+            portrait.STATUS.update(status)
+            with monkeypatch.context() as m:
+                if not has_mediapipe:
+                    m.setitem(sys.modules, "mediapipe", None)  # import blocked: find_spec says not there
+                log = []
+                portrait.DREAMTALK_PT_portrait.draw(SimpleNamespace(layout=RecordingLayout(log)), ctx)
+            props = [a["property"] for name, a in log if name == "prop"]
+            labels = [a["text"] for name, a in log if name == "label"]
+            ops = [a["operator"] for name, a in log if name == "operator"]
+            assert ops == ["dreamtalk.render_portrait"], state
+            assert props[:2] == ["portrait_image", "portrait_backend"] and "portrait_output" in props, state
+            assert ("portrait_checkpoint" in props) == (values["portrait_backend"] == "neural"), state
+            note = " ".join(labels)
+            if has_mediapipe or values["portrait_backend"] != "warp":
+                assert "mediapipe" not in note, state
+            else:
+                assert note.startswith(" ".join(textwrap.wrap(portrait.MEDIAPIPE_NOTE, 38))), (state, labels)
+            if status["text"]:
+                assert " ".join(status["text"].split()) in " ".join(note.split()), (state, labels)
+            # One render at a time: the operator refuses to start while a render runs.
+            assert bpy.ops.dreamtalk.render_portrait.poll() == (not status["running"]), state
+    finally:
+        portrait.STATUS.update(saved)
 
 
 @pytest.mark.parametrize("bad", [

@@ -37,7 +37,7 @@ assert repo.directory.startswith(TMP), repo.directory  # never the real user fol
 result = bpy.ops.extensions.package_install_files(filepath=ZIP, repo="user_default", enable_on_install=True)
 assert result == {"FINISHED"}, result
 # The add-on's own class objects, kept so their state can be checked after the modules are unloaded.
-CLASSES = [c for m in ("preferences", "properties", "operators", "panels")
+CLASSES = [c for m in ("preferences", "properties", "operators", "panels", "portrait")
            for c in sys.modules[f"{MODULE}.addon.{m}"].classes]
 def dreamtalk_types():
     """Registered DREAM-Talk classes: listed in bpy.types or flagged registered (PropertyGroups are not listed)."""
@@ -116,9 +116,9 @@ def test_install_enable_disable(extension_zip, tmp_path):
     assert out["types_enabled"] == [
         "DREAMTALK_AP_preferences", "DREAMTALK_OT_add_proxy_head", "DREAMTALK_OT_export_animation",
         "DREAMTALK_OT_generate", "DREAMTALK_OT_import_animation", "DREAMTALK_OT_randomize_seed",
-        "DREAMTALK_OT_refresh_mapping", "DREAMTALK_PG_mapping_item", "DREAMTALK_PG_settings",
+        "DREAMTALK_OT_refresh_mapping", "DREAMTALK_OT_render_portrait", "DREAMTALK_PG_mapping_item", "DREAMTALK_PG_settings",
         "DREAMTALK_PT_advanced", "DREAMTALK_PT_files", "DREAMTALK_PT_head", "DREAMTALK_PT_main",
-        "DREAMTALK_PT_mapping", "DREAMTALK_UL_mapping"]
+        "DREAMTALK_PT_mapping", "DREAMTALK_PT_portrait", "DREAMTALK_UL_mapping"]
     assert out["scene_prop"] and out["enabled"]
     assert out["emotions"][:3] == ["neutral", "happy", "sad"] and len(out["emotions"]) == 8
     for p in ("anim_path", "audio_path", "emotion", "intensity", "seed", "start_frame", "target_object",

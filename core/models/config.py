@@ -77,6 +77,9 @@ class LipsConfig:
     dropout: float = 0.1
     p_drop_style: float = 0.1
     closure_weight: float = 4.0  # extra loss weight on frames where the target lips are closed
+    # False hides the mouth-set channels of the face input: the network must read the lips from the audio
+    # instead of polishing EmoDiff's (softer) mouth; the face still tells it the emotion (smile, press...).
+    mouth_input: bool = False
 
     @property
     def out_dim(self) -> int:

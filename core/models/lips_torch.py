@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...rigs.arkit import INDEX
 from .config import LipsConfig
 
 
@@ -42,9 +43,14 @@ class Lips(nn.Module):
         self.blocks = nn.ModuleList(ResBlock(c, cfg.kernel, d, cfg.dropout) for d in cfg.dilations)
         self.ln_out = nn.LayerNorm(c)
         self.out = nn.Linear(c, cfg.out_dim)
+        # Face columns hidden from the network (see LipsConfig.mouth_input); a plain list, not a parameter.
+        self._hidden = [] if cfg.mouth_input else [INDEX[n] for n in cfg.mouth_names]
 
     def forward(self, audio: torch.Tensor, face: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """audio (B,T,A), face (B,T,52), style (B,Ds) -> (B,T,M) in [0, 1]."""
+        if self._hidden:
+            face = face.clone()
+            face[..., self._hidden] = 0.0
         h = self.inp(torch.cat([audio, face], dim=-1)) + self.style_proj(style)[:, None, :]
         for blk in self.blocks:
             h = blk(h)

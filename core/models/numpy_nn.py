@@ -426,6 +426,9 @@ class LipsNumpy:
         w = np.asarray(face, F32)[None] if single else np.asarray(face, F32)
         s = self.null_style if style is None else np.asarray(style, F32)
         s = np.broadcast_to(s, (f.shape[0], c.style_dim))
+        if not c.mouth_input:
+            w = w.copy()
+            w[..., self.mouth_index] = 0.0
         h = p.linear(np.concatenate([f, w], axis=-1), "inp") + p.linear(s, "style_proj")[:, None, :]
         for i, d in enumerate(c.dilations):
             name = f"blocks.{i}"

@@ -1,0 +1,384 @@
+"""Portrait sub-panel and operator: render the target's current take onto a photo as an MP4 (core/render/portrait).
+
+The take is read back from the target's keyed shape-key (and head) curves, as the CSV export does, so generated
+and imported takes render the same way. The audio is the one the take was generated from (kept on its action),
+else the panel's audio file. Rendering runs in a background thread (numpy / mediapipe / torch, no bpy) polled
+by a modal timer, like Generate; it never changes the scene.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty
+
+from ..core.errors import Cancelled, DreamTalkError, InputError
+from . import keying, operators
+from .jobs import Job
+from .panels import _Sidebar
+
+MEDIAPIPE_NOTE = ("Portrait rendering needs mediapipe: pip install mediapipe==0.10.21 into Blender's Python, "
+                  "or use `dreamtalk render` from the command line")
+TORCH_NOTE = ("The neural portrait backend needs PyTorch: pip install torch into Blender's Python, "
+              "or use `dreamtalk render --backend neural` from the command line")
+NEURAL_NOT_SHIPPED = ("The neural portrait network is not part of this extension build: use "
+                      "`dreamtalk render --backend neural` from the command line")
+
+_PACKAGE = __package__.rpartition(".")[0]  # "dreamtalk" from a checkout, "bl_ext.<repo>.dreamtalk" installed
+_ADDON_ROOT = Path(__file__).resolve().parents[1]  # the extension's own folder: never written into
+
+# What the panel's status line shows; only the main thread writes it.
+STATUS = {"text": "", "icon": "NONE", "running": False}
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent that fails to import, or a module blocked in sys.modules
+        return False
+
+
+def backend_problem(backend: str) -> str | None:
+    """Why ``backend`` cannot run in this Blender (a note for the panel and the report), or None."""
+    if backend == "warp":
+        return None if _importable("mediapipe") else MEDIAPIPE_NOTE
+    if not _importable("torch"):
+        return TORCH_NOTE
+    if not _importable(_PACKAGE + ".core.render.portrait.fv2v"):
+        return NEURAL_NOT_SHIPPED
+    return None
+
+
+def _set_status(text: str, icon: str = "NONE", running: bool = False) -> None:
+    STATUS.update(text=text, icon=icon, running=running)
+    for window in getattr(bpy.context.window_manager, "windows", ()):
+        for area in (window.screen.areas if window.screen is not None else ()):
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+
+
+@dataclass
+class PortraitPlan:
+    """Everything a portrait render needs, checked on the main thread; no bpy data inside."""
+
+    anim: object  # core.animation.FaceAnimation of the take, at the scene's frame rate
+    image: str
+    out: str
+    backend: str
+    size: int
+    audio: str | None
+    checkpoint: str | None
+    take: str  # the shape-key action's name, for the report
+    notes: list[str] = field(default_factory=list)
+
+
+def _existing_file(raw: str, what: str) -> str:
+    if not raw:
+        raise InputError(f"choose a {what}")
+    path = bpy.path.abspath(raw)
+    if not os.path.isfile(path):
+        raise InputError(f"{what} not found: {path}")
+    return path
+
+
+def _output_path(raw: str) -> str:
+    """The absolute .mp4 output path; InputError for no path, an unsaved-relative one or the add-on's folder."""
+    if not raw:
+        raise InputError("choose an output .mp4 file")
+    if raw.startswith("//") and not bpy.data.filepath:
+        raise InputError("the output path is relative to the .blend file: save the file or choose an absolute path")
+    out = Path(bpy.path.abspath(raw))
+    if out.suffix == "":
+        out = out.with_suffix(".mp4")
+    if out.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise InputError(f"the portrait video must be an .mp4 file, got {out.name!r}")
+    if out.is_dir():
+        raise InputError(f"the output is a folder: {out}")
+    resolved = out.resolve()
+    if resolved == _ADDON_ROOT or _ADDON_ROOT in resolved.parents:
+        raise InputError("choose an output folder outside the add-on's own folder")
+    return str(out)
+
+
+def plan_portrait(context) -> PortraitPlan:
+    """Validate the panel's portrait settings and read the current take; InputError with a reason otherwise."""
+    props = context.scene.dreamtalk
+    backend = props.portrait_backend
+    image = _existing_file(props.portrait_image, "portrait image")
+    checkpoint = _existing_file(props.portrait_checkpoint, "neural checkpoint") if backend == "neural" else None
+    if props.portrait_size % 2:
+        raise InputError(f"the video size must be even, got {props.portrait_size}")
+    out = _output_path(props.portrait_output)
+    obj = operators.target_mesh(context)
+    if obj is None:
+        raise InputError("choose a target mesh with a take (Generate or Import first)")
+    key = obj.data.shape_keys
+    if key is None or not keying.active_fcurves(key):
+        raise InputError(f"{obj.name!r} has no take to render: Generate or Import one first")
+    mapping = operators.mapping_for(context, obj)
+    head, bone = operators.head_target(context, obj)
+    anim, _first, _read = keying.read_keyed_animation(obj, mapping, head, bone)
+    action = obj.data.shape_keys.animation_data.action
+    meta = action.get("dreamtalk")
+    audio = meta.get("audio") if meta is not None else None  # the take's own audio (Generate keeps it)
+    notes = []
+    if not audio and props.audio_path:
+        audio = bpy.path.abspath(props.audio_path)
+    if audio and not os.path.isfile(audio):
+        raise InputError(f"audio file not found: {audio}")
+    if not audio:
+        notes.append("no audio: the video is silent")
+    problem = backend_problem(backend)  # last: every input problem is reported whatever the backend
+    if problem:
+        raise InputError(problem)
+    return PortraitPlan(anim, image, out, backend, int(props.portrait_size), audio or None, checkpoint,
+                        action.name, notes)
+
+
+def _tracked(frames, total: int, start: float, progress, cancel):
+    """Pass frames through, reporting progress from ``start`` to 1 and stopping when ``cancel()`` is set."""
+    for k, f in enumerate(frames):
+        if cancel is not None and cancel():
+            raise Cancelled("portrait rendering cancelled")
+        yield f
+        if progress is not None:
+            progress(start + (1.0 - start) * (k + 1) / total)
+
+
+def _warp_frames(plan: PortraitPlan, notes: list[str]):
+    try:
+        import mediapipe  # noqa: F401  (checked here so a broken install gets the same clear note)
+    except ImportError:
+        raise InputError(MEDIAPIPE_NOTE) from None
+    from ..core.render.portrait import PortraitRenderer, prepare_portrait
+
+    portrait = prepare_portrait(plan.image, plan.size)
+    notes += portrait.notes
+    return PortraitRenderer(portrait).frames(plan.anim)
+
+
+def _neural_frames(plan: PortraitPlan, notes: list[str]):
+    # The neural backend's own steps (render_neural) minus its resumable chunk files: frames stream to the
+    # encoder so the add-on can report every frame and stop on Esc.
+    from ..core.render.portrait.image_io import resize
+    from ..core.render.portrait.neural import NeuralRenderer, load_checkpoint, source_image
+    from ..core.render.preview import HeadRenderer
+
+    anim = plan.anim
+    model = load_checkpoint(plan.checkpoint, "cpu", notes)
+    s = model.cfg.image_size
+    src = source_image(plan.image, s, "auto", notes)
+    driver = HeadRenderer("front", s)
+    hr, ht = anim.head_rotation, anim.head_translation
+
+    def driving(k: int):
+        return driver.frame(anim.weights[k], hr[k], None if ht is None else ht[k])
+
+    renderer = NeuralRenderer(model, src, driving(0))  # motion relative to the first driving frame
+    for k in range(anim.num_frames):
+        f = renderer.frame(driving(k))
+        yield f if s == plan.size else resize(f, (plan.size, plan.size))
+
+
+def run_portrait(plan: PortraitPlan, progress=None, cancel=None) -> dict:
+    """Render the plan's MP4 (safe in a background thread: no bpy); returns write_video's summary + notes."""
+    import time
+
+    from ..core.audio import load_audio
+    from ..core.render.video import write_video
+
+    t0 = time.perf_counter()
+    notes = list(plan.notes)
+    au = load_audio(plan.audio) if plan.audio else None
+    frames = _warp_frames(plan, notes) if plan.backend == "warp" else _neural_frames(plan, notes)
+    if progress is not None:
+        progress(0.05)  # landmarks / checkpoint ready
+    n = plan.anim.num_frames
+    info = write_video(plan.out, _tracked(frames, n, 0.05, progress, cancel), plan.anim.fps,
+                       (plan.size, plan.size), audio=au, num_frames=n)
+    info.update(backend=plan.backend, wall_seconds=time.perf_counter() - t0, notes=notes)
+    return info
+
+
+def _summary(plan: PortraitPlan, info: dict) -> str:
+    msg = (f"wrote {Path(info['path']).name}: {info['frames']} frames of {plan.take} ({plan.backend}, "
+           f"{info['wall_seconds']:.1f} s)")
+    if info.get("notes"):
+        msg += "; " + "; ".join(info["notes"])
+    return msg
+
+
+class DREAMTALK_OT_render_portrait(bpy.types.Operator):
+    """Render the target's current take onto the portrait photo as an MP4 with the audio (Esc cancels)"""
+
+    bl_idname = "dreamtalk.render_portrait"
+    bl_label = "Render Portrait Video"
+    bl_options = {"REGISTER"}  # writes a file, never changes the scene: nothing to undo
+
+    synchronous: BoolProperty(name="Synchronous", default=False, options={"SKIP_SAVE"},
+                              description="Run to the end before returning (scripts); always on in background mode")
+
+    _timer = None
+    _job = None
+    _plan = None
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return context.scene is not None and hasattr(context.scene, "dreamtalk") and not STATUS["running"]
+
+    def _plan_or_report(self, context):
+        try:
+            return plan_portrait(context)
+        except DreamTalkError as e:
+            msg = str(e)
+        except OSError as e:
+            msg = f"cannot read input: {e.strerror or e}"
+        self.report({"ERROR"}, msg)
+        _set_status(msg, "ERROR")
+        return None
+
+    def _done(self, info=None, error=None) -> set:
+        if isinstance(error, Cancelled) or (error is None and info is None):
+            self.report({"WARNING"}, "DREAM-Talk: portrait rendering cancelled")
+            _set_status("Cancelled", "CANCEL")
+            return {"CANCELLED"}
+        if isinstance(error, DreamTalkError):
+            self.report({"ERROR"}, str(error))
+            _set_status(str(error), "ERROR")
+            return {"CANCELLED"}
+        if isinstance(error, OSError):
+            msg = f"cannot write {self._plan.out}: {error.strerror or error}"
+            self.report({"ERROR"}, msg)
+            _set_status(msg, "ERROR")
+            return {"CANCELLED"}
+        if error is not None:
+            _set_status("Failed (see the console)", "ERROR")
+            raise error  # a bug, not bad input: keep the traceback
+        msg = _summary(self._plan, info)
+        self.report({"INFO"}, msg)
+        _set_status(f"Wrote {Path(info['path']).name} ({info['frames']} frames)", "CHECKMARK")
+        return {"FINISHED"}
+
+    def execute(self, context):
+        plan = self._plan_or_report(context)
+        if plan is None:
+            return {"CANCELLED"}
+        self._plan = plan
+        _set_status("Rendering...", "RENDER_ANIMATION", running=True)
+        try:
+            info = run_portrait(plan)
+        except (DreamTalkError, OSError) as e:
+            return self._done(error=e)
+        finally:
+            STATUS["running"] = False
+        return self._done(info)
+
+    def invoke(self, context, event):
+        if bpy.app.background or self.synchronous or context.window is None:
+            return self.execute(context)
+        plan = self._plan_or_report(context)
+        if plan is None:
+            return {"CANCELLED"}
+        self._plan = plan
+        self._job = Job(lambda progress, cancel: run_portrait(plan, progress, cancel)).start()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        wm.progress_begin(0, 100)
+        self._status(context, 0.0)
+        return {"RUNNING_MODAL"}
+
+    def _status(self, context, fraction: float) -> None:
+        context.window_manager.progress_update(int(round(100 * fraction)))
+        text = f"Rendering {100 * fraction:.0f}%  (Esc to cancel)"
+        if context.workspace is not None:
+            context.workspace.status_text_set(f"DREAM-Talk: portrait {Path(self._plan.out).name} {text}")
+        _set_status(text, "RENDER_ANIMATION", running=True)
+
+    def _cleanup(self, context) -> None:
+        wm = context.window_manager
+        if self._timer is not None:
+            wm.event_timer_remove(self._timer)
+            self._timer = None
+        wm.progress_end()
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
+        STATUS["running"] = False
+
+    def modal(self, context, event):
+        job = self._job
+        if event.type == "ESC" and event.value == "PRESS" and not job.cancelled:
+            job.cancel()  # the renderer stops at its next frame; the partial file is removed
+        if event.type != "TIMER" and not job.done:
+            return {"PASS_THROUGH"}
+        if not job.done:
+            self._status(context, job.fraction)
+            return {"RUNNING_MODAL"}
+        self._cleanup(context)
+        # Esc after the last frame: the video is complete and written, so it is reported as such.
+        return self._done(job.result, job.error)
+
+    def cancel(self, context):
+        # Blender ends the modal (file load, window closed): stop the thread and clean up.
+        if self._job is not None:
+            self._job.cancel()
+        self._cleanup(context)
+
+
+def _wrapped_labels(layout, text: str, icon: str = "NONE", width: int = 38) -> None:
+    """A long note as several labels (the sidebar clips a single long label)."""
+    for i, line in enumerate(textwrap.wrap(text, width) or [""]):
+        layout.label(text=line, icon=icon if i == 0 else "BLANK1")
+
+
+class DREAMTALK_PT_portrait(_Sidebar, bpy.types.Panel):
+    """Render the current take onto a photo: an MP4 with the audio"""
+
+    bl_label = "Portrait"
+    bl_idname = "DREAMTALK_PT_portrait"
+    bl_parent_id = "DREAMTALK_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        props = context.scene.dreamtalk
+        col = layout.column()
+        col.prop(props, "portrait_image")
+        col.prop(props, "portrait_backend")
+        if props.portrait_backend == "neural":
+            col.prop(props, "portrait_checkpoint")
+        col.prop(props, "portrait_output")
+        col.prop(props, "portrait_size")
+        problem = backend_problem(props.portrait_backend)
+        if problem:
+            _wrapped_labels(layout.box(), problem, "ERROR")
+        elif props.portrait_backend == "neural":
+            layout.label(text="Slow on CPU: minutes per second of video", icon="INFO")
+        row = layout.row()
+        row.scale_y = 1.5
+        row.enabled = not STATUS["running"]
+        row.operator("dreamtalk.render_portrait", text="Render", icon="RENDER_ANIMATION")
+        if STATUS["text"]:
+            _wrapped_labels(layout, STATUS["text"], STATUS["icon"])
+
+
+classes = (DREAMTALK_OT_render_portrait, DREAMTALK_PT_portrait)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    """Register the portrait operator and panel."""
+    STATUS.update(text="", icon="NONE", running=False)
+    _register_classes()
+
+
+def unregister() -> None:
+    """Unregister them and forget the status line."""
+    _unregister_classes()
+    STATUS.update(text="", icon="NONE", running=False)
