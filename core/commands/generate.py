@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="reference clip of expression curves (.csv Live Link Face, .json, .npz); overrides --emotion")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output)")
     p.add_argument("--steps", type=int, default=None, help="diffusion sampling steps (default from the model)")
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale on the style")
+    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale on the style (default 1 with --emotion, 2 with --style)")
     p.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
     p.add_argument("--transcript", default=None,
                    help="what is said (text, or a .txt file): force-aligned to sharpen the lips")
