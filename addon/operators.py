@@ -15,7 +15,7 @@ from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..core.errors import DreamTalkError, InputError
 from . import keying, preferences
-from .jobs import Job
+from .jobs import BackgroundJobMixin
 from .properties import EXPORT_FORMATS
 
 NATIVE_FPS = 30.0  # the model's own frame rate (preference "Set Scene to 30 fps")
@@ -167,7 +167,7 @@ def apply_plan(context, plan: GeneratePlan, anim) -> str:
 
 # ---- Generate -------------------------------------------------------------------------------------
 
-class DREAMTALK_OT_generate(bpy.types.Operator):
+class DREAMTALK_OT_generate(BackgroundJobMixin, bpy.types.Operator):
     """Generate facial animation from the audio and key it onto the target (Esc cancels)"""
 
     bl_idname = "dreamtalk.generate"
@@ -176,10 +176,6 @@ class DREAMTALK_OT_generate(bpy.types.Operator):
 
     synchronous: BoolProperty(name="Synchronous", default=False, options={"SKIP_SAVE"},
                               description="Run to the end before returning (scripts); always on in background mode")
-
-    _timer = None
-    _job = None
-    _plan = None
 
     @classmethod
     def poll(cls, context) -> bool:
@@ -215,46 +211,13 @@ class DREAMTALK_OT_generate(bpy.types.Operator):
             return {"CANCELLED"}
         return self._finish(context, anim)
 
-    def invoke(self, context, event):
-        if bpy.app.background or self.synchronous or context.window is None:
-            return self.execute(context)
-        plan = self._plan_or_report(context)
-        if plan is None:
-            return {"CANCELLED"}
-        self._plan = plan
-        self._job = Job(lambda progress, cancel: run_plan(plan, progress, cancel)).start()
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(0.1, window=context.window)
-        wm.modal_handler_add(self)
-        wm.progress_begin(0, 100)
-        self._status(context, 0.0)
-        return {"RUNNING_MODAL"}
+    def _job_fn(self, plan):
+        return lambda progress, cancel: run_plan(plan, progress, cancel)
 
-    def _status(self, context, fraction: float) -> None:
-        context.window_manager.progress_update(int(round(100 * fraction)))
-        if context.workspace is not None:
-            context.workspace.status_text_set(f"DREAM-Talk: generating {Path(self._plan.audio).name} "
-                                              f"{100 * fraction:.0f}%  (Esc to cancel)")
+    def _status_text(self, fraction: float) -> str:
+        return f"DREAM-Talk: generating {Path(self._plan.audio).name} {100 * fraction:.0f}%  (Esc to cancel)"
 
-    def _cleanup(self, context) -> None:
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        if context.workspace is not None:
-            context.workspace.status_text_set(None)
-
-    def modal(self, context, event):
-        job = self._job
-        if event.type == "ESC" and event.value == "PRESS" and not job.cancelled:
-            job.cancel()  # the pipeline stops at its next check; the scene is never touched
-        if event.type != "TIMER" and not job.done:
-            return {"PASS_THROUGH"}
-        if not job.done:
-            self._status(context, job.fraction)
-            return {"RUNNING_MODAL"}
-        self._cleanup(context)
+    def _on_job_done(self, context, job) -> set:
         from ..core.errors import Cancelled
         if job.cancelled or isinstance(job.error, Cancelled):
             self.report({"WARNING"}, "DREAM-Talk: generation cancelled")
@@ -266,12 +229,6 @@ class DREAMTALK_OT_generate(bpy.types.Operator):
             raise job.error  # a bug, not bad input: keep the traceback
         # Keyed on the main thread; returning FINISHED makes Blender push this one undo step.
         return self._finish(context, job.result)
-
-    def cancel(self, context):
-        # Blender ends the modal (file load, window closed): stop the thread and clean up.
-        if self._job is not None:
-            self._job.cancel()
-        self._cleanup(context)
 
 
 class DREAMTALK_OT_randomize_seed(bpy.types.Operator):

@@ -6,6 +6,12 @@ import bpy
 from . import operators
 
 
+def property_split(layout):
+    """``layout`` set to draw labels beside their fields, without keyframe decorators; returns it."""
+    layout.use_property_split = True
+    layout.use_property_decorate = False
+    return layout
+
 
 class _Sidebar:
     # Shared placement of every panel (a plain mixin; Blender reads the attributes through the MRO).
@@ -39,9 +45,7 @@ class DREAMTALK_PT_main(_Sidebar, bpy.types.Panel):
     bl_idname = "DREAMTALK_PT_main"
 
     def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = property_split(self.layout)
         props = context.scene.dreamtalk
         layout.operator("dreamtalk.add_proxy_head", icon="MONKEY")
         col = layout.column()
@@ -102,9 +106,7 @@ class DREAMTALK_PT_head(_Sidebar, bpy.types.Panel):
     bl_parent_id = "DREAMTALK_PT_main"
 
     def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = property_split(self.layout)
         props = context.scene.dreamtalk
         layout.prop(props, "head_mode", expand=True)
         if props.head_mode == "NONE":
@@ -129,9 +131,7 @@ class DREAMTALK_PT_advanced(_Sidebar, bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = property_split(self.layout)
         props = context.scene.dreamtalk
         layout.prop(props, "blink")
         layout.prop(props, "use_sampler_settings")
@@ -150,9 +150,7 @@ class DREAMTALK_PT_files(_Sidebar, bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = property_split(self.layout)
         props = context.scene.dreamtalk
         col = layout.column()
         col.prop(props, "anim_path")

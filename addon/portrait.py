@@ -3,7 +3,7 @@
 The take is read back from the target's keyed shape-key (and head) curves, as the CSV export does, so generated
 and imported takes render the same way. The audio is the one the take was generated from (kept on its action),
 else the panel's audio file. Rendering runs in a background thread (numpy / mediapipe / torch, no bpy) polled
-by a modal timer, like Generate; it never changes the scene.
+by a modal timer (jobs.BackgroundJobMixin, as Generate); it never changes the scene.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from bpy.props import BoolProperty
 
 from ..core.errors import Cancelled, DreamTalkError, InputError
 from . import keying, operators
-from .jobs import Job
-from .panels import _Sidebar
+from .jobs import BackgroundJobMixin
+from .panels import _Sidebar, property_split
 
 MEDIAPIPE_NOTE = ("Portrait rendering needs mediapipe: pip install mediapipe==0.10.21 into Blender's Python, "
                   "or use `dreamtalk render` from the command line")
@@ -212,7 +212,12 @@ def _summary(plan: PortraitPlan, info: dict) -> str:
     return msg
 
 
-class DREAMTALK_OT_render_portrait(bpy.types.Operator):
+def _progress_text(fraction: float) -> str:
+    """The panel's progress line."""
+    return f"Rendering {100 * fraction:.0f}%  (Esc to cancel)"
+
+
+class DREAMTALK_OT_render_portrait(BackgroundJobMixin, bpy.types.Operator):
     """Render the target's current take onto the portrait photo as an MP4 with the audio (Esc cancels)"""
 
     bl_idname = "dreamtalk.render_portrait"
@@ -221,10 +226,6 @@ class DREAMTALK_OT_render_portrait(bpy.types.Operator):
 
     synchronous: BoolProperty(name="Synchronous", default=False, options={"SKIP_SAVE"},
                               description="Run to the end before returning (scripts); always on in background mode")
-
-    _timer = None
-    _job = None
-    _plan = None
 
     @classmethod
     def poll(cls, context) -> bool:
@@ -277,56 +278,24 @@ class DREAMTALK_OT_render_portrait(bpy.types.Operator):
             STATUS["running"] = False
         return self._done(info)
 
-    def invoke(self, context, event):
-        if bpy.app.background or self.synchronous or context.window is None:
-            return self.execute(context)
-        plan = self._plan_or_report(context)
-        if plan is None:
-            return {"CANCELLED"}
-        self._plan = plan
-        self._job = Job(lambda progress, cancel: run_portrait(plan, progress, cancel)).start()
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(0.1, window=context.window)
-        wm.modal_handler_add(self)
-        wm.progress_begin(0, 100)
-        self._status(context, 0.0)
-        return {"RUNNING_MODAL"}
+    def _job_fn(self, plan):
+        return lambda progress, cancel: run_portrait(plan, progress, cancel)
+
+    def _status_text(self, fraction: float) -> str:
+        return f"DREAM-Talk: portrait {Path(self._plan.out).name} {_progress_text(fraction)}"
 
     def _status(self, context, fraction: float) -> None:
-        context.window_manager.progress_update(int(round(100 * fraction)))
-        text = f"Rendering {100 * fraction:.0f}%  (Esc to cancel)"
-        if context.workspace is not None:
-            context.workspace.status_text_set(f"DREAM-Talk: portrait {Path(self._plan.out).name} {text}")
-        _set_status(text, "RENDER_ANIMATION", running=True)
+        # Explicit base call, not super(): tests drive these methods on a stand-in object.
+        BackgroundJobMixin._status(self, context, fraction)
+        _set_status(_progress_text(fraction), "RENDER_ANIMATION", running=True)
 
     def _cleanup(self, context) -> None:
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        if context.workspace is not None:
-            context.workspace.status_text_set(None)
+        BackgroundJobMixin._cleanup(self, context)
         STATUS["running"] = False
 
-    def modal(self, context, event):
-        job = self._job
-        if event.type == "ESC" and event.value == "PRESS" and not job.cancelled:
-            job.cancel()  # the renderer stops at its next frame; the partial file is removed
-        if event.type != "TIMER" and not job.done:
-            return {"PASS_THROUGH"}
-        if not job.done:
-            self._status(context, job.fraction)
-            return {"RUNNING_MODAL"}
-        self._cleanup(context)
+    def _on_job_done(self, context, job) -> set:
         # Esc after the last frame: the video is complete and written, so it is reported as such.
         return self._done(job.result, job.error)
-
-    def cancel(self, context):
-        # Blender ends the modal (file load, window closed): stop the thread and clean up.
-        if self._job is not None:
-            self._job.cancel()
-        self._cleanup(context)
 
 
 def _wrapped_labels(layout, text: str, icon: str = "NONE", width: int = 38) -> None:
@@ -344,9 +313,7 @@ class DREAMTALK_PT_portrait(_Sidebar, bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = property_split(self.layout)
         props = context.scene.dreamtalk
         col = layout.column()
         col.prop(props, "portrait_image")

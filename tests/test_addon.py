@@ -331,6 +331,7 @@ def test_modal_generate_progress_cancel(addon_zip, tmp_path):
     class Stand:
         """Borrows the operator's methods; report() records."""
         modal, _cleanup, _status, _finish = Op.modal, Op._cleanup, Op._status, Op._finish
+        _status_text, _on_job_done = Op._status_text, Op._on_job_done  # the jobs.BackgroundJobMixin hooks
         def __init__(self):
             self.reports = []
             self._timer = None

@@ -67,6 +67,7 @@ def test_render_portrait_warp_writes_mp4_with_audio(addon_zip, tmp_path):
     Op = bpy.types.DREAMTALK_OT_render_portrait
     class Stand:
         modal, _cleanup, _status, _done = Op.modal, Op._cleanup, Op._status, Op._done
+        _status_text, _on_job_done = Op._status_text, Op._on_job_done  # the jobs.BackgroundJobMixin hooks
         def __init__(self):
             self.reports, self._timer = [], None
         def report(self, kind, msg):

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..animation import FaceAnimation
 from ..errors import InputError
+from ..mouth import lip_gap as mouth_lip_gap
 from ..phones import BILABIALS, CLOSE_VOWELS, CONSONANTS, LABIALS, ROUNDED, SILENCE, VOWELS, Phone
 
 BILABIAL_MIN_S = 0.03
@@ -32,15 +33,8 @@ def _ch(anim: FaceAnimation, name: str) -> np.ndarray:
 
 
 def lip_gap(anim: FaceAnimation) -> np.ndarray:
-    """(T,) lip gap g per frame (spec formula)."""
-    c = lambda n: _ch(anim, n)  # noqa: E731
-    g = (np.clip(c("jawOpen") - c("mouthClose"), 0.0, 1.0)
-         + 0.3 * 0.5 * (c("mouthLowerDownLeft") + c("mouthLowerDownRight"))
-         + 0.3 * 0.5 * (c("mouthUpperUpLeft") + c("mouthUpperUpRight"))
-         + 0.2 * c("mouthFunnel")
-         - 0.3 * 0.5 * (c("mouthRollLower") + c("mouthRollUpper"))
-         - 0.2 * 0.5 * (c("mouthPressLeft") + c("mouthPressRight")))
-    return np.maximum(0.0, g)
+    """(T,) lip gap g per frame (spec formula; one implementation, in core.mouth)."""
+    return mouth_lip_gap(anim.weights)
 
 
 def rounding(anim: FaceAnimation) -> np.ndarray:
