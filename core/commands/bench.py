@@ -82,7 +82,7 @@ def bench_render() -> dict:
 
     out = {"preview": bench_preview(10)}
     try:
-        from ..render.portrait.warp import bench_warp
+        from ..render.portrait import bench_warp
     except ImportError:
         out["warp"] = "not available"
     else:
