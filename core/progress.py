@@ -22,6 +22,7 @@ class Progress:
         self.enabled = (not QUIET) if enabled is None else enabled
         self.t0 = time.monotonic()
         self._last = 0.0
+        self._drawn = -1  # n at the last draw: close() does not repeat a final line already shown
 
     def __enter__(self) -> "Progress":
         return self
@@ -37,6 +38,7 @@ class Progress:
             self._draw(now)
 
     def _draw(self, now: float) -> None:
+        self._drawn = self.n
         el = now - self.t0
         if self.total:
             frac = min(1.0, self.n / self.total)
@@ -50,6 +52,7 @@ class Progress:
 
     def close(self) -> None:
         if self.enabled:
-            self._draw(time.monotonic())
+            if self._drawn != self.n:
+                self._draw(time.monotonic())
             self.stream.write("\n")
             self.stream.flush()
