@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from dreamtalk.core.animation import FaceAnimation
 from dreamtalk.core.formats import write_npz
+from dreamtalk.core.phones import Phone, write_alignment
 from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig, TrainConfig
 from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
 from dreamtalk.core.weights import load_weights
@@ -48,6 +49,8 @@ def make_corpus(root, n_train=4, n_val=2, seed=0):
                  weights=np.clip(mouth + emotion, 0, 1), mouth=mouth, emotion=emotion,
                  head_rotation=rng.normal(0, 0.05, (t, 3)).astype(np.float32),
                  eye_gaze=np.zeros((t, 6), np.float32))
+        write_alignment([Phone("SIL", 0.0, 0.3), Phone("M", 0.3, 0.4), Phone("AA", 0.4, dur - 0.2),
+                         Phone("SIL", dur - 0.2, dur)], root / f"phones/c{i}.json")
         emo, lvl = emos[i % len(emos)]
         rows.append({"id": f"c{i}", "split": "train" if i < n_train else "val", "audio": f"audio/c{i}.wav",
                      "phones": f"phones/c{i}.json", "duration": dur, "text": "x", "actor": 0, "emotion": emo,
@@ -83,6 +86,24 @@ def test_emodiff_trains_resumes_exactly_and_exports(corpus, tmp_path):
     feats = np.random.default_rng(0).standard_normal((20, TINY_E.audio_dim)).astype(np.float32)
     motion = nm.sample_sequence(feats, nm.emotion_style("sad", 0.5), rng=0, steps=3)
     assert motion.shape == (20, 55) and np.all(np.isfinite(motion))
+
+
+def test_lips_with_phone_head_swap_and_feature_aug_trains_and_exports_without_the_head(corpus, tmp_path):
+    from dreamtalk.core.models.lips_torch import Lips
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    from dreamtalk.core.training.train_lips import train_lips
+    emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
+    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), phone_classes=40, phone_weight=0.1)
+    tcfg = TrainConfig(**{**TINY_T.to_dict(), "extra": {"p_swap_emotion": 1.0, "p_feature_aug": 1.0}})
+    res = train_lips(corpus, tmp_path / "l", cfg, tcfg, emo["weights"], quiet=True)
+    assert np.isfinite(res["val_loss"])
+    w = load_weights(res["weights"], expect_type="lips")
+    assert not [k for k in w.params if k.startswith("phone_head")]
+    assert set(w.params) == {k for k in Lips(cfg).state_dict() if not k.startswith("phone_head")}
+    assert w.meta["p_swap_emotion"] == 1.0
+    out = LipsNumpy.from_file(res["weights"]).apply(np.zeros((9, cfg.audio_dim), np.float32),
+                                                    np.full((9, 52), 0.2, np.float32))
+    assert out.shape == (9, 52) and np.all(np.isfinite(out))
 
 
 def test_lips_trains_and_cli_exports(corpus, tmp_path):

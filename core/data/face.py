@@ -27,22 +27,37 @@ _CLOSERS = ("mouthPressLeft", "mouthPressRight", "mouthRollLower", "mouthRollUpp
 
 def combine(mouth: MouthTrack, layer: EmotionLayer) -> np.ndarray:
     """(T, 52) float32 full face from the mouth track and the emotion layer (rules in the module docstring)."""
-    m = mouth.weights.astype(np.float64)
-    e = layer.weights.astype(np.float64)
-    seal = np.clip(mouth.seal.astype(np.float64), 0.0, 1.0)
+    return combine_arrays(mouth.weights, mouth.seal, mouth.openness, layer.weights)
+
+
+def combine_arrays(mouth: np.ndarray, seal: np.ndarray, openness: np.ndarray, emotion: np.ndarray) -> np.ndarray:
+    """:func:`combine` on plain arrays: mouth (T, 52), seal (T,), openness (T,), emotion layer (T, 52)."""
+    m = np.asarray(mouth, np.float64)
+    e = np.asarray(emotion, np.float64)
+    seal = np.clip(np.asarray(seal, np.float64), 0.0, 1.0)
     w = m + e
     j = INDEX["jawOpen"]
     w[:, j] = m[:, j] + e[:, j] * (1.0 - 0.8 * seal)
     for n in _LIP_OPENERS:
         w[:, INDEX[n]] = m[:, INDEX[n]] + e[:, INDEX[n]] * (1.0 - seal)
     w[:, INDEX["mouthClose"]] = np.clip(w[:, j], 0.0, 1.0) * seal + e[:, INDEX["mouthClose"]]
-    openness = np.clip(mouth.openness.astype(np.float64) / 0.25, 0.0, 1.0)
+    open_ = np.clip(np.asarray(openness, np.float64) / 0.25, 0.0, 1.0)
     for n in _CLOSERS:
-        w[:, INDEX[n]] = m[:, INDEX[n]] + e[:, INDEX[n]] * (0.35 + 0.65 * (1.0 - openness))
+        w[:, INDEX[n]] = m[:, INDEX[n]] + e[:, INDEX[n]] * (0.35 + 0.65 * (1.0 - open_))
     smile = 0.5 * (e[:, INDEX["mouthSmileLeft"]] + e[:, INDEX["mouthSmileRight"]])
     w[:, INDEX["mouthPucker"]] = m[:, INDEX["mouthPucker"]] * (1.0 - 0.4 * np.clip(smile, 0, 1)) \
         + e[:, INDEX["mouthPucker"]]
     return np.clip(w, 0.0, 1.0).astype(np.float32)
+
+
+def seal_from_mouth(mouth: np.ndarray) -> np.ndarray:
+    """(T,) the lip seal of a stored mouth track (T, 52): mouthClose = jawOpen * seal (see core/mouth.py)."""
+    jaw = np.asarray(mouth[:, INDEX["jawOpen"]], np.float64)
+    close = np.asarray(mouth[:, INDEX["mouthClose"]], np.float64)
+    # A (near) shut jaw hides the ratio: then lips that neither part nor lift count as sealed.
+    apart = mouth[:, INDEX["mouthLowerDownLeft"]] + mouth[:, INDEX["mouthUpperUpLeft"]]
+    shut = np.where(apart < 1e-4, 1.0, 0.0)
+    return np.where(jaw > 1e-6, np.clip(close / np.maximum(jaw, 1e-6), 0.0, 1.0), shut)
 
 
 def _check_phones(phones: Sequence[Phone]) -> list[Phone]:

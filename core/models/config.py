@@ -80,6 +80,10 @@ class LipsConfig:
     # False hides the mouth-set channels of the face input: the network must read the lips from the audio
     # instead of polishing EmoDiff's (softer) mouth; the face still tells it the emotion (smile, press...).
     mouth_input: bool = False
+    # Training-only auxiliary head: per-frame phone classes (40) from the hidden state, weighted in the loss.
+    # It makes the stack learn which sound is which (P/B/M vs T/D/K); inference never runs it.
+    phone_classes: int = 0
+    phone_weight: float = 0.0
 
     @property
     def out_dim(self) -> int:

@@ -43,15 +43,27 @@ class Lips(nn.Module):
         self.blocks = nn.ModuleList(ResBlock(c, cfg.kernel, d, cfg.dropout) for d in cfg.dilations)
         self.ln_out = nn.LayerNorm(c)
         self.out = nn.Linear(c, cfg.out_dim)
+        if cfg.phone_classes:
+            self.phone_head = nn.Linear(c, cfg.phone_classes)  # training only; not exported
         # Face columns hidden from the network (see LipsConfig.mouth_input); a plain list, not a parameter.
         self._hidden = [] if cfg.mouth_input else [INDEX[n] for n in cfg.mouth_names]
 
-    def forward(self, audio: torch.Tensor, face: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """audio (B,T,A), face (B,T,52), style (B,Ds) -> (B,T,M) in [0, 1]."""
+    def forward(self, audio: torch.Tensor, face: torch.Tensor, style: torch.Tensor, phones: bool = False):
+        """audio (B,T,A), face (B,T,52), style (B,Ds) -> (B,T,M) in [0, 1]; with ``phones`` also (B,T,P) logits."""
         if self._hidden:
             face = face.clone()
             face[..., self._hidden] = 0.0
         h = self.inp(torch.cat([audio, face], dim=-1)) + self.style_proj(style)[:, None, :]
         for blk in self.blocks:
             h = blk(h)
-        return torch.sigmoid(self.out(self.ln_out(h)))
+        h = self.ln_out(h)
+        mouth = torch.sigmoid(self.out(h))
+        if phones:
+            return mouth, self.phone_head(h)
+        return mouth
+
+
+def inference_arrays(model: Lips) -> dict:
+    """The exported state (numpy float32) without the training-only phone head."""
+    return {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()
+            if not k.startswith("phone_head.")}

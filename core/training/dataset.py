@@ -17,6 +17,7 @@ from ...rigs.arkit import ARKIT_NAMES, INDEX
 from ..audio import features_numpy, load_audio
 from ..errors import InputError
 from ..fileio import atomic_path
+from ..phones import PHONES, read_alignment
 from ..formats import read_npz
 from ..models.config import EmoDiffConfig
 from ..models.numpy_nn import motion_from_animation, window_slice
@@ -36,6 +37,23 @@ class Clip:
     style_key: str | None
     emotion: str = "neutral"
     level: int = 0
+    emotion_layer: np.ndarray | None = None  # (T, 52) the emotion layer alone (lips training only)
+    phone_ids: np.ndarray | None = None  # (T,) int16 index into PHONE_CLASSES per frame, -1 unknown
+
+
+PHONE_CLASSES: tuple[str, ...] = tuple(sorted(PHONES))  # 39 ARPAbet phones + SIL (lips' auxiliary head)
+
+
+def frame_phone_ids(phones, num_frames: int, fps: float = 30.0) -> np.ndarray:
+    """(T,) int16 class of the phone under each frame centre (k + 0.5) / fps; -1 where none."""
+    ids = np.full(num_frames, -1, np.int16)
+    lut = {p: i for i, p in enumerate(PHONE_CLASSES)}
+    for ph in phones:
+        a = max(0, int(np.ceil(ph.start * fps - 0.5)))
+        b = min(num_frames, int(np.ceil(ph.end * fps - 0.5)))
+        if b > a and ph.phone in lut:
+            ids[a:b] = lut[ph.phone]
+    return ids
 
 
 @dataclass
@@ -78,8 +96,8 @@ def read_manifest(data_dir: str | os.PathLike) -> list[dict]:
     return rows
 
 
-def _anim_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(T, 55) motion and (T, 52) mouth track of an anim/<id>.npz, channels mapped by name."""
+def _anim_arrays(path: Path, layer: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(T, 55) motion, (T, 52) mouth track and (with ``layer``) (T, 52) emotion layer of an anim/<id>.npz."""
     with np.load(path, allow_pickle=False) as z:
         names = [str(n) for n in z["blendshape_names"].tolist()]
         if abs(float(z["fps"]) - 30.0) > 1e-6:
@@ -88,7 +106,8 @@ def _anim_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         w = z["weights"][:, order].astype(F32)
         head = z["head_rotation"].astype(F32) if "head_rotation" in z.files else np.zeros((len(w), 3), F32)
         mouth = z["mouth"][:, order].astype(F32) if "mouth" in z.files else None
-    return np.concatenate([w, head], axis=1), mouth
+        emo = z["emotion"][:, order].astype(F32) if layer and "emotion" in z.files else None
+    return np.concatenate([w, head], axis=1), mouth, emo
 
 
 def _style_key(rel: str) -> str:
@@ -96,8 +115,11 @@ def _style_key(rel: str) -> str:
 
 
 def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
-                limit: int | None = None, progress=None) -> Corpus:
-    """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``."""
+                limit: int | None = None, progress=None, extras: bool = False) -> Corpus:
+    """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
+
+    ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training).
+    """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
     if limit:
@@ -112,8 +134,9 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
                 cache = {k: z[k] for k in z.files}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
-        motion, mouth = _anim_arrays(root / r["anim"])
+        motion, mouth, layer = _anim_arrays(root / r["anim"], extras)
         t = len(motion)
+        pids = frame_phone_ids(read_alignment(root / r["phones"]), t) if extras and r.get("phones") else None
         feats = cache.get(r["id"])
         if feats is None or len(feats) != t:
             audio, _ = load_audio(root / r["audio"])
@@ -125,7 +148,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
             if skey not in styles:
                 styles[skey] = motion_from_animation(read_npz(root / r["style"]))
                 style_meta[skey] = (r.get("emotion", "neutral"), int(r.get("level", 0)))
-        clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0))))
+        clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
+                          layer, pids))
         if progress is not None:
             progress(1)
     if cache_file is not None and fresh:
@@ -139,11 +163,11 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
 
 
 def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
-                   limit: int | None = None) -> tuple[Corpus, Corpus, str]:
+                   limit: int | None = None, extras: bool = False) -> tuple[Corpus, Corpus, str]:
     """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so)."""
-    train = load_corpus(data_dir, "train", cache_dir, limit)
+    train = load_corpus(data_dir, "train", cache_dir, limit, extras=extras)
     try:
-        return train, load_corpus(data_dir, "val", cache_dir, limit), "val split"
+        return train, load_corpus(data_dir, "val", cache_dir, limit, extras=extras), "val split"
     except InputError:
         if len(train.clips) < 2:
             return train, train, "train split (too few clips to hold any out)"
@@ -226,9 +250,40 @@ def degrade_face(face: np.ndarray, mouth_index: np.ndarray, rng: np.random.Gener
     return np.clip(out, 0, 1).astype(F32)
 
 
+def augment_features(feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Speaker/channel augmentation of (L, A) features: mel-axis warp (vocal tract length), band mask, noise."""
+    from ..audio import N_MELS
+    out = feats.copy()
+    mel = out[:, :N_MELS]
+    alpha = rng.uniform(0.88, 1.14)  # formants scale with vocal tract length; 14 voices cover few lengths
+    src = np.clip(np.arange(N_MELS) * alpha, 0, N_MELS - 1)
+    i0 = np.floor(src).astype(np.int64)
+    i1 = np.minimum(i0 + 1, N_MELS - 1)
+    fr = (src - i0)[None, :]
+    warped = mel[:, i0] * (1 - fr) + mel[:, i1] * fr
+    warped += mel.mean(0) - warped.mean(0)  # keep the per-band centring the front end gave
+    if rng.random() < 0.5:
+        w = int(rng.integers(1, 9))
+        a = int(rng.integers(0, N_MELS - w))
+        warped[:, a:a + w] = 0.0
+    out[:, :N_MELS] = warped + rng.normal(0, 0.05, warped.shape)
+    return out.astype(F32)
+
+
 def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, length: int, batch: int,
-               rng: np.random.Generator, target: str = "weights") -> dict[str, np.ndarray]:
-    """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask."""
+               rng: np.random.Generator, target: str = "weights", p_swap: float = 0.0,
+               p_feature_aug: float = 0.0) -> dict[str, np.ndarray]:
+    """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask,
+    and phone classes (B,L) (-1 where unknown).
+
+    With ``p_swap`` a segment's emotion is replaced by another style's: the clip's own mouth track is recombined
+    with the emotion layer of a clip of that style (the corpus' own rule), so the network cannot tie an emotion
+    to the voice quality of the clips that carried it (real speech in an angry style must still close the lips).
+    ``p_feature_aug`` applies :func:`augment_features`.
+    """
+    from ..data.face import combine_arrays, seal_from_mouth
+    from ..mouth import lip_gap
+
     mouth_index = np.array([INDEX[n] for n in mouth_names])
     lengths = np.array([len(c.motion) for c in corpus.clips], np.float64)
     idx = rng.choice(len(corpus.clips), size=batch, p=lengths / lengths.sum())
@@ -238,17 +293,34 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     face = np.zeros((batch, length, 52), F32)
     tgt = np.zeros((batch, length, len(mouth_names)), F32)
     mask = np.zeros((batch, length), F32)
+    phon = np.full((batch, length), -1, np.int64)
     sty = np.zeros((batch, any_style.shape[0]), F32)
+    swap_keys = [k for k, v in corpus.same_style().items() if k in styles and v] if p_swap > 0 else []
     for b, i in enumerate(idx):
         c = corpus.clips[i]
         t = len(c.motion)
         s = int(rng.integers(0, max(1, t - length // 2)))
         n = min(length, t - s)
         audio[b] = window_slice(c.features, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
+        if p_feature_aug > 0 and rng.random() < p_feature_aug:
+            audio[b] = augment_features(audio[b], rng)
         full = c.motion[s:s + n, :52]
+        key = c.style_key
+        if swap_keys and c.mouth is not None and rng.random() < p_swap:
+            key = swap_keys[int(rng.integers(len(swap_keys)))]
+            mates = corpus.same_style()[key]
+            other = corpus.clips[mates[int(rng.integers(len(mates)))]]
+            if other.emotion_layer is not None:
+                layer = _crop_or_tile(other.emotion_layer, n, rng)
+                m = c.mouth[s:s + n]
+                full = combine_arrays(m, seal_from_mouth(m), lip_gap(m), layer)
+            else:
+                key = c.style_key
         face[b, :n] = degrade_face(full, mouth_index, rng)
         src = c.mouth[s:s + n] if (target == "mouth" and c.mouth is not None) else full
         tgt[b, :n] = src[:, mouth_index]
         mask[b, :n] = 1
-        sty[b] = styles.get(c.style_key, any_style) if c.style_key else any_style
-    return {"audio": audio, "face": face, "style": sty, "target": tgt, "mask": mask}
+        if c.phone_ids is not None:
+            phon[b, :n] = c.phone_ids[s:s + n]
+        sty[b] = styles.get(key, any_style) if key else any_style
+    return {"audio": audio, "face": face, "style": sty, "target": tgt, "mask": mask, "phones": phon}

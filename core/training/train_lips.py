@@ -20,7 +20,7 @@ from ..models.config import LipsConfig, TrainConfig
 from ..models.numpy_nn import EmoDiffNumpy
 from ..weights import save_weights
 from . import LoopSpec, run_loop
-from .dataset import Corpus, lips_batch, load_train_val
+from .dataset import PHONE_CLASSES, Corpus, lips_batch, load_train_val
 
 SEGMENT = 96  # frames per training segment (receptive field of the default stack is 61)
 
@@ -49,14 +49,21 @@ def make_lips_loss(cfg: LipsConfig):
         if train and cfg.p_drop_style > 0:
             drop = (torch.rand(style.shape[0], generator=gen) < cfg.p_drop_style).to(style.device)[:, None]
             style = torch.where(drop, model.null_style.expand_as(style), style)
-        pred = model(b["audio"], b["face"], style)
+        aux = cfg.phone_classes > 0 and cfg.phone_weight > 0
+        pred = model(b["audio"], b["face"], style, phones=aux)
+        if aux:
+            pred, logits = pred
         m = b["mask"]
         l1 = ((pred - b["target"]).abs().mean(-1) * m).sum() / m.sum().clamp(min=1)
         g_t = lip_gap_torch(b["target"], b["face"], cfg.mouth_names)
         g_p = lip_gap_torch(pred, b["face"], cfg.mouth_names)
         w = m * (1 + cfg.closure_weight * (g_t < 0.05).float())
         gap = ((g_p - g_t).abs() * w).sum() / w.sum().clamp(min=1)
-        return l1 + gap
+        if not aux:
+            return l1 + gap
+        ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["phones"].reshape(-1),
+                                               ignore_index=-1)
+        return l1 + gap + cfg.phone_weight * ce
     return loss_fn
 
 
@@ -73,14 +80,18 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     """Train lips; writes checkpoint.pt, loss.csv, loss.png and lips.npz in ``out_dir``."""
     import torch
 
-    from ..models.emodiff_torch import export_arrays
-    from ..models.lips_torch import Lips
+    from ..models.lips_torch import Lips, inference_arrays
 
     if emodiff is None:
         raise InputError("lips training needs --emodiff WEIGHTS (its style encoder gives the style vectors)")
     out = Path(out_dir)
     cache = out / "cache"
-    train, val, val_source = load_train_val(data_dir, cache, limit)
+    p_swap = float(tcfg.extra.get("p_swap_emotion", 0.0))
+    p_aug = float(tcfg.extra.get("p_feature_aug", 0.0))
+    if cfg.phone_classes and cfg.phone_classes != len(PHONE_CLASSES):
+        raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
+    train, val, val_source = load_train_val(data_dir, cache, limit,
+                                            extras=bool(p_swap > 0 or cfg.phone_classes))
     styles = style_vectors(emodiff, train)
     styles.update(style_vectors(emodiff, val))
     if not styles:
@@ -92,18 +103,20 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     torch.manual_seed(tcfg.seed)
     model = Lips(cfg)
     vr = np.random.default_rng(999)
+    # Validation: the val voices as they are (no swap, no feature augmentation): comparable across runs.
     val_batches = [lips_batch(val, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, vr, target)
                    for _ in range(tcfg.val_batches)]
 
     def export(ema, out_path: Path, facts: dict) -> Path:
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
-                    train_clips=len(train.clips))
-        save_weights(path, "lips", cfg.to_dict(), export_arrays(ema),
+                    train_clips=len(train.clips), p_swap_emotion=p_swap, p_feature_aug=p_aug)
+        save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
                      model_version=f"{__version__}+lips.s{facts['steps']}", meta=meta)
         return path
 
     spec = LoopSpec("lips", model,
-                    lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target),
+                    lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target,
+                                           p_swap, p_aug),
                     val_batches, make_lips_loss(cfg), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
