@@ -1,4 +1,6 @@
 """numpy inference reproduces the torch networks (max abs difference <= 1e-4) on the same inputs and noise."""
+import json
+
 import numpy as np
 import pytest
 
@@ -130,6 +132,38 @@ def test_lips_parity_and_apply_touches_only_mouth(tmp_path):
     assert np.array_equal(out[:, other], face[:, other])
     assert np.allclose(out[:, nm.mouth_index], b)
     assert "mouthSmileLeft" not in cfg.mouth_names and "mouthPressLeft" not in cfg.mouth_names
+
+
+def test_lips_hidden_face_channels_are_ignored_identically_by_torch_and_numpy(tmp_path):
+    from dreamtalk.core.models.lips_torch import inference_arrays
+    from dreamtalk.rigs.arkit import INDEX
+    cfg = LipsConfig(channels=16, dilations=(1, 2), style_dim=8, dropout=0.0, phone_classes=40,
+                     hidden_face=("mouthPressLeft", "mouthPressRight"))
+    assert LipsConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ValueError):
+        LipsConfig(hidden_face=("mouthPressLeftt",))
+    torch.manual_seed(1)
+    tm = _randomize(Lips(cfg), 1)
+    arrays = inference_arrays(tm)
+    assert "phone_head.weight" in tm.state_dict() and not any(k.startswith("phone_head") for k in arrays)
+    path = tmp_path / "lips.npz"
+    save_weights(path, "lips", cfg.to_dict(), arrays)
+    nm = LipsNumpy.from_file(path)
+    rng = np.random.default_rng(2)
+    feats = rng.standard_normal((30, cfg.audio_dim)).astype(np.float32)
+    face = rng.random((30, 52)).astype(np.float32)
+    pressed = face.copy()
+    pressed[:, [INDEX["mouthPressLeft"], INDEX["mouthPressRight"]]] = 1.0
+    smiling = face.copy()
+    smiling[:, INDEX["mouthSmileLeft"]] = 1.0
+    style = rng.standard_normal(8).astype(np.float32)
+    b = nm.predict(feats, face, style)
+    assert np.array_equal(b, nm.predict(feats, pressed, style))  # press is hidden
+    assert not np.allclose(b, nm.predict(feats, smiling, style))  # smile is still read
+    with torch.no_grad():
+        a, logits = tm(torch.from_numpy(feats[None]), torch.from_numpy(pressed[None]),
+                       torch.from_numpy(style[None]), phones=True)
+    assert np.abs(a.numpy()[0] - b).max() <= 1e-4 and logits.shape == (1, 30, 40)
 
 
 def test_weights_roundtrip_and_checksum(tmp_path):

@@ -80,10 +80,20 @@ class LipsConfig:
     # False hides the mouth-set channels of the face input: the network must read the lips from the audio
     # instead of polishing EmoDiff's (softer) mouth; the face still tells it the emotion (smile, press...).
     mouth_input: bool = False
+    # Further face channels hidden from the network. Lip press is one: the corpus presses the lips harder the
+    # more closed they are, so a visible press leaks the closure timing the network must learn from the audio
+    # (and EmoDiff's press is not timed to real speech): the angry style then stopped closing the lips.
+    hidden_face: tuple[str, ...] = ()
     # Training-only auxiliary head: per-frame phone classes (40) from the hidden state, weighted in the loss.
     # It makes the stack learn which sound is which (P/B/M vs T/D/K); inference never runs it.
     phone_classes: int = 0
     phone_weight: float = 0.0
+
+    def __post_init__(self):
+        from ...rigs.arkit import INDEX
+        unknown = [n for n in (*self.mouth_names, *self.hidden_face) if n not in INDEX]
+        if unknown:
+            raise ValueError(f"LipsConfig: not ARKit names: {', '.join(unknown)}")
 
     @property
     def out_dim(self) -> int:
@@ -99,6 +109,7 @@ class LipsConfig:
         """Plain JSON-able dict."""
         d = dataclasses.asdict(self)
         d["mouth_names"], d["dilations"] = list(self.mouth_names), list(self.dilations)
+        d["hidden_face"] = list(self.hidden_face)
         return d
 
     @classmethod

@@ -46,7 +46,8 @@ class Lips(nn.Module):
         if cfg.phone_classes:
             self.phone_head = nn.Linear(c, cfg.phone_classes)  # training only; not exported
         # Face columns hidden from the network (see LipsConfig.mouth_input); a plain list, not a parameter.
-        self._hidden = [] if cfg.mouth_input else [INDEX[n] for n in cfg.mouth_names]
+        self._hidden = ([] if cfg.mouth_input else [INDEX[n] for n in cfg.mouth_names]) \
+            + [INDEX[n] for n in cfg.hidden_face]
 
     def forward(self, audio: torch.Tensor, face: torch.Tensor, style: torch.Tensor, phones: bool = False):
         """audio (B,T,A), face (B,T,52), style (B,Ds) -> (B,T,M) in [0, 1]; with ``phones`` also (B,T,P) logits."""

@@ -405,6 +405,8 @@ class LipsNumpy:
         self.p = _Params(params)
         self.version = version
         self.mouth_index = np.array([INDEX[n] for n in self.cfg.mouth_names], np.int64)
+        hidden = ([] if self.cfg.mouth_input else list(self.mouth_index)) + [INDEX[n] for n in self.cfg.hidden_face]
+        self.hidden_index = np.array(hidden, np.int64)
 
     @classmethod
     def from_file(cls, path) -> "LipsNumpy":
@@ -426,9 +428,9 @@ class LipsNumpy:
         w = np.asarray(face, F32)[None] if single else np.asarray(face, F32)
         s = self.null_style if style is None else np.asarray(style, F32)
         s = np.broadcast_to(s, (f.shape[0], c.style_dim))
-        if not c.mouth_input:
+        if self.hidden_index.size:
             w = w.copy()
-            w[..., self.mouth_index] = 0.0
+            w[..., self.hidden_index] = 0.0
         h = p.linear(np.concatenate([f, w], axis=-1), "inp") + p.linear(s, "style_proj")[:, None, :]
         for i, d in enumerate(c.dilations):
             name = f"blocks.{i}"
