@@ -20,6 +20,12 @@ class _Sidebar:
     bl_category = "DREAM-Talk"
 
 
+class _SubPanel(_Sidebar):
+    # A collapsed child of the main panel.
+    bl_parent_id = "DREAMTALK_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+
 class DREAMTALK_UL_mapping(bpy.types.UIList):
     """ARKit channel -> shape key rows; the shape key can be picked from the target's shape keys"""
 
@@ -70,13 +76,11 @@ class DREAMTALK_PT_main(_Sidebar, bpy.types.Panel):
         big.operator("dreamtalk.generate", icon="PLAY")
 
 
-class DREAMTALK_PT_mapping(_Sidebar, bpy.types.Panel):
+class DREAMTALK_PT_mapping(_SubPanel, bpy.types.Panel):
     """Which shape key each ARKit channel drives"""
 
     bl_label = "Shape Key Mapping"
     bl_idname = "DREAMTALK_PT_mapping"
-    bl_parent_id = "DREAMTALK_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
         layout = self.layout
@@ -122,13 +126,11 @@ class DREAMTALK_PT_head(_Sidebar, bpy.types.Panel):
             layout.label(text="Rotates the target mesh", icon="INFO")
 
 
-class DREAMTALK_PT_advanced(_Sidebar, bpy.types.Panel):
+class DREAMTALK_PT_advanced(_SubPanel, bpy.types.Panel):
     """Sampler settings"""
 
     bl_label = "Advanced"
     bl_idname = "DREAMTALK_PT_advanced"
-    bl_parent_id = "DREAMTALK_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
         layout = property_split(self.layout)
@@ -141,13 +143,11 @@ class DREAMTALK_PT_advanced(_Sidebar, bpy.types.Panel):
         col.prop(props, "guidance")
 
 
-class DREAMTALK_PT_files(_Sidebar, bpy.types.Panel):
+class DREAMTALK_PT_files(_SubPanel, bpy.types.Panel):
     """Import captures, export the result"""
 
     bl_label = "Import / Export"
     bl_idname = "DREAMTALK_PT_files"
-    bl_parent_id = "DREAMTALK_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
         layout = property_split(self.layout)

@@ -19,7 +19,7 @@ from bpy.props import BoolProperty
 from ..core.errors import Cancelled, DreamTalkError, InputError
 from . import keying, operators
 from .jobs import BackgroundJobMixin
-from .panels import _Sidebar, property_split
+from .panels import _SubPanel, property_split
 
 MEDIAPIPE_NOTE = ("Portrait rendering needs mediapipe: pip install mediapipe==0.10.21 into Blender's Python, "
                   "or use `dreamtalk render` from the command line")
@@ -304,13 +304,11 @@ def _wrapped_labels(layout, text: str, icon: str = "NONE", width: int = 38) -> N
         layout.label(text=line, icon=icon if i == 0 else "BLANK1")
 
 
-class DREAMTALK_PT_portrait(_Sidebar, bpy.types.Panel):
+class DREAMTALK_PT_portrait(_SubPanel, bpy.types.Panel):
     """Render the current take onto a photo: an MP4 with the audio"""
 
     bl_label = "Portrait"
     bl_idname = "DREAMTALK_PT_portrait"
-    bl_parent_id = "DREAMTALK_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
         layout = property_split(self.layout)
