@@ -120,7 +120,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
              progress: bool | Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
              weights_dir: str | os.PathLike | None = None) -> FaceAnimation:
     """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``."""
-    from .audio import features_numpy, num_frames
+    from .audio import features_numpy, is_silent, num_frames
     from .progress import Progress
 
     intensity = check_intensity(intensity)
@@ -177,6 +177,12 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     head_rot = motion[:, 52:55].astype(np.float32)
     if models.lips is not None:
         weights = np.clip(models.lips.apply(feats, weights, style_vec), 0.0, 1.0)
+    if is_silent(a16):
+        # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
+        # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
+        from .mouth import mouth_track
+        idx = [INDEX[n] for n in MOUTH_SET]
+        weights[:, idx] = mouth_track([], t).weights[:, idx]
     if transcript is not None and str(transcript).strip():
         mt = _transcript_mouth(a16, str(transcript), feats)
         idx = [INDEX[n] for n in MOUTH_SET]

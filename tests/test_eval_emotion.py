@@ -198,6 +198,7 @@ def test_cli_diversity_with_fake_system(tmp_path, fake_registered, capsys):
     (["emotion", "--intensities", "0,1"], "--intensities"),
     (["emotion", "--style-check", "--style-a", "x.csv"], "--style-b"),
     (["emotion", "--clips", "0"], "--clips"),
+    (["lipsync", "--system", "oracle", "--clips", "0"], "--clips"),
     (["diversity", "--seeds", "1"], "--seeds"),
     (["diversity", "--emotion", "ecstatic"], "unknown emotion"),
     (["emotion", "--system", "nope"], "unknown system"),
@@ -228,3 +229,6 @@ def test_cli_real_model_path_on_tiny_weights(tmp_path, capsys):
     assert main(["-q", "eval", "lipsync", "--data", str(data), "--system", "oracle", "--weights", str(weights)]) == 2
     out = capsys.readouterr().out
     assert "diversity over 2 seeds" in out and "score=" in out
+    two = write_dataset(tmp_path / "d2", n=3)
+    assert main(["-q", "eval", "lipsync", "--data", str(two), "--system", "oracle", "--clips", "2"]) == 0
+    assert "clips=2 " in capsys.readouterr().out

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the shipped weights from nothing, in one command: corpus -> EmoDiff -> lip refinement -> weights/.
-# About 15 min of corpus synthesis, 27 min of EmoDiff and 17 min of lips on a 2-core CPU (see docs/training.md).
+# About 15 min of corpus synthesis, 27 min of EmoDiff and 38 min of lips on a 2-core CPU (see docs/training.md).
 # Usage: bash tools/train_all.sh [WORKDIR]   (needs the [train] extra and the Debian speech packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."

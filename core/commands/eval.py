@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     lp.add_argument("--transcript", action="store_true",
                     help="with --system dreamtalk: also give each clip's transcript (forced alignment)")
     lp.add_argument("--emotion", default=None, help="with --system dreamtalk: generate under this emotion")
+    lp.add_argument("--clips", type=int, default=None, help="use only the first N clips of the split (default all)")
     lp.add_argument("--json", dest="json_out", help="also write the full result as JSON here")
     lp.set_defaults(_eval=run_lipsync)
 
@@ -106,7 +107,10 @@ def run_lipsync(args: argparse.Namespace) -> int:
 
     if not (0 < args.fps <= 1000):
         raise InputError(f"--fps must be in (0, 1000], got {args.fps}")
-    clips = load_clips(args.data, None if args.split == "all" else args.split, audio=args.pred_dir is None)
+    if args.clips is not None and args.clips < 1:
+        raise InputError(f"--clips must be at least 1, got {args.clips}")
+    clips = load_clips(args.data, None if args.split == "all" else args.split, audio=args.pred_dir is None,
+                       limit=args.clips)
     result = evaluate(_predictions(args, clips))
     print(summary_line(result))
     n = result["counts"]
@@ -153,7 +157,7 @@ def _load(args):
 
     if args.clips is not None and args.clips < 1:
         raise InputError(f"--clips must be at least 1, got {args.clips}")
-    clips = load_clips(args.data, None if args.split == "all" else args.split)
+    clips = load_clips(args.data, None if args.split == "all" else args.split, limit=args.clips)
     return clips[:args.clips] if args.clips else clips
 
 

@@ -19,8 +19,9 @@ class Clip(NamedTuple):
     text: str
 
 
-def load_clips(data_dir, split: str | None = "dev", audio: bool = True) -> list[Clip]:
-    """Clips of a data DIR (notes/CORPUS_CONTRACT.md layout) in ``split`` (None = all), in clips.jsonl order."""
+def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: int | None = None) -> list[Clip]:
+    """Clips of a data DIR (notes/CORPUS_CONTRACT.md layout) in ``split`` (None = all), in clips.jsonl order;
+    ``limit`` keeps the first N (read no further)."""
     root = Path(data_dir)
     index = root / "clips.jsonl"
     if not index.is_file():
@@ -36,6 +37,8 @@ def load_clips(data_dir, split: str | None = "dev", audio: bool = True) -> list[
             raise InputError(f"{index}:{n}: bad clip line ({e})") from None
         if split is not None and csplit != split:
             continue
+        if limit is not None and len(out) >= limit:
+            break
         phones = read_alignment(root / c["phones"])
         a, sr = np.zeros(0, np.float32), 16000
         if audio:
