@@ -34,6 +34,9 @@ N_MELS = 80
 FMIN, FMAX = 20.0, 8000.0
 SUBFRAMES = 3  # mel sampling points inside one 30 fps frame
 FEATURE_DIM = N_MELS + 2
+# Sub-frame features: the three mel points inside each frame kept apart (10 ms detail: plosive bursts and
+# formant transitions tell a lip closure from a tongue closure) instead of averaged.
+SUBFRAME_FEATURE_DIM = N_MELS * SUBFRAMES + 2
 FEATURE_NAMES: tuple[str, ...] = tuple(f"mel{i}" for i in range(N_MELS)) + ("energy", "flux")
 FLOOR_DB = 50.0  # mel power floor below the clip's loudest band: TTS digital silence and mic hiss look alike
 MIN_RATE, MAX_RATE = 8000, 192000
@@ -311,8 +314,9 @@ def mel_power_numpy(audio: np.ndarray) -> np.ndarray:
     return out
 
 
-def _features_from_mel_numpy(mel: np.ndarray, t: int) -> np.ndarray:
-    """Shared numpy tail: floor, log, per-frame sampling, normalisation -> (T, FEATURE_DIM) float32."""
+def features_from_mel(mel: np.ndarray, t: int, subframes: bool = False) -> np.ndarray:
+    """Shared numpy tail: floor, log, per-frame sampling, normalisation -> (T, FEATURE_DIM) float32, or
+    (T, SUBFRAME_FEATURE_DIM) with ``subframes`` (each sub-point normalised like the frame mean)."""
     peak = max(float(mel.max()), 1e-10)
     logmel = np.log(np.maximum(mel, peak * 10 ** (-FLOOR_DB / 10)))  # (M, 80)
     i0, i1, w = _interp_plan(mel.shape[0], t)
@@ -328,20 +332,24 @@ def _features_from_mel_numpy(mel: np.ndarray, t: int) -> np.ndarray:
     mean = frame[speech].mean(axis=0)
     x = frame - mean
     spread = np.sqrt((x[speech] ** 2).mean()) + 1e-3
-    mel_n = np.clip(x / spread, -6, 6)
+    if subframes:
+        mel_n = np.clip((pts - mean) / spread, -6, 6).reshape(t, SUBFRAMES * N_MELS)
+    else:
+        mel_n = np.clip(x / spread, -6, 6)
     e = np.clip((energy - loud) / (FLOOR_DB * math.log(10) / 10) + 1.0, -0.5, 1.5)
     return np.concatenate([mel_n, e[:, None], np.clip(flux, 0, 3)[:, None]], axis=1).astype(np.float32)
 
 
-def features_numpy(audio: np.ndarray, num_frames_out: int | None = None) -> np.ndarray:
-    """(T, 82) normalised speech features at 30 fps for 16 kHz mono audio; T = round(duration*30) by default."""
+def features_numpy(audio: np.ndarray, num_frames_out: int | None = None, subframes: bool = False) -> np.ndarray:
+    """(T, 82) normalised speech features at 30 fps for 16 kHz mono audio; T = round(duration*30) by default;
+    (T, 242) with ``subframes``."""
     a = _check_signal(audio)
     t = num_frames(a.size) if num_frames_out is None else int(num_frames_out)
-    return _features_from_mel_numpy(mel_power_numpy(a), t)
+    return features_from_mel(mel_power_numpy(a), t, subframes)
 
 
-def features_torch(audio, num_frames_out: int | None = None):
-    """The same features as :func:`features_numpy`, computed with torch (float64) -> (T, 82) float32 tensor."""
+def features_torch(audio, num_frames_out: int | None = None, subframes: bool = False):
+    """The same features as :func:`features_numpy`, computed with torch (float64) -> (T, 82 or 242) float32."""
     import torch
 
     a = torch.as_tensor(np.asarray(audio, dtype=np.float32).reshape(-1) if not torch.is_tensor(audio)
@@ -375,7 +383,10 @@ def features_torch(audio, num_frames_out: int | None = None):
     mean = frame[speech].mean(dim=0)
     x = frame - mean
     spread = torch.sqrt((x[speech] ** 2).mean()) + 1e-3
-    mel_n = torch.clamp(x / spread, -6, 6)
+    if subframes:
+        mel_n = torch.clamp((pts - mean) / spread, -6, 6).reshape(t, SUBFRAMES * N_MELS)
+    else:
+        mel_n = torch.clamp(x / spread, -6, 6)
     e = torch.clamp((energy - loud) / (FLOOR_DB * math.log(10) / 10) + 1.0, -0.5, 1.5)
     return torch.cat([mel_n, e[:, None], torch.clamp(flux, 0, 3)[:, None]], dim=1).to(torch.float32)
 

@@ -120,7 +120,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
              progress: bool | Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
              weights_dir: str | os.PathLike | None = None) -> FaceAnimation:
     """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``."""
-    from .audio import features_numpy, is_silent, num_frames
+    from .audio import features_from_mel, is_silent, mel_power_numpy, num_frames
     from .progress import Progress
 
     intensity = check_intensity(intensity)
@@ -149,7 +149,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     style_vec, style_meta = _style_vector(models, style, emotion, intensity)
 
     t = num_frames(a16.size)
-    feats = features_numpy(a16, t)  # (T, 82)
+    mel = mel_power_numpy(a16)  # (M, 80) at 100 fps, shared by both feature kinds
+    feats = features_from_mel(mel, t)  # (T, 82)
 
     bar = None
     report = progress if callable(progress) else None
@@ -176,7 +177,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     weights = np.clip(motion[:, :52], 0.0, 1.0)
     head_rot = motion[:, 52:55].astype(np.float32)
     if models.lips is not None:
-        weights = np.clip(models.lips.apply(feats, weights, style_vec), 0.0, 1.0)
+        lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
+        weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
     if is_silent(a16):
         # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)

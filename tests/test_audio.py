@@ -149,6 +149,20 @@ def test_numpy_torch_feature_parity():
         a = A.features_numpy(x)
         b = A.features_torch(torch.from_numpy(x)).numpy()
         assert a.shape == b.shape and np.abs(a - b).max() <= 1e-4
+        sa = A.features_numpy(x, subframes=True)
+        sb = A.features_torch(torch.from_numpy(x), subframes=True).numpy()
+        assert sa.shape == (len(a), A.SUBFRAME_FEATURE_DIM) and np.abs(sa - sb).max() <= 1e-4
+
+
+def test_subframe_features_keep_the_frame_features_as_their_mean():
+    x = speechlike(1.5, 3)
+    f = A.features_numpy(x)
+    s = A.features_numpy(x, subframes=True)
+    sub = s[:, :-2].reshape(len(s), A.SUBFRAMES, A.N_MELS)
+    inside = (np.abs(f[:, :A.N_MELS]) < 5.9)  # away from the clip at +-6
+    assert np.allclose(sub.mean(1)[inside], f[:, :A.N_MELS][inside], atol=1e-5)
+    assert np.array_equal(s[:, -2:], f[:, -2:])
+    assert np.abs(sub[:, 0] - sub[:, 2]).mean() > 0.05  # the detail the average hides
 
 
 def test_ffmpeg_fallback_and_clear_error_without_decoders(tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ BLINKS = [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]
 SPEECH_CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
 
 
-def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0) -> Path:
+def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_audio: bool = False) -> Path:
     """Random-init tiny EmoDiff (+ lips) weights with an emotion style table, saved as emodiff.npz / lips.npz."""
     torch = pytest.importorskip("torch")
     from dreamtalk.core.emotions import EMOTIONS
@@ -37,7 +37,9 @@ def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0) -> Path:
     ecfg = EmoDiffConfig(window=16, prefix=4, lookahead=4, d_model=16, n_layers=1, n_heads=2, style_dim=8,
                          style_d_model=16, style_layers=1, style_heads=2, style_max_frames=32,
                          diffusion_steps=50, dropout=0.0)
-    lcfg = LipsConfig(style_dim=8, channels=16, dilations=(1, 2), dropout=0.0)
+    from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
+    lcfg = LipsConfig(style_dim=8, channels=16, dilations=(1, 2), dropout=0.0, subframe_audio=subframe_audio,
+                      audio_dim=SUBFRAME_FEATURE_DIM if subframe_audio else FEATURE_DIM)
     g = torch.Generator().manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     model = EmoDiff(ecfg)
@@ -251,6 +253,21 @@ def test_bad_files_are_clear_errors(tiny_weights, tmp_path, sample_csv):
         gen(tiny_weights, style=cut)
     with pytest.raises(InputError):
         gen(tiny_weights, style=tmp_path / "no_such_style.csv")
+
+
+def test_subframe_lips_get_the_subframe_features(tmp_path):
+    from dreamtalk.core.audio import features_numpy
+    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+    w = build_tiny_weights(tmp_path / "w", subframe_audio=True)
+    bare = build_tiny_weights(tmp_path / "bare", lips=False)  # the same EmoDiff, no lips
+    audio = speechlike(1.2)
+    anim, face = gen(w, audio), gen(bare, audio)
+    lm = LipsNumpy.from_file(w / "lips.npz")
+    style = EmoDiffNumpy.from_file(w / "emodiff.npz").emotion_style("neutral", 1.0)
+    feats = features_numpy(audio, anim.num_frames, subframes=True)  # (T, 242)
+    expect = lm.predict(feats, np.clip(face.weights, 0, 1), style)
+    assert lm.cfg.subframe_audio and feats.shape[1] == 242
+    assert np.abs(anim.weights[:, lm.mouth_index] - np.clip(expect, 0, 1)).max() < 1e-5
 
 
 def test_missing_weights_is_a_clear_error(tmp_path):

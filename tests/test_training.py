@@ -93,7 +93,8 @@ def test_lips_with_phone_head_swap_and_feature_aug_trains_and_exports_without_th
     from dreamtalk.core.training.train_emodiff import train_emodiff
     from dreamtalk.core.training.train_lips import train_lips
     emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
-    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), phone_classes=40, phone_weight=0.1)
+    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), phone_classes=40, phone_weight=0.1,
+                     subframe_audio=True, audio_dim=242)
     tcfg = TrainConfig(**{**TINY_T.to_dict(), "extra": {"p_swap_emotion": 1.0, "p_feature_aug": 1.0}})
     res = train_lips(corpus, tmp_path / "l", cfg, tcfg, emo["weights"], quiet=True)
     assert np.isfinite(res["val_loss"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...rigs.arkit import MOUTH_SET
-from ..audio import FEATURE_DIM
+from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 
 MOTION_DIM = 55  # 52 ARKit weights + head [pitch, yaw, roll]
 
@@ -84,6 +84,8 @@ class LipsConfig:
     # more closed they are, so a visible press leaks the closure timing the network must learn from the audio
     # (and EmoDiff's press is not timed to real speech): the angry style then stopped closing the lips.
     hidden_face: tuple[str, ...] = ()
+    # Audio input: the frame features (82) or the sub-frame features (242, core/audio.py); audio_dim must match.
+    subframe_audio: bool = False
     # Training-only auxiliary head: per-frame phone classes (40) from the hidden state, weighted in the loss.
     # It makes the stack learn which sound is which (P/B/M vs T/D/K); inference never runs it.
     phone_classes: int = 0
@@ -94,6 +96,10 @@ class LipsConfig:
         unknown = [n for n in (*self.mouth_names, *self.hidden_face) if n not in INDEX]
         if unknown:
             raise ValueError(f"LipsConfig: not ARKit names: {', '.join(unknown)}")
+        want = SUBFRAME_FEATURE_DIM if self.subframe_audio else FEATURE_DIM
+        if self.audio_dim != want:
+            raise ValueError(f"LipsConfig: audio_dim {self.audio_dim} does not match subframe_audio="
+                             f"{self.subframe_audio} (needs {want})")
 
     @property
     def out_dim(self) -> int:

@@ -41,7 +41,8 @@ def timestep_embedding(t: np.ndarray | int, dim: int) -> np.ndarray:
 def window_slice(features: np.ndarray, start: int, cfg: EmoDiffConfig) -> np.ndarray:
     """(prefix+window+lookahead, A) audio features for the window whose first generated frame is ``start``."""
     s0, s1 = start - cfg.prefix, start + cfg.window + cfg.lookahead
-    out = np.broadcast_to(PAD_FEATURE, (s1 - s0, features.shape[1])).astype(F32)
+    out = np.zeros((s1 - s0, features.shape[1]), F32)
+    out[:, -2] = PAD_FEATURE[N_MELS]  # energy is second to last in both feature kinds (82 and 242)
     lo, hi = max(0, s0), min(features.shape[0], s1)
     if hi > lo:
         out[lo - s0:hi - s0] = features[lo:hi]

@@ -115,10 +115,11 @@ def _style_key(rel: str) -> str:
 
 
 def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
-                limit: int | None = None, progress=None, extras: bool = False) -> Corpus:
+                limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False) -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
-    ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training).
+    ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
+    ``subframes`` computes the sub-frame audio features (core/audio.py) instead of the frame features.
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -128,7 +129,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     cache_file = None
     if cache_dir is not None:
         key = hashlib.sha256(json.dumps([(r["id"], r.get("duration")) for r in rows]).encode()).hexdigest()[:16]
-        cache_file = Path(cache_dir) / f"features_{split}_{key}.npz"
+        kind = "subframes_" if subframes else ""
+        cache_file = Path(cache_dir) / f"features_{kind}{split}_{key}.npz"
         if cache_file.is_file():
             with np.load(cache_file, allow_pickle=False) as z:
                 cache = {k: z[k] for k in z.files}
@@ -140,7 +142,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
         feats = cache.get(r["id"])
         if feats is None or len(feats) != t:
             audio, _ = load_audio(root / r["audio"])
-            feats = features_numpy(audio, num_frames_out=t)
+            feats = features_numpy(audio, num_frames_out=t, subframes=subframes)
             fresh[r["id"]] = feats
         skey = None
         if r.get("style"):
@@ -163,11 +165,12 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
 
 
 def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
-                   limit: int | None = None, extras: bool = False) -> tuple[Corpus, Corpus, str]:
+                   limit: int | None = None, extras: bool = False,
+                   subframes: bool = False) -> tuple[Corpus, Corpus, str]:
     """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so)."""
-    train = load_corpus(data_dir, "train", cache_dir, limit, extras=extras)
+    train = load_corpus(data_dir, "train", cache_dir, limit, extras=extras, subframes=subframes)
     try:
-        return train, load_corpus(data_dir, "val", cache_dir, limit, extras=extras), "val split"
+        return train, load_corpus(data_dir, "val", cache_dir, limit, extras=extras, subframes=subframes), "val split"
     except InputError:
         if len(train.clips) < 2:
             return train, train, "train split (too few clips to hold any out)"
@@ -254,19 +257,20 @@ def augment_features(feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Speaker/channel augmentation of (L, A) features: mel-axis warp (vocal tract length), band mask, noise."""
     from ..audio import N_MELS
     out = feats.copy()
-    mel = out[:, :N_MELS]
+    n = len(out)
+    mel = out[:, :-2].reshape(n, -1, N_MELS)  # (L, 1 or SUBFRAMES, 80): the same warp for every sub-point
     alpha = rng.uniform(0.88, 1.14)  # formants scale with vocal tract length; 14 voices cover few lengths
     src = np.clip(np.arange(N_MELS) * alpha, 0, N_MELS - 1)
     i0 = np.floor(src).astype(np.int64)
     i1 = np.minimum(i0 + 1, N_MELS - 1)
     fr = (src - i0)[None, :]
-    warped = mel[:, i0] * (1 - fr) + mel[:, i1] * fr
+    warped = mel[..., i0] * (1 - fr) + mel[..., i1] * fr
     warped += mel.mean(0) - warped.mean(0)  # keep the per-band centring the front end gave
     if rng.random() < 0.5:
         w = int(rng.integers(1, 9))
         a = int(rng.integers(0, N_MELS - w))
-        warped[:, a:a + w] = 0.0
-    out[:, :N_MELS] = warped + rng.normal(0, 0.05, warped.shape)
+        warped[..., a:a + w] = 0.0
+    out[:, :-2] = (warped + rng.normal(0, 0.05, warped.shape)).reshape(n, -1)
     return out.astype(F32)
 
 

@@ -90,8 +90,8 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     p_aug = float(tcfg.extra.get("p_feature_aug", 0.0))
     if cfg.phone_classes and cfg.phone_classes != len(PHONE_CLASSES):
         raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
-    train, val, val_source = load_train_val(data_dir, cache, limit,
-                                            extras=bool(p_swap > 0 or cfg.phone_classes))
+    train, val, val_source = load_train_val(data_dir, cache, limit, extras=bool(p_swap > 0 or cfg.phone_classes),
+                                            subframes=cfg.subframe_audio)
     styles = style_vectors(emodiff, train)
     styles.update(style_vectors(emodiff, val))
     if not styles:
