@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..rigs.arkit import ARKIT_NAMES, INDEX, MOUTH_SET
+from ..rigs.arkit import INDEX, MOUTH_SET
 from .animation import FaceAnimation
 from .emotions import canonical_emotion, check_intensity
 from .errors import Cancelled, InputError
@@ -179,15 +179,14 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if models.lips is not None:
         lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
+    idx = [INDEX[n] for n in MOUTH_SET]
     if is_silent(a16):
         # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
         from .mouth import mouth_track
-        idx = [INDEX[n] for n in MOUTH_SET]
         weights[:, idx] = mouth_track([], t).weights[:, idx]
     if transcript is not None and str(transcript).strip():
         mt = _transcript_mouth(a16, str(transcript), feats)
-        idx = [INDEX[n] for n in MOUTH_SET]
         weights[:, idx] = TRANSCRIPT_MOUTH_WEIGHT * mt[:, idx] + (1 - TRANSCRIPT_MOUTH_WEIGHT) * weights[:, idx]
     if not blink:
         weights = _suppress_blinks(weights)

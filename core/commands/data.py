@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 HELP = "build training data: the synthetic talking-face corpus (synth) or the real-speech dev set (realdev)"
 

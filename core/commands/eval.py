@@ -157,8 +157,7 @@ def _load(args):
 
     if args.clips is not None and args.clips < 1:
         raise InputError(f"--clips must be at least 1, got {args.clips}")
-    clips = load_clips(args.data, None if args.split == "all" else args.split, limit=args.clips)
-    return clips[:args.clips] if args.clips else clips
+    return load_clips(args.data, None if args.split == "all" else args.split, limit=args.clips)
 
 
 def _write_json(path, payload: dict) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import time
 import wave
@@ -24,7 +23,7 @@ import numpy as np
 from ..emotions import EMOTIONS, INTENSITY_LEVELS
 from ..errors import InputError
 from ..fileio import atomic_path, atomic_write_text
-from ..phones import Phone, write_alignment
+from ..phones import write_alignment
 from . import text as textmod
 from .tts import SR, VOICES, synthesize_batch
 

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, INDEX
-from ..audio import FEATURE_DIM, N_MELS
 from ..emotions import EMOTIONS, INTENSITY_LEVELS, canonical_emotion, check_intensity
 from ..errors import InputError
 from ..sampler import alphas_cumprod, betas_for, classifier_free_guidance, ddim_sample
@@ -20,9 +19,9 @@ from .config import EmoDiffConfig, LipsConfig
 
 F32 = np.float32
 MOTION_NAMES: tuple[str, ...] = ARKIT_NAMES + ("headPitch", "headYaw", "headRoll")  # the 55 motion channels
-# Audio feature vector used for frames outside the clip: average spectrum, energy at the floor, no onsets.
-PAD_FEATURE = np.zeros(FEATURE_DIM, F32)
-PAD_FEATURE[N_MELS] = -0.5
+# Frames outside the clip get the average spectrum (0), energy at the floor, no onsets. Energy is the second to
+# last feature in both kinds (82 frame, 242 sub-frame features).
+PAD_ENERGY = -0.5
 
 
 # ---- shared helpers (also used by the torch modules and the trainers) ------------------------------
@@ -42,7 +41,7 @@ def window_slice(features: np.ndarray, start: int, cfg: EmoDiffConfig) -> np.nda
     """(prefix+window+lookahead, A) audio features for the window whose first generated frame is ``start``."""
     s0, s1 = start - cfg.prefix, start + cfg.window + cfg.lookahead
     out = np.zeros((s1 - s0, features.shape[1]), F32)
-    out[:, -2] = PAD_FEATURE[N_MELS]  # energy is second to last in both feature kinds (82 and 242)
+    out[:, -2] = PAD_ENERGY
     lo, hi = max(0, s0), min(features.shape[0], s1)
     if hi > lo:
         out[lo - s0:hi - s0] = features[lo:hi]
@@ -261,7 +260,6 @@ class EmoDiffNumpy:
     def audio_context(self, audio: np.ndarray, style: np.ndarray) -> np.ndarray:
         """(B, S, d) the audio, position, token-type and style terms of the token sum (fixed for a window)."""
         p, c = self.p, self.cfg
-        b = audio.shape[0]
         a = gelu(p.conv(np.asarray(audio, F32), "audio_conv"))
         sty = p.linear(np.asarray(style, F32), "style_proj")
         h = p.linear(a, "audio_lin") + p["pos_emb"] + sty[:, None, :]

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, INDEX
-from ..audio import features_numpy, load_audio
+from ..audio import N_MELS, features_numpy, load_audio
 from ..errors import InputError
 from ..fileio import atomic_path
-from ..phones import PHONES, read_alignment
 from ..formats import read_npz
 from ..models.config import EmoDiffConfig
 from ..models.numpy_nn import motion_from_animation, window_slice
+from ..phones import PHONES, read_alignment
 
 F32 = np.float32
 STD_FLOOR = 0.02  # channels that barely move (e.g. tongueOut) must not blow up in normalised units
@@ -255,7 +255,6 @@ def degrade_face(face: np.ndarray, mouth_index: np.ndarray, rng: np.random.Gener
 
 def augment_features(feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Speaker/channel augmentation of (L, A) features: mel-axis warp (vocal tract length), band mask, noise."""
-    from ..audio import N_MELS
     out = feats.copy()
     n = len(out)
     mel = out[:, :-2].reshape(n, -1, N_MELS)  # (L, 1 or SUBFRAMES, 80): the same warp for every sub-point
