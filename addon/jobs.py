@@ -82,12 +82,18 @@ class BackgroundJobMixin:
 
         if bpy.app.background or self.synchronous or context.window is None:
             return self.execute(context)
+        if not self._take_plan(context):
+            return {"CANCELLED"}
+        self._start_job(context, self._job_fn(self._plan))
+        return {"RUNNING_MODAL"}
+
+    def _take_plan(self, context) -> bool:
+        """Check the input into ``self._plan``; False (already reported) when it is unusable."""
         plan = self._plan_or_report(context)
         if plan is None:
-            return {"CANCELLED"}
+            return False
         self._plan = plan
-        self._start_job(context, self._job_fn(plan))
-        return {"RUNNING_MODAL"}
+        return True
 
     def _start_job(self, context, fn) -> None:
         """Start ``fn`` in a :class:`Job`, a 0.1 s timer that polls it, the modal handler and the progress bar."""

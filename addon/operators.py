@@ -200,12 +200,10 @@ class DREAMTALK_OT_generate(BackgroundJobMixin, bpy.types.Operator):
         return {"FINISHED"}
 
     def execute(self, context):
-        plan = self._plan_or_report(context)
-        if plan is None:
+        if not self._take_plan(context):
             return {"CANCELLED"}
-        self._plan = plan
         try:
-            anim = run_plan(plan)
+            anim = run_plan(self._plan)
         except DreamTalkError as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}

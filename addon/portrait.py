@@ -265,13 +265,11 @@ class DREAMTALK_OT_render_portrait(BackgroundJobMixin, bpy.types.Operator):
         return {"FINISHED"}
 
     def execute(self, context):
-        plan = self._plan_or_report(context)
-        if plan is None:
+        if not self._take_plan(context):
             return {"CANCELLED"}
-        self._plan = plan
         _set_status("Rendering...", "RENDER_ANIMATION", running=True)
         try:
-            info = run_portrait(plan)
+            info = run_portrait(self._plan)
         except (DreamTalkError, OSError) as e:
             return self._done(error=e)
         finally:

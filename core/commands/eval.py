@@ -101,16 +101,12 @@ def run_lipsync(args: argparse.Namespace) -> int:
     import json
 
     from ..errors import InputError
-    from ..eval import load_clips
     from ..eval.lipsync import evaluate, summary_line
     from ..fileio import atomic_write_text
 
     if not (0 < args.fps <= 1000):
         raise InputError(f"--fps must be in (0, 1000], got {args.fps}")
-    if args.clips is not None and args.clips < 1:
-        raise InputError(f"--clips must be at least 1, got {args.clips}")
-    clips = load_clips(args.data, None if args.split == "all" else args.split, audio=args.pred_dir is None,
-                       limit=args.clips)
+    clips = _load(args, audio=args.pred_dir is None)
     result = evaluate(_predictions(args, clips))
     print(summary_line(result))
     n = result["counts"]
@@ -151,13 +147,14 @@ def _generator(args):
     return generate
 
 
-def _load(args):
+def _load(args, audio: bool = True):
+    """The clips of ``--data``/``--split``, the first ``--clips`` of them."""
     from ..errors import InputError
     from ..eval import load_clips
 
     if args.clips is not None and args.clips < 1:
         raise InputError(f"--clips must be at least 1, got {args.clips}")
-    return load_clips(args.data, None if args.split == "all" else args.split, limit=args.clips)
+    return load_clips(args.data, None if args.split == "all" else args.split, audio=audio, limit=args.clips)
 
 
 def _write_json(path, payload: dict) -> None:
