@@ -8,7 +8,7 @@ from dreamtalk.core.data.prosody import from_phones
 from dreamtalk.core.mouth import lip_gap, mouth_track
 from dreamtalk.core.phones import BILABIALS, Phone
 from dreamtalk.core.training.dataset import (PHONE_CLASSES, Clip, Corpus, augment_features, frame_phone_ids,
-                                             lips_batch)
+                                             lips_batch, merge_corpora, sampling_weights)
 from dreamtalk.rigs.arkit import INDEX, MOUTH_SET
 
 FPS = 30.0
@@ -92,3 +92,21 @@ def test_feature_augmentation_is_seeded_keeps_band_centring_and_changes_the_spec
     assert a.shape == x.shape and a.dtype == np.float32 and np.array_equal(a, b)
     assert np.abs(a[:, :80] - x[:, :80]).mean() > 0.1
     assert np.abs(a[:, 80:] - x[:, 80:]).max() < 0.3  # energy and flux only get the small noise
+
+
+def test_sampling_weights_by_voice_and_engine_and_merge():
+    corpus, styles = _corpus()
+    for c, v in zip(corpus.clips, ["espeak-ng:en-us", "espeak-ng:en+f4", "flite:slt", "festival:lp_diphone"]):
+        c.voice = v
+    p = sampling_weights(corpus, {"espeak-ng": 0.5, "espeak-ng:en+f4": 0.0})
+    assert np.allclose(p, np.array([0.5, 0.0, 1.0, 1.0]) / 2.5)  # full name beats engine; equal lengths
+    assert np.allclose(sampling_weights(corpus), 0.25)
+    with pytest.raises(Exception, match="no clip"):
+        sampling_weights(corpus, {"espeak-ng": 0, "flite": 0, "festival": 0})
+    with pytest.raises(Exception, match=">= 0"):
+        sampling_weights(corpus, {"flite": -1})
+    b = lips_batch(corpus, styles, MOUTH_SET, 20, 200, np.random.default_rng(0),
+                   p_clip=np.array([0.0, 0.0, 1.0, 0.0]))
+    assert set(b["style"][:, 0].tolist()) == {2.0}  # only the one clip with weight is drawn
+    both = merge_corpora(corpus, Corpus(corpus.clips[:1], {"x": np.zeros((3, 55))}, {"x": ("happy", 1)}))
+    assert len(both.clips) == 5 and "x" in both.styles and both.style_meta["x"] == ("happy", 1)

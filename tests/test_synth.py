@@ -110,6 +110,41 @@ def test_bad_settings():
         _cfg(val_voices=("espeak-ng:en-us", "flite:kal16", "espeak-ng:en+f4")).check()
 
 
+def test_voice_list_groups_and_errors():
+    assert synth.voice_list("english") == tuple(synth.VOICES)
+    assert synth.voice_list("foreign,flite:slt,foreign") == (*synth.FOREIGN_VOICES, "flite:slt")
+    assert synth.voice_list("none") == ()
+    with pytest.raises(InputError, match="unknown voice"):
+        synth.voice_list("flite:nobody")
+
+
+def test_foreign_voices_get_pseudo_words_in_train_and_english_style_clips():
+    from dreamtalk.core.data.text import pseudo_sentence
+    cfg = _cfg(voices=("festival:lp_diphone", "festival:czech_ph", "espeak-ng:en-us"), val_voices=(),
+               hours=0.03)
+    specs, styles = synth.plan(cfg, SENTENCES)
+    foreign = [s for s in specs if s["voice"] != "espeak-ng:en-us"]
+    assert foreign and all(s["split"] == "train" and s["text"] not in SENTENCES for s in foreign)
+    assert all(s["text"] == pseudo_sentence("it" if "lp_" in s["voice"] else "cs", s["seed"]) for s in foreign)
+    assert all(s["text"] in SENTENCES for s in specs if s["voice"] == "espeak-ng:en-us")
+    assert {s["voice"] for s in styles} == {"espeak-ng:en-us"}
+    assert synth.plan(cfg, SENTENCES) == (specs, styles)  # deterministic
+    # a corpus of foreign voices only: its style clips say pseudo-words too (English text fails their phone sets)
+    _, styles = synth.plan(_cfg(voices=("festival:czech_ph",), val_voices=(), hours=0.01), SENTENCES)
+    assert all(s["text"] == pseudo_sentence("cs", s["seed"]) for s in styles)
+
+
+def test_pseudo_sentences_are_spelled_per_language():
+    from dreamtalk.core.data.text import pseudo_sentence
+    it = " ".join(pseudo_sentence("it", s) for s in range(50))
+    assert "k" not in it and "j" not in it and "h" not in it.replace("ch", "").replace("gh", "")
+    assert pseudo_sentence("cs", 7) == pseudo_sentence("cs", 7) != pseudo_sentence("cs", 8)
+    ru = " ".join(pseudo_sentence("ru", s) for s in range(50))
+    assert not set(ru) & set("abcdefghijklmnopqrstuvwxyz")  # all Cyrillic
+    with pytest.raises(ValueError):
+        pseudo_sentence("xx", 0)
+
+
 def test_real_face_and_parallel_workers(tmp_path):
     pytest.importorskip("dreamtalk.core.data.face")
     cfg = _cfg(hours=0.004)

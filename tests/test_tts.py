@@ -86,3 +86,35 @@ def test_timing_report_per_voice():
     sps = tts.synthesize_batch("espeak-ng:en-us", TEXTS)
     rep = tts.timing_report(sps)
     assert rep["espeak-ng:en-us"]["utterances"] == 2 and rep["espeak-ng:en-us"]["fitted_max_ms"] < 0.1
+
+
+def _has_festival_voice(vid):
+    import glob
+    return HAS["festival"] and glob.glob(f"/usr/share/festival/voices/*/{vid}")
+
+
+@pytest.mark.parametrize("voice", list(tts.FOREIGN_VOICES))
+def test_foreign_voices_say_pseudo_words_with_exact_timings(voice):
+    from dreamtalk.core.data.text import pseudo_sentence
+    if not _has_festival_voice(tts.FOREIGN_VOICES[voice][1]):
+        pytest.skip("voice not installed")
+    texts = [pseudo_sentence(tts.language_of(voice), s) for s in (1, 2)]
+    for sp in tts.synthesize_batch(voice, texts, [1.0, 1.2]):
+        assert sp is not None
+        _check(sp)
+        assert abs(sp.raw_error) <= tts.FRAME
+
+
+def test_foreign_phone_map():
+    for p in ("a1", "e:", "O1", "tS", "dZ", "ch", "c", "J", "L", "_", "#", "y:", "d~"):
+        assert tts.foreign_to_arpabet(p) in PHONES, p
+    assert [tts.foreign_to_arpabet(p) for p in ("p", "b", "m", "t", "n", "k", "o1", "u")] == \
+        ["P", "B", "M", "T", "N", "K", "OW", "UW"]
+    assert tts.foreign_to_arpabet("#") == SILENCE and tts.language_of("flite:slt") == "en"
+    # Russian: doubled letters (stressed vowels, palatalised consonants) and its own ch/y
+    assert [tts.foreign_to_arpabet(p, "ru") for p in ("aa", "pp", "mm", "ch", "y", "sch", "pau", "ur")] == \
+        ["AA", "P", "M", "CH", "IH", "SH", SILENCE, "UW"]
+    assert tts.foreign_to_arpabet("ch", "cs") == "HH" and tts.foreign_to_arpabet("y", "fi") == "UW"
+    with pytest.raises(tts.TTSError):
+        tts.foreign_to_arpabet("Q")
+    assert not set(tts.FOREIGN_VOICES) & set(tts.VOICES)  # the default corpus voices are unchanged

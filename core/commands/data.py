@@ -19,6 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--actors", type=int, default=8, help="number of synthetic actors (default 8)")
     s.add_argument("--augment-fraction", type=float, default=0.6,
                    help="fraction of clips with audio augmentation (default 0.6)")
+    s.add_argument("--voices", default="english",
+                   help="comma list of voices, or the groups 'english' (default) and 'foreign' (Czech, Italian and "
+                        "Finnish human diphone voices saying pseudo-words; extra speakers for lips training)")
+    s.add_argument("--val-voices", default=None,
+                   help="voices held out as the val split (default: ked, rms, en+f4 among --voices; 'none')")
     s.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     r = sub.add_parser("realdev", help="real speech dev set from pocketsphinx-testdata, force-aligned to phones")
     r.add_argument("--out", required=True, help="output directory")
@@ -30,11 +35,14 @@ def run(args: argparse.Namespace) -> int:
 
     quiet = bool(getattr(args, "quiet", False))
     if args.data_command == "synth":
-        from ..data.synth import SynthConfig, build
+        from ..data.synth import DEFAULT_VAL_VOICES, SynthConfig, build, voice_list
         if args.jobs is not None and args.jobs < 1:
             raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+        voices = voice_list(args.voices)
+        val = (tuple(v for v in DEFAULT_VAL_VOICES if v in voices) if args.val_voices is None
+               else voice_list(args.val_voices))
         cfg = SynthConfig(hours=args.hours, seed=args.seed, actors=args.actors,
-                          augment_fraction=args.augment_fraction)
+                          augment_fraction=args.augment_fraction, voices=voices, val_voices=val)
         m = build(args.out, cfg, jobs=args.jobs, quiet=quiet)
         run_ = m["this_run"]
         cov = m["phone_coverage"]

@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="stop at this step (overrides the config's max_steps)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--emodiff", default=None, help="lips only: trained EmoDiff weights (for style vectors)")
+    p.add_argument("--extra-data", action="append", default=[], metavar="DIR",
+                   help="lips only: another corpus whose train split is added (repeatable; e.g. 'dreamtalk data synth "
+                        "--voices foreign')")
     p.add_argument("--limit", type=int, default=None, help="use only the first N clips per split (smoke tests)")
 
 
@@ -49,12 +52,15 @@ def run(args: argparse.Namespace) -> int:
     mcfg, tcfg = load_config(args.config, args.model)
     common = dict(minutes=args.minutes, resume=args.resume, device=args.device, max_steps=args.steps,
                   limit=args.limit, quiet=args.quiet)
+    if args.extra_data and args.model != "lips":
+        raise InputError("--extra-data is for lips training only")
     if args.model == "emodiff":
         from ..training.train_emodiff import train_emodiff
         summary = train_emodiff(args.data, args.out, mcfg, tcfg, **common)
     else:
         from ..training.train_lips import train_lips
-        summary = train_lips(args.data, args.out, mcfg, tcfg, args.emodiff, **common)
+        summary = train_lips(args.data, args.out, mcfg, tcfg, args.emodiff, extra_data=args.extra_data,
+                             **common)
     if not args.quiet:
         print(f"{args.model}: {summary['steps']} steps, val loss {summary['val_loss']:.4g}, "
               f"weights {summary['weights']}")

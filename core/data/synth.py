@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..fileio import atomic_path, atomic_write_text
 from ..phones import write_alignment
 from . import text as textmod
-from .tts import SR, VOICES, synthesize_batch
+from .tts import ALL_VOICES, FOREIGN_VOICES, SR, VOICES, language_of, synthesize_batch
 
 FPS = 30.0
 FORMAT_VERSION = 1
@@ -63,7 +63,7 @@ class SynthConfig:
             raise InputError(f"--actors must be in [1, 1000], got {self.actors}")
         if not 0.0 <= self.augment_fraction <= 1.0:
             raise InputError(f"augment fraction must be in [0, 1], got {self.augment_fraction}")
-        unknown = [v for v in self.voices if v not in VOICES]
+        unknown = [v for v in self.voices if v not in ALL_VOICES]
         if unknown:
             raise InputError(f"unknown voices: {', '.join(unknown)}")
         if not [v for v in self.voices if v not in self.val_voices]:
@@ -75,6 +75,17 @@ class SynthConfig:
         d.pop("batch")
         d["val_voices"], d["voices"], d["rate_range"] = list(self.val_voices), list(self.voices), list(self.rate_range)
         return d
+
+
+def voice_list(arg: str) -> tuple[str, ...]:
+    """Comma list of voice names; "english" and "foreign" stand for those groups, "none" for no voice."""
+    out: list[str] = []
+    for name in (x.strip() for x in arg.split(",")):
+        group = {"english": list(VOICES), "foreign": list(FOREIGN_VOICES), "none": []}.get(name)
+        if group is None and name not in ALL_VOICES:
+            raise InputError(f"unknown voice {name!r}; choose from english, foreign, none, {', '.join(ALL_VOICES)}")
+        out += group if group is not None else [name]
+    return tuple(dict.fromkeys(out))
 
 
 def clip_seed(seed: int, clip_id: str) -> int:
@@ -149,6 +160,9 @@ def plan(cfg: SynthConfig, sentences: Sequence[str] | None = None) -> tuple[list
         v = next(voice_cycle)
         a, emo, lvl = next(cell_cycle)
         cs = clip_seed(cfg.seed, cid)
+        if language_of(v) != "en":  # foreign voices say pseudo-words: their clips are for training only
+            s = textmod.pseudo_sentence(language_of(v), cs)
+            split_of[s] = "train"  # test and style sentences are English
         crng = np.random.default_rng(cs)
         lo, hi = cfg.rate_range
         rate = float(np.exp(crng.uniform(np.log(lo), np.log(hi))))
@@ -159,15 +173,19 @@ def plan(cfg: SynthConfig, sentences: Sequence[str] | None = None) -> tuple[list
                       "augment": aug, "split": split})
         total += (SECONDS_PER_CLIP + SECONDS_PER_WORD * len(s.split())) / rate
     # one style clip per cell, spoken by a train voice fixed per actor (fast engines only: 176+ one-off clips)
-    fast_train = [v for v in train_voices if VOICES[v][0] != "festival"] or train_voices
+    english = [v for v in train_voices if language_of(v) == "en"] or train_voices
+    fast_train = [v for v in english if ALL_VOICES[v][0] != "festival"] or english
     styles = []
     for a, emo, lvl in cells(cfg.actors):
         sid = f"s_{a}_{emo}_{lvl}"
         cs = clip_seed(cfg.seed, sid)
         crng = np.random.default_rng(cs)
         s = style_pool[int(crng.integers(len(style_pool)))]
+        voice = fast_train[a % len(fast_train)]
+        if language_of(voice) != "en":  # a corpus of foreign voices only
+            s = textmod.pseudo_sentence(language_of(voice), cs)
         styles.append({"id": sid, "kind": "style", "text": s, "sentence_id": textmod.sentence_id(s),
-                       "voice": fast_train[a % len(fast_train)], "actor": a, "emotion": emo, "level": lvl,
+                       "voice": voice, "actor": a, "emotion": emo, "level": lvl,
                        "rate": 1.0, "seed": cs, "augment": False, "split": "style"})
     return specs, styles
 
@@ -243,7 +261,7 @@ def make_item(out: Path, spec: dict, speech, face_fn: Callable | None = None) ->
     duration = len(audio) / SR
     rec = {"id": spec["id"], "split": spec["split"], "audio": f"audio/{spec['id']}.wav",
            "phones": f"phones/{spec['id']}.json", "duration": round(duration, 5), "text": spec["text"],
-           "voice": spec["voice"], "engine": VOICES[spec["voice"]][0], "actor": spec["actor"],
+           "voice": spec["voice"], "engine": ALL_VOICES[spec["voice"]][0], "actor": spec["actor"],
            "emotion": spec["emotion"], "level": spec["level"], "intensity": intensity,
            "sentence_id": spec["sentence_id"], "anim": f"anim/{spec['id']}.npz",
            "style": style_name(spec["actor"], spec["emotion"], spec["level"]), "augment": desc,

@@ -168,3 +168,38 @@ def phone_coverage(sequences: Iterable[Sequence[str]]) -> dict:
         "diphone_coverage": round(len(di) / possible_di, 4),
         "phone_counts": {p: ph[p] for p in speech},
     }
+
+
+# Pseudo-words for the foreign voices: consonant-vowel syllables in each language's regular spelling, so the
+# voice's letter-to-sound rules give predictable phones. Every consonant class a lip cares about is drawn often.
+_PSEUDO_CONSONANTS = ("p", "b", "m", "t", "d", "n", "k", "g", "f", "v", "s", "z", "l", "r", "h", "j")
+_PSEUDO_VOWELS = ("a", "e", "i", "o", "u")
+
+
+_CYRILLIC = dict(zip("pbmtdnkgfvszlrh", "пбмтднкгфвсзлрх"))
+_CYRILLIC_VOWEL = {"a": "а", "e": "э", "i": "и", "o": "о", "u": "у"}
+_CYRILLIC_J = {"a": "я", "e": "е", "i": "и", "o": "ё", "u": "ю"}  # j + vowel is one letter
+
+
+def _spell(lang: str, c: str, v: str) -> str:
+    if lang == "ru":
+        return _CYRILLIC_J[v] if c == "j" else _CYRILLIC.get(c, "") + _CYRILLIC_VOWEL[v]
+    if lang == "it":  # c/ch and g/gh keep /k/ and /g/ before every vowel; Italian h is silent, j is i
+        c = {"k": "ch" if v in "ei" else "c", "g": "gh" if v in "ei" else "g", "h": "", "j": "i"}.get(c, c)
+    return c + v
+
+
+def pseudo_sentence(lang: str, seed: int) -> str:
+    """A deterministic sentence of 5-11 pseudo-words (1-3 syllables each) spelled for ``lang`` (cs, it, fi, ru)."""
+    if lang not in ("cs", "it", "fi", "ru"):
+        raise ValueError(f"no pseudo-word spelling for language {lang!r}")
+    rng = random.Random(seed)
+    words = []
+    for _ in range(rng.randint(5, 11)):
+        w = "".join(_spell(lang, rng.choice(_PSEUDO_CONSONANTS) if rng.random() < 0.85 else "",
+                           rng.choice(_PSEUDO_VOWELS)) for _ in range(rng.randint(1, 3)))
+        if lang != "it" and rng.random() < 0.25:
+            c = rng.choice(("p", "m", "t", "n", "k", "s", "l"))
+            w += _CYRILLIC[c] if lang == "ru" else c
+        words.append(w)
+    return " ".join(words)

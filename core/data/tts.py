@@ -5,6 +5,8 @@ utterances, since start-up dominates), flite's ``-psdur`` and espeak-ng's phonem
 Phones are mapped to ARPAbet (``core.phones``), audio is resampled to 16 kHz mono, and the alignment is fitted
 to the audio: leading/trailing silence is SIL and the final SIL is stretched or trimmed so the last phone ends
 exactly at the end of the audio. ``Speech.raw_error`` keeps the engine's own mismatch for the timing report.
+Besides the English voices, festival's Czech, Italian, Finnish and Russian voices (human recordings) say
+pseudo-words for extra speakers (``FOREIGN_VOICES``).
 """
 from __future__ import annotations
 
@@ -43,6 +45,29 @@ VOICES: dict[str, tuple[str, str]] = {
     "espeak-ng:en-gb-scotland+f2": ("espeak-ng", "en-gb-scotland+f2"),
     "espeak-ng:en-029+m2": ("espeak-ng", "en-029+m2"),
 }
+
+# Human diphone voices of other languages (Debian main festvox-czech-*, festvox-ital*, festvox-suopuhe-*): more real
+# speakers for the lips' acoustic model. They speak pseudo-words (core/data/text.py: pseudo_sentence) whose phones map
+# to ARPAbet by place and rounding; lip closure cues (P/B/M vs T/D/N/K) are the same in every language.
+# name -> (engine, engine voice id, language)
+FOREIGN_VOICES: dict[str, tuple[str, str, str]] = {
+    "festival:czech_dita": ("festival", "czech_dita", "cs"),
+    "festival:czech_machac": ("festival", "czech_machac", "cs"),
+    "festival:czech_krb": ("festival", "czech_krb", "cs"),
+    "festival:czech_ph": ("festival", "czech_ph", "cs"),
+    "festival:lp_diphone": ("festival", "lp_diphone", "it"),
+    "festival:pc_diphone": ("festival", "pc_diphone", "it"),
+    "festival:suo_fi_lj_diphone": ("festival", "suo_fi_lj_diphone", "fi"),
+    "festival:hy_fi_mv_diphone": ("festival", "hy_fi_mv_diphone", "fi"),
+    "festival:msu_ru_nsh_clunits": ("festival", "msu_ru_nsh_clunits", "ru"),
+}
+# Every voice a corpus may name: engine and engine voice id.
+ALL_VOICES: dict[str, tuple[str, str]] = {**VOICES, **{k: v[:2] for k, v in FOREIGN_VOICES.items()}}
+
+
+def language_of(voice: str) -> str:
+    """"en" for the English voices, else the foreign voice's language code."""
+    return FOREIGN_VOICES[voice][2] if voice in FOREIGN_VOICES else "en"
 
 
 @dataclass
@@ -95,6 +120,32 @@ ESPEAK_MAP: dict[str, tuple[str, ...]] = {
     "@r": ("ER",), "IR": ("IH", "R"), "VR": ("AH", "R"), "ir": ("IH", "R"), "e#": ("EH",), "i#": ("IY",),
     "aI2": ("AY",), "EI": ("EY",), "au": ("AW",), "ai": ("AY",), "y": ("UW",), "Y": ("UW",),
 }
+
+
+# Czech, Italian, Finnish and Russian festival phones (stress digits, length marks and palatal tildes stripped
+# first; Russian doubles a letter for a stressed vowel or a palatalised consonant: "aa", "pp"). Czech "_" is the
+# glottal stop before a vowel-initial word (lips apart, like HH).
+FOREIGN_MAP: dict[str, str] = {
+    "#": SILENCE, "_": "HH", "a": "AA", "e": "EH", "E": "EH", "i": "IY", "o": "OW", "O": "AO", "u": "UW", "y": "UW",
+    "@": "AH", "p": "P", "b": "B", "m": "M", "t": "T", "d": "D", "n": "N", "k": "K", "g": "G", "f": "F",
+    "v": "V", "s": "S", "z": "Z", "l": "L", "r": "R", "h": "HH", "ch": "HH", "x": "HH", "j": "Y", "w": "W",
+    "c": "S", "ts": "S", "dz": "Z", "tS": "CH", "dZ": "JH", "S": "SH", "Z": "ZH", "J": "N", "L": "L", "N": "NG",
+}
+FOREIGN_LANG_MAP: dict[str, dict[str, str]] = {
+    "ru": {"pau": SILENCE, "ch": "CH", "sch": "SH", "sh": "SH", "zh": "ZH", "y": "IH", "ay": "AH", "ae": "EH",
+           "ur": "UW"},
+}
+
+
+def foreign_to_arpabet(p: str, lang: str = "cs") -> str:
+    """Map a Czech/Italian/Finnish/Russian festival phone to ARPAbet (raises TTSError for an unknown one)."""
+    p = p.strip().rstrip("0123456789:~'")
+    if lang == "ru" and len(p) == 2 and p[0] == p[1]:
+        p = p[0]
+    q = FOREIGN_LANG_MAP.get(lang, {}).get(p) or FOREIGN_MAP.get(p)
+    if q is None:
+        raise TTSError(f"festival phone {p!r} has no ARPAbet mapping")
+    return q
 
 
 def festival_to_arpabet(p: str) -> str:
@@ -240,7 +291,7 @@ def festival_batch(voice_id: str, texts: Sequence[str], rates: Sequence[float], 
             lines.append(f'(unwind-protect (dt_dump (SynthText "{speakable(text)}") "{tmp}/{i}.wav") '
                          f'(format t "@@F\\n"))')
         script = os.path.join(tmp, "batch.scm")
-        with open(script, "w") as f:
+        with open(script, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         proc = subprocess.run([exe, "--batch", script], capture_output=True, text=True,
                               timeout=60 + 20 * len(texts))
@@ -262,10 +313,16 @@ def festival_batch(voice_id: str, texts: Sequence[str], rates: Sequence[float], 
                 out.append(None)
                 continue
             audio, sr = read_wav(wav)
+            lang = language_of(voice)
+            to_arpabet = festival_to_arpabet if lang == "en" else lambda p: foreign_to_arpabet(p, lang)
             phones, t = [], 0.0
-            for name, end in segs[i]:
-                phones.append(Phone(festival_to_arpabet(name), t, end))
-                t = end
+            try:
+                for name, end in segs[i]:
+                    phones.append(Phone(to_arpabet(name), t, end))
+                    t = end
+            except TTSError:
+                out.append(None)
+                continue
             out.append(_finish(audio, sr, phones, voice, text, rate))
         return out
 
@@ -422,9 +479,9 @@ def espeak_one(voice_id: str, text: str, rate: float, voice: str) -> Speech:
 # ---- public API ---------------------------------------------------------------------------------------
 def synthesize_batch(voice: str, texts: Sequence[str], rates: Sequence[float] | None = None) -> list[Speech | None]:
     """Synthesize texts with one voice; an utterance the engine cannot say comes back as None."""
-    if voice not in VOICES:
-        raise InputError(f"unknown voice {voice!r}; choose one of: {', '.join(VOICES)}")
-    engine, vid = VOICES[voice]
+    if voice not in ALL_VOICES:
+        raise InputError(f"unknown voice {voice!r}; choose one of: {', '.join(ALL_VOICES)}")
+    engine, vid = ALL_VOICES[voice]
     rates = list(rates) if rates is not None else [1.0] * len(texts)
     if len(rates) != len(texts):
         raise InputError("rates and texts differ in length")

@@ -39,6 +39,7 @@ class Clip:
     level: int = 0
     emotion_layer: np.ndarray | None = None  # (T, 52) the emotion layer alone (lips training only)
     phone_ids: np.ndarray | None = None  # (T,) int16 index into PHONE_CLASSES per frame, -1 unknown
+    voice: str = ""  # e.g. "flite:slt" (synthetic corpus), "" when unknown
 
 
 PHONE_CLASSES: tuple[str, ...] = tuple(sorted(PHONES))  # 39 ARPAbet phones + SIL (lips' auxiliary head)
@@ -115,11 +116,13 @@ def _style_key(rel: str) -> str:
 
 
 def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
-                limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False) -> Corpus:
+                limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False,
+                style_prefix: str = "") -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
-    ``subframes`` computes the sub-frame audio features (core/audio.py) instead of the frame features.
+    ``subframes`` computes the sub-frame audio features (core/audio.py) instead of the frame features;
+    ``style_prefix`` keeps the style keys of several corpora apart.
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -146,12 +149,12 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
             fresh[r["id"]] = feats
         skey = None
         if r.get("style"):
-            skey = _style_key(r["style"])
+            skey = style_prefix + _style_key(r["style"])
             if skey not in styles:
                 styles[skey] = motion_from_animation(read_npz(root / r["style"]))
                 style_meta[skey] = (r.get("emotion", "neutral"), int(r.get("level", 0)))
         clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
-                          layer, pids))
+                          layer, pids, str(r.get("voice", ""))))
         if progress is not None:
             progress(1)
     if cache_file is not None and fresh:
@@ -162,6 +165,25 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     if not clips:
         raise InputError(f"{data_dir}: no '{split}' clips with animation")
     return Corpus(clips, styles, style_meta)
+
+
+def merge_corpora(a: Corpus, b: Corpus) -> Corpus:
+    """One corpus with the clips and styles of both."""
+    return Corpus(a.clips + b.clips, {**a.styles, **b.styles}, {**a.style_meta, **b.style_meta})
+
+
+def sampling_weights(corpus: Corpus, voice_weights: dict[str, float] | None = None) -> np.ndarray:
+    """(N,) probability of drawing each clip: its length times the weight of its voice, matched by full voice
+    name ("flite:slt") or engine ("espeak-ng"); unlisted voices weigh 1."""
+    vw = voice_weights or {}
+    for k, v in vw.items():
+        if not (isinstance(v, (int, float)) and v >= 0):
+            raise InputError(f"voice weight for {k!r} must be a number >= 0, got {v!r}")
+    w = np.array([len(c.motion) * float(vw.get(c.voice, vw.get(c.voice.split(":")[0], 1.0)))
+                  for c in corpus.clips], np.float64)
+    if w.sum() <= 0:
+        raise InputError("voice weights leave no clip to train on")
+    return w / w.sum()
 
 
 def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
@@ -202,8 +224,7 @@ def emodiff_batch(corpus: Corpus, cfg: EmoDiffConfig, batch: int, rng: np.random
     same cell (never the target itself): many more distinct references than style clips, same emotion.
     """
     w, k = cfg.window, cfg.prefix
-    lengths = np.array([len(c.motion) for c in corpus.clips], np.float64)
-    idx = rng.choice(len(corpus.clips), size=batch, p=lengths / lengths.sum())
+    idx = rng.choice(len(corpus.clips), size=batch, p=sampling_weights(corpus))
     if style_len is None:
         style_len = int(rng.integers(min(60, cfg.style_max_frames), cfg.style_max_frames + 1))
     x0 = np.zeros((batch, w, cfg.motion_dim), F32)
@@ -275,21 +296,21 @@ def augment_features(feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, length: int, batch: int,
                rng: np.random.Generator, target: str = "weights", p_swap: float = 0.0,
-               p_feature_aug: float = 0.0) -> dict[str, np.ndarray]:
+               p_feature_aug: float = 0.0, p_clip: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask,
     and phone classes (B,L) (-1 where unknown).
 
     With ``p_swap`` a segment's emotion is replaced by another style's: the clip's own mouth track is recombined
     with the emotion layer of a clip of that style (the corpus' own rule), so the network cannot tie an emotion
     to the voice quality of the clips that carried it (real speech in an angry style must still close the lips).
-    ``p_feature_aug`` applies :func:`augment_features`.
+    ``p_feature_aug`` applies :func:`augment_features`; ``p_clip`` (N,) draws clips with these probabilities
+    (:func:`sampling_weights`) instead of by length.
     """
     from ..data.face import combine_arrays, seal_from_mouth
     from ..mouth import lip_gap
 
     mouth_index = np.array([INDEX[n] for n in mouth_names])
-    lengths = np.array([len(c.motion) for c in corpus.clips], np.float64)
-    idx = rng.choice(len(corpus.clips), size=batch, p=lengths / lengths.sum())
+    idx = rng.choice(len(corpus.clips), size=batch, p=sampling_weights(corpus) if p_clip is None else p_clip)
     any_style = next(iter(styles.values()))
     a_dim = corpus.clips[0].features.shape[1]
     audio = np.zeros((batch, length, a_dim), F32)

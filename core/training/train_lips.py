@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -20,7 +21,8 @@ from ..models.config import LipsConfig, TrainConfig
 from ..models.numpy_nn import EmoDiffNumpy
 from ..weights import save_weights
 from . import LoopSpec, run_loop
-from .dataset import PHONE_CLASSES, Corpus, lips_batch, load_train_val
+from .dataset import (PHONE_CLASSES, Corpus, lips_batch, load_corpus, load_train_val, merge_corpora,
+                      sampling_weights)
 
 SEGMENT = 96  # frames per training segment (receptive field of the default stack is 61)
 
@@ -76,8 +78,11 @@ def style_vectors(emodiff_path: str | os.PathLike, corpus: Corpus) -> dict[str, 
 def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: LipsConfig, tcfg: TrainConfig,
                emodiff: str | os.PathLike | None, minutes: float | None = None, resume: bool = False,
                device: str = "cpu", max_steps: int | None = None, limit: int | None = None,
-               quiet: bool = False) -> dict:
-    """Train lips; writes checkpoint.pt, loss.csv, loss.png and lips.npz in ``out_dir``."""
+               quiet: bool = False, extra_data: Sequence[str | os.PathLike] = ()) -> dict:
+    """Train lips; writes checkpoint.pt, loss.csv, loss.png and lips.npz in ``out_dir``.
+
+    ``extra_data``: more corpora whose train split joins the training clips (val stays ``data_dir``'s).
+    """
     import torch
 
     from ..models.lips_torch import Lips, inference_arrays
@@ -92,8 +97,16 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
         raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
     train, val, val_source = load_train_val(data_dir, cache, limit, extras=bool(p_swap > 0 or cfg.phone_classes),
                                             subframes=cfg.subframe_audio)
+    for k, d in enumerate(extra_data):
+        more = load_corpus(d, "train", out / f"cache_extra{k}", limit, extras=bool(p_swap > 0 or cfg.phone_classes),
+                           subframes=cfg.subframe_audio, style_prefix=f"extra{k}:")
+        train = merge_corpora(train, more)
     styles = style_vectors(emodiff, train)
     styles.update(style_vectors(emodiff, val))
+    if tcfg.extra.get("train_on_val"):
+        # More voices for the final model; the val loss then no longer measures unseen voices (said in meta).
+        train, val_source = merge_corpora(train, val), val_source + " (also trained on)"
+    p_clip = sampling_weights(train, tcfg.extra.get("voice_weights"))
     if not styles:
         raise InputError(f"{data_dir}: no style clips; lips training needs the corpus' styles/")
     dim = next(iter(styles.values())).shape[0]
@@ -110,13 +123,14 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     def export(ema, out_path: Path, facts: dict) -> Path:
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
-                    train_clips=len(train.clips), p_swap_emotion=p_swap, p_feature_aug=p_aug)
+                    train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap, p_feature_aug=p_aug,
+                    voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
                      model_version=f"{__version__}+lips.s{facts['steps']}", meta=meta)
         return path
 
     spec = LoopSpec("lips", model,
                     lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target,
-                                           p_swap, p_aug),
+                                           p_swap, p_aug, p_clip),
                     val_batches, make_lips_loss(cfg), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
