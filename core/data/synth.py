@@ -160,14 +160,14 @@ def plan(cfg: SynthConfig, sentences: Sequence[str] | None = None) -> tuple[list
         v = next(voice_cycle)
         a, emo, lvl = next(cell_cycle)
         cs = clip_seed(cfg.seed, cid)
-        if language_of(v) != "en":  # foreign voices say pseudo-words: their clips are for training only
-            s = textmod.pseudo_sentence(language_of(v), cs)
-            split_of[s] = "train"  # test and style sentences are English
+        lang = language_of(v)
+        if lang != "en":  # foreign voices say pseudo-words (the test and style sentences are English)
+            s = textmod.pseudo_sentence(lang, cs)
         crng = np.random.default_rng(cs)
         lo, hi = cfg.rate_range
         rate = float(np.exp(crng.uniform(np.log(lo), np.log(hi))))
         aug = bool(crng.random() < cfg.augment_fraction)
-        split = "val" if v in cfg.val_voices else split_of[s]
+        split = "val" if v in cfg.val_voices else split_of[s] if lang == "en" else "train"
         specs.append({"id": cid, "kind": "clip", "text": s, "sentence_id": textmod.sentence_id(s), "voice": v,
                       "actor": a, "emotion": emo, "level": lvl, "rate": round(rate, 4), "seed": cs,
                       "augment": aug, "split": split})
@@ -182,8 +182,9 @@ def plan(cfg: SynthConfig, sentences: Sequence[str] | None = None) -> tuple[list
         crng = np.random.default_rng(cs)
         s = style_pool[int(crng.integers(len(style_pool)))]
         voice = fast_train[a % len(fast_train)]
-        if language_of(voice) != "en":  # a corpus of foreign voices only
-            s = textmod.pseudo_sentence(language_of(voice), cs)
+        lang = language_of(voice)
+        if lang != "en":  # a corpus of foreign voices only
+            s = textmod.pseudo_sentence(lang, cs)
         styles.append({"id": sid, "kind": "style", "text": s, "sentence_id": textmod.sentence_id(s),
                        "voice": voice, "actor": a, "emotion": emo, "level": lvl,
                        "rate": 1.0, "seed": cs, "augment": False, "split": "style"})

@@ -46,8 +46,8 @@ VOICES: dict[str, tuple[str, str]] = {
     "espeak-ng:en-029+m2": ("espeak-ng", "en-029+m2"),
 }
 
-# Human diphone voices of other languages (Debian main festvox-czech-*, festvox-ital*, festvox-suopuhe-*): more real
-# speakers for the lips' acoustic model. They speak pseudo-words (core/data/text.py: pseudo_sentence) whose phones map
+# Human-recorded voices of other languages (Debian main festvox-czech-*, festvox-ital*, festvox-suopuhe-* diphones
+# and festvox-ru unit selection): more real speakers for the lips' acoustic model. They speak pseudo-words (core/data/text.py: pseudo_sentence) whose phones map
 # to ARPAbet by place and rounding; lip closure cues (P/B/M vs T/D/N/K) are the same in every language.
 # name -> (engine, engine voice id, language)
 FOREIGN_VOICES: dict[str, tuple[str, str, str]] = {
@@ -306,6 +306,8 @@ def festival_batch(voice_id: str, texts: Sequence[str], rates: Sequence[float], 
                 segs[cur].append((name, float(end)))
             elif line.startswith("@@F") and cur >= 0:
                 segs.pop(cur, None)
+        lang = language_of(voice)
+        to_arpabet = festival_to_arpabet if lang == "en" else lambda p: foreign_to_arpabet(p, lang)
         out: list[Speech | None] = []
         for i, (text, rate) in enumerate(zip(texts, rates)):
             wav = os.path.join(tmp, f"{i}.wav")
@@ -313,8 +315,6 @@ def festival_batch(voice_id: str, texts: Sequence[str], rates: Sequence[float], 
                 out.append(None)
                 continue
             audio, sr = read_wav(wav)
-            lang = language_of(voice)
-            to_arpabet = festival_to_arpabet if lang == "en" else lambda p: foreign_to_arpabet(p, lang)
             phones, t = [], 0.0
             try:
                 for name, end in segs[i]:
