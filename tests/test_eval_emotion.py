@@ -232,3 +232,12 @@ def test_cli_real_model_path_on_tiny_weights(tmp_path, capsys):
     two = write_dataset(tmp_path / "d2", n=3)
     assert main(["-q", "eval", "lipsync", "--data", str(two), "--system", "oracle", "--clips", "2"]) == 0
     assert "clips=2 " in capsys.readouterr().out
+    # --voice keeps one voice's clips of a synthetic corpus; a voice with no clips is a one-line error
+    rows = [json.loads(r) for r in (two / "clips.jsonl").read_text().splitlines()]
+    for r, v in zip(rows, ["flite:slt", "flite:awb", "flite:slt"]):
+        r["voice"] = v
+    (two / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["-q", "eval", "lipsync", "--data", str(two), "--system", "oracle", "--voice", "flite:slt"]) == 0
+    assert "clips=2 " in capsys.readouterr().out
+    assert main(["-q", "eval", "lipsync", "--data", str(two), "--system", "oracle", "--voice", "espeak-ng:x"]) == 2
+    assert "of voice 'espeak-ng:x'" in capsys.readouterr().err

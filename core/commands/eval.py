@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     help="with --system dreamtalk: also give each clip's transcript (forced alignment)")
     lp.add_argument("--emotion", default=None, help="with --system dreamtalk: generate under this emotion")
     lp.add_argument("--clips", type=int, default=None, help="use only the first N clips of the split (default all)")
+    lp.add_argument("--voice", default=None, help="only the clips of this voice (synthetic corpora, e.g. flite:slt)")
     lp.add_argument("--json", dest="json_out", help="also write the full result as JSON here")
     lp.set_defaults(_eval=run_lipsync)
 
@@ -50,6 +51,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="data DIR with clips.jsonl (e.g. from 'dreamtalk data realdev')")
     p.add_argument("--system", default="dreamtalk", help="system that takes an emotion (default dreamtalk)")
     p.add_argument("--clips", type=int, default=None, help="use only the first N clips of the split (default all)")
+    p.add_argument("--voice", default=None, help="only the clips of this voice (synthetic corpora, e.g. flite:slt)")
     p.add_argument("--split", default="dev", help="which split of the data to use (default dev; 'all' = every clip)")
     p.add_argument("--steps", type=int, default=None, help="diffusion sampling steps (default from the model)")
     p.add_argument("--weights", default=None, help="a folder of other trained weights (dreamtalk system)")
@@ -154,7 +156,8 @@ def _load(args, audio: bool = True):
 
     if args.clips is not None and args.clips < 1:
         raise InputError(f"--clips must be at least 1, got {args.clips}")
-    return load_clips(args.data, None if args.split == "all" else args.split, audio=audio, limit=args.clips)
+    return load_clips(args.data, None if args.split == "all" else args.split, audio=audio, limit=args.clips,
+                      voice=args.voice)
 
 
 def _write_json(path, payload: dict) -> None:

@@ -19,9 +19,10 @@ class Clip(NamedTuple):
     text: str
 
 
-def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: int | None = None) -> list[Clip]:
+def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: int | None = None,
+               voice: str | None = None) -> list[Clip]:
     """Clips of a data DIR (notes/CORPUS_CONTRACT.md layout) in ``split`` (None = all), in clips.jsonl order;
-    ``limit`` keeps the first N (read no further)."""
+    ``limit`` keeps the first N (read no further); ``voice`` keeps only that voice's clips (synthetic corpora)."""
     root = Path(data_dir)
     index = root / "clips.jsonl"
     if not index.is_file():
@@ -35,7 +36,7 @@ def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: i
             cid, csplit = str(c["id"]), c.get("split")
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(f"{index}:{n}: bad clip line ({e})") from None
-        if split is not None and csplit != split:
+        if (split is not None and csplit != split) or (voice is not None and c.get("voice") != voice):
             continue
         if limit is not None and len(out) >= limit:
             break
@@ -50,5 +51,5 @@ def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: i
             a = a2.mean(axis=1)
         out.append(Clip(cid, a, int(sr), phones, c.get("text", "")))
     if not out:
-        raise InputError(f"{index}: no clips in split {split!r}")
+        raise InputError(f"{index}: no clips in split {split!r}" + (f" of voice {voice!r}" if voice else ""))
     return out
