@@ -150,7 +150,7 @@ def _generator(args):
 
 
 def _load(args, audio: bool = True):
-    """The clips of ``--data``/``--split``, the first ``--clips`` of them."""
+    """The clips of ``--data``/``--split`` (of ``--voice`` if given), the first ``--clips`` of them."""
     from ..errors import InputError
     from ..eval import load_clips
 

@@ -47,8 +47,9 @@ VOICES: dict[str, tuple[str, str]] = {
 }
 
 # Human-recorded voices of other languages (Debian main festvox-czech-*, festvox-ital*, festvox-suopuhe-* diphones
-# and festvox-ru unit selection): more real speakers for the lips' acoustic model. They speak pseudo-words (core/data/text.py: pseudo_sentence) whose phones map
-# to ARPAbet by place and rounding; lip closure cues (P/B/M vs T/D/N/K) are the same in every language.
+# and festvox-ru unit selection): more real speakers for the lips' acoustic model. They speak pseudo-words
+# (core/data/text.py: pseudo_sentence) whose phones map to ARPAbet by place and rounding; lip closure cues
+# (P/B/M vs T/D/N/K) are the same in every language.
 # name -> (engine, engine voice id, language)
 FOREIGN_VOICES: dict[str, tuple[str, str, str]] = {
     "festival:czech_dita": ("festival", "czech_dita", "cs"),

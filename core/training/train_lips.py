@@ -95,11 +95,11 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     p_aug = float(tcfg.extra.get("p_feature_aug", 0.0))
     if cfg.phone_classes and cfg.phone_classes != len(PHONE_CLASSES):
         raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
-    train, val, val_source = load_train_val(data_dir, cache, limit, extras=bool(p_swap > 0 or cfg.phone_classes),
-                                            subframes=cfg.subframe_audio)
+    extras = bool(p_swap > 0 or cfg.phone_classes)  # emotion layers and phone labels
+    train, val, val_source = load_train_val(data_dir, cache, limit, extras=extras, subframes=cfg.subframe_audio)
     for k, d in enumerate(extra_data):
-        more = load_corpus(d, "train", out / f"cache_extra{k}", limit, extras=bool(p_swap > 0 or cfg.phone_classes),
-                           subframes=cfg.subframe_audio, style_prefix=f"extra{k}:")
+        more = load_corpus(d, "train", out / f"cache_extra{k}", limit, extras=extras, subframes=cfg.subframe_audio,
+                           style_prefix=f"extra{k}:")
         train = merge_corpora(train, more)
     styles = style_vectors(emodiff, train)
     styles.update(style_vectors(emodiff, val))
@@ -123,8 +123,8 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     def export(ema, out_path: Path, facts: dict) -> Path:
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
-                    train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap, p_feature_aug=p_aug,
-                    voice_weights=tcfg.extra.get("voice_weights") or {})
+                    train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap,
+                    p_feature_aug=p_aug, voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
                      model_version=f"{__version__}+lips.s{facts['steps']}", meta=meta)
         return path
