@@ -2,7 +2,11 @@
 
 ``align_transcript(audio, sr, text)`` returns ARPAbet phones (no stress digits, ``SIL`` for silence) that tile
 the whole audio from 0 to its duration. Words missing from CMUdict get a pronunciation from espeak-ng's IPA
-output, mapped to ARPAbet. pocketsphinx and scipy are imported only when aligning.
+output, mapped to ARPAbet. ``Aligner(lang="fr")`` aligns other languages with the same English acoustic model:
+every word is spelled by espeak-ng in that language and its IPA mapped to the nearest ARPAbet phones (coarse, but
+the transcript pins the sequence; used to label real foreign speech for lips training). pocketsphinx and scipy are
+imported only when aligning. ``recognize_phones(audio, sr)`` recognises English speech with pocketsphinx's
+language model when there is no transcript, and aligns the recognised words the same way.
 """
 from __future__ import annotations
 
@@ -66,6 +70,10 @@ _IPA = {
     "k": "K", "ɡ": "G", "g": "G", "f": "F", "v": "V", "θ": "TH", "ð": "DH", "s": "S", "z": "Z", "ʃ": "SH",
     "ʒ": "ZH", "h": "HH", "m": "M", "n": "N", "ŋ": "NG", "l": "L", "ɹ": "R", "r": "R", "ɾ": "D", "w": "W",
     "j": "Y", "x": "K", "ʔ": "",
+    # other languages (espeak-ng fr/es/it/ru): nearest English phone by place of articulation and lip rounding
+    "ts": "T S", "dz": "D Z", "ɲ": "N Y", "ʎ": "L Y", "β": "V", "ɣ": "G", "ʝ": "Y", "ç": "HH", "χ": "HH",
+    "ʁ": "HH", "ʀ": "HH", "ɫ": "L", "ʂ": "SH", "ɕ": "SH", "ʐ": "ZH", "ʑ": "ZH", "ɨ": "IH", "ʉ": "UW", "y": "UW",
+    "ʏ": "UH", "ø": "OW", "œ": "AH", "ɵ": "UH", "ɥ": "W", "ɤ": "AH", "ɯ": "UW",
 }
 _IPA_KEYS = sorted(_IPA, key=len, reverse=True)
 
@@ -86,28 +94,50 @@ def ipa_to_arpabet(ipa: str) -> list[str]:
     return out
 
 
-def espeak_pronunciation(word: str) -> list[str]:
-    """ARPAbet pronunciation of one word from espeak-ng (en-us), for words CMUdict lacks."""
+def espeak_pronunciation(word: str, voice: str = "en-us") -> list[str]:
+    """ARPAbet pronunciation of one word from espeak-ng (en-us by default), for words CMUdict lacks."""
     exe = shutil.which("espeak-ng") or shutil.which("espeak")
     if exe is None:
         raise DreamTalkError(f"word {word!r} is not in the dictionary and espeak-ng is not installed to spell it")
-    r = subprocess.run([exe, "-q", "--ipa", "-v", "en-us", word], capture_output=True, text=True, timeout=30)
+    r = subprocess.run([exe, "-q", "--ipa", "-v", voice, word], capture_output=True, text=True, timeout=30)
     phones = ipa_to_arpabet(r.stdout)
     if r.returncode != 0 or not phones:
         raise DreamTalkError(f"could not find a pronunciation for {word!r}")
     return phones
 
 
-class Aligner:
-    """A reusable pocketsphinx decoder in alignment mode (loading the model takes ~0.1 s)."""
+def foreign_words(text: str) -> list[str]:
+    """Lower-case words of any script (digits kept: espeak-ng reads them in the text's language)."""
+    return [w.lower() for w in re.findall(r"[^\W_]+(?:['’][^\W_]+)*", text)]
 
-    def __init__(self) -> None:
+
+class Aligner:
+    """A reusable pocketsphinx decoder in alignment mode (loading the model takes ~0.1 s).
+
+    ``lang`` other than "en" spells every word with espeak-ng in that language (see the module docstring).
+    """
+
+    def __init__(self, lang: str = "en") -> None:
+        self.lang = lang
+        self._ids: dict[str, str] = {}  # foreign word -> its ASCII dictionary entry
         try:
             from pocketsphinx import Decoder
         except ImportError:
             raise DreamTalkError("forced alignment needs the 'pocketsphinx' package (pip install pocketsphinx)") \
                 from None
         self.decoder = Decoder(lm=None, samprate=ALIGN_SR, loglevel="ERROR")
+
+    def _foreign_ids(self, words: list[str]) -> list[str]:
+        """Dictionary entries (added on first use) for words of ``self.lang``, spelled by espeak-ng."""
+        import hashlib
+        out = []
+        for w in words:
+            if w not in self._ids:
+                wid = f"{self.lang}_{hashlib.sha1(w.encode()).hexdigest()[:12]}"
+                self.decoder.add_word(wid, " ".join(espeak_pronunciation(w, self.lang)), True)
+                self._ids[w] = wid
+            out.append(self._ids[w])
+        return out
 
     def _ensure_words(self, words: list[str]) -> list[str]:
         """Add out-of-dictionary words (espeak-ng spelling; "feed'st" = feed + S T) and return them unchanged."""
@@ -126,7 +156,12 @@ class Aligner:
         """Phones (tiling [0, duration]) and words with times for ``audio`` (float mono) saying ``text``."""
         pcm = _to_pcm16(audio, sr)
         duration = len(audio) / float(sr)
-        words = self._ensure_words(normalize_text(text))
+        if self.lang == "en":
+            words = self._ensure_words(normalize_text(text))
+        else:
+            spoken = foreign_words(text)
+            words = self._foreign_ids(spoken)
+            names = dict(zip(words, spoken))
         if not words:
             raise InputError("transcript has no words to align")
         d = self.decoder
@@ -152,6 +187,8 @@ class Aligner:
                       for w in al.words() if w.name not in ("<s>", "</s>", "<sil>")]
         if not raw_phones:
             raise DreamTalkError("alignment produced no phones")
+        if self.lang != "en":
+            word_times = [Word(names.get(w.word, w.word), w.start, w.end) for w in word_times]
         return _tile(raw_phones, duration), word_times
 
 
@@ -206,3 +243,85 @@ def _tile(raw: list[tuple[str, float, float]], duration: float) -> list[Phone]:
 def align_transcript(audio: np.ndarray, sr: int, text: str) -> list[Phone]:
     """Force-align ``text`` to ``audio`` (N,) float32 mono at ``sr`` Hz; phones tile [0, N/sr]."""
     return Aligner().align(audio, sr, text)[0]
+
+
+CHUNK_MIN_S, CHUNK_MAX_S = 12.0, 20.0  # recognition runs on pieces cut at the quietest moment in this range
+
+
+def _chunks(pcm: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) sample ranges of at most CHUNK_MAX_S, cut at the quietest 10 ms between MIN and MAX."""
+    hop = ALIGN_SR // 100
+    n = len(pcm)
+    energy = np.convolve((pcm[: n // hop * hop].astype(np.float64) ** 2).reshape(-1, hop).mean(axis=1),
+                         np.ones(5) / 5, mode="same")  # (n / hop,) smoothed over 50 ms
+    cuts, start = [], 0
+    while n - start > CHUNK_MAX_S * ALIGN_SR:
+        lo, hi = int((start / hop) + CHUNK_MIN_S * 100), int((start / hop) + CHUNK_MAX_S * 100)
+        k = lo + int(np.argmin(energy[lo:hi]))
+        cuts.append((start, k * hop))
+        start = k * hop
+    cuts.append((start, n))
+    return cuts
+
+
+class Recognizer:
+    """pocketsphinx speech recognition (its en-us acoustic and language models) with phone timings.
+
+    For audio without a transcript: the recognised words are aligned to phones in a second pass over the same
+    audio, which gives the mouth the phone timings a transcript would (with the recogniser's word errors).
+    """
+
+    def __init__(self) -> None:
+        try:
+            from pocketsphinx import Decoder
+        except ImportError:
+            raise DreamTalkError("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
+                from None
+        self.decoder = Decoder(samprate=ALIGN_SR, loglevel="ERROR")
+
+    def _piece(self, raw: bytes) -> tuple[list[tuple[str, float, float]], list[str]]:
+        """Phones (name, start, end) and words of one piece of 16 kHz int16 audio."""
+        d = self.decoder
+        d.activate_search()  # back to the language model after a previous alignment pass
+        try:
+            d.start_utt()
+            d.process_raw(raw, full_utt=True)
+            d.end_utt()
+        except RuntimeError as e:
+            raise DreamTalkError(f"speech recognition failed ({e})") from None
+        segs = [(re.sub(r"\(\d+\)$", "", s.word), s.start_frame / FRAME_RATE, (s.end_frame + 1) / FRAME_RATE)
+                for s in d.seg()]
+        segs = [s for s in segs if d.lookup_word(s[0]) and not s[0].startswith(("<", "["))]
+        if not segs:
+            return [], []
+        words = [w for w, _, _ in segs]
+        try:
+            d.set_alignment()
+            d.start_utt()
+            d.process_raw(raw, full_utt=True)
+            d.end_utt()
+            phones = [(normalize_phone(p.name), p.start / FRAME_RATE, (p.start + p.duration) / FRAME_RATE)
+                      for p in d.get_alignment().phones()]
+        except RuntimeError:  # rare: the phone pass fails; share each word's time among its phones
+            phones = []
+            for w, s, e in segs:
+                pron = d.lookup_word(w).split()
+                step = (e - s) / len(pron)
+                phones += [(p, s + i * step, s + (i + 1) * step) for i, p in enumerate(pron)]
+        return phones, words
+
+    def recognize(self, audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
+        """Phones tiling [0, duration] and the recognised text of ``audio`` (float mono at ``sr``)."""
+        pcm = _to_pcm16(audio, sr)
+        phones: list[tuple[str, float, float]] = []
+        words: list[str] = []
+        for a, b in _chunks(pcm):
+            ph, ws = self._piece(pcm[a:b].tobytes())
+            phones += [(p, s + a / ALIGN_SR, e + a / ALIGN_SR) for p, s, e in ph]
+            words += ws
+        return _tile(phones, len(pcm) / ALIGN_SR), " ".join(words)
+
+
+def recognize_phones(audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
+    """Recognise English speech in ``audio`` (N,) float32 mono: (phones tiling [0, N/sr], recognised text)."""
+    return Recognizer().recognize(audio, sr)

@@ -29,6 +29,7 @@ DEFAULT_GUIDANCE = 1.0  # emotion labels pick in-distribution style vectors: no 
 DEFAULT_STYLE_GUIDANCE = 2.0
 MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
 TRANSCRIPT_MOUTH_WEIGHT = 0.8  # share of the aligned mouth track when a transcript is given
+RECOGNIZED_MOUTH_WEIGHT = 0.65  # less when the words come from speech recognition (they may be wrong)
 _BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -103,13 +104,11 @@ def _suppress_blinks(weights: np.ndarray) -> np.ndarray:
     return weights
 
 
-def _transcript_mouth(audio16: np.ndarray, text: str, feats: np.ndarray) -> np.ndarray:
-    """(T, 52) aligned, emotion-free mouth track at 30 fps for a transcript."""
-    from .align import align_transcript
+def _phones_mouth(phones, feats: np.ndarray) -> np.ndarray:
+    """(T, 52) emotion-free mouth track at 30 fps for aligned phones."""
     from .audio import N_MELS
     from .mouth import mouth_track
 
-    phones = align_transcript(audio16, 16000, text)
     loudness = np.clip(feats[:, N_MELS], 0.0, 1.0)  # energy feature: 1 = the clip's loud frames
     return mouth_track(phones, feats.shape[0], 30.0, loudness=loudness).weights
 
@@ -118,8 +117,12 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
              style: Any = None, seed: int = 0, steps: int | None = None, guidance: float | None = None,
              fps: float = 30.0, transcript: str | None = None, head: bool = True, blink: bool = True,
              progress: bool | Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
-             weights_dir: str | os.PathLike | None = None) -> FaceAnimation:
-    """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``."""
+             weights_dir: str | os.PathLike | None = None, recognize: bool = False) -> FaceAnimation:
+    """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``.
+
+    ``transcript`` (what is said) is force-aligned to sharpen the mouth; without one, ``recognize`` gets the words
+    from English speech recognition (pocketsphinx, ~4x faster than real time) and uses them the same way.
+    """
     from .audio import features_from_mel, is_silent, mel_power_numpy, num_frames
     from .progress import Progress
 
@@ -141,6 +144,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         seed = int(seed)
     except (TypeError, ValueError):
         raise InputError(f"seed must be an integer, got {seed!r}") from None
+    if recognize and transcript is not None and str(transcript).strip():
+        raise InputError("give a transcript or ask for speech recognition, not both")
 
     a16, source, sha = _read_audio(audio, sr)
     if a16.size / 16000 > MAX_SECONDS:
@@ -185,9 +190,17 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
         from .mouth import mouth_track
         weights[:, idx] = mouth_track([], t).weights[:, idx]
+    recognized = None
     if transcript is not None and str(transcript).strip():
-        mt = _transcript_mouth(a16, str(transcript), feats)
+        from .align import align_transcript
+        mt = _phones_mouth(align_transcript(a16, 16000, str(transcript)), feats)
         weights[:, idx] = TRANSCRIPT_MOUTH_WEIGHT * mt[:, idx] + (1 - TRANSCRIPT_MOUTH_WEIGHT) * weights[:, idx]
+    elif recognize and not is_silent(a16):
+        from .align import recognize_phones
+        phones, recognized = recognize_phones(a16, 16000)
+        if recognized:  # nothing recognised: the network's mouth stays as it is
+            mt = _phones_mouth(phones, feats)
+            weights[:, idx] = RECOGNIZED_MOUTH_WEIGHT * mt[:, idx] + (1 - RECOGNIZED_MOUTH_WEIGHT) * weights[:, idx]
     if not blink:
         weights = _suppress_blinks(weights)
     if not head:
@@ -197,6 +210,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     meta = dict(style_meta, seed=seed, steps=steps, guidance=guidance, model_version=models.version,
                 source_audio=source, source_audio_sha256=sha, audio_duration=a16.size / 16000,
                 transcript=bool(transcript), head=head, blink=blink)
+    if recognize and not transcript:
+        meta["recognized_text"] = recognized or ""
     anim = FaceAnimation(30.0, weights, head_rot, metadata=meta)
     if abs(fps - 30.0) > 1e-9:
         anim = anim.resample(fps)

@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dreamtalk.core.align import align_transcript, ipa_to_arpabet, normalize_text
+from dreamtalk.core.align import CHUNK_MAX_S, _chunks, align_transcript, ipa_to_arpabet, normalize_text, \
+    recognize_phones
 from dreamtalk.core.phones import PHONES
 
 CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
@@ -43,3 +44,36 @@ def test_align_real_clip():
                                 "young man")
     m8 = [p for p in phones8k if p.phone == "M"][-1]
     assert abs(m8.start - m.start) < 0.06
+
+
+def test_chunks_cut_long_audio_at_quiet_moments():
+    rng = np.random.default_rng(0)
+    pcm = (rng.normal(0, 3000, 16000 * 50)).astype(np.int16)  # 50 s of loud noise ...
+    for t in (8.0, 16.5, 30.0, 45.0):  # ... with four 100 ms pauses
+        pcm[int(t * 16000):int((t + 0.1) * 16000)] = 0
+    cuts = _chunks(pcm)
+    assert cuts[0][0] == 0 and cuts[-1][1] == len(pcm)
+    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))
+    assert all(b - a <= CHUNK_MAX_S * 16000 for a, b in cuts)
+    assert [round(b / 16000, 1) for _, b in cuts[:-1]] == [16.5, 30.0]  # inside the pauses, not in the noise
+    assert _chunks(pcm[:16000]) == [(0, 16000)]
+
+
+GOFORWARD = Path("/usr/share/pocketsphinx/test/data/goforward.raw")
+
+
+@pytest.mark.skipif(not GOFORWARD.exists(), reason="pocketsphinx-testdata not installed")
+def test_recognize_phones_real_speech():
+    pytest.importorskip("pocketsphinx")
+    audio = np.fromfile(GOFORWARD, dtype="<i2").astype(np.float32) / 32768.0
+    phones, text = recognize_phones(audio, 16000)
+    assert text == "go forward ten meters"
+    assert phones[0].start == 0.0 and phones[-1].end == pytest.approx(len(audio) / 16000)
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(phones, phones[1:]))
+    # the M of "meters" where forced alignment with the true transcript puts it
+    m = [p for p in phones if p.phone == "M"]
+    ref = [p for p in align_transcript(audio, 16000, "go forward ten meters") if p.phone == "M"]
+    assert len(m) == len(ref) == 1 and abs(m[0].start - ref[0].start) < 0.03
+    # the same audio at 32 kHz gives the same words
+    from scipy.signal import resample_poly
+    assert recognize_phones(resample_poly(audio, 2, 1).astype(np.float32), 32000)[1] == text

@@ -3,6 +3,7 @@
 Known answers come from fake systems whose curves are built by hand; the CLI is also run end to end on tiny
 random weights (test_pipeline.build_tiny_weights) to check the real dreamtalk path and --weights.
 """
+import importlib.util
 import json
 import wave
 
@@ -241,3 +242,12 @@ def test_cli_real_model_path_on_tiny_weights(tmp_path, capsys):
     assert "clips=2 " in capsys.readouterr().out
     assert main(["-q", "eval", "lipsync", "--data", str(two), "--system", "oracle", "--voice", "espeak-ng:x"]) == 2
     assert "of voice 'espeak-ng:x'" in capsys.readouterr().err
+    # --recognize goes to the model (audio only); with --transcript, or for a non-model system, a one-line error
+    if importlib.util.find_spec("pocketsphinx"):
+        assert main(["-q", "eval", "lipsync", "--data", str(data), "--system", "dreamtalk", "--weights", str(weights),
+                     "--recognize"]) == 0
+        assert "score=" in capsys.readouterr().out
+    assert main(["-q", "eval", "lipsync", "--data", str(data), "--system", "dreamtalk", "--weights", str(weights),
+                 "--recognize", "--transcript"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+    assert main(["-q", "eval", "lipsync", "--data", str(data), "--system", "jawflap", "--recognize"]) == 2

@@ -162,6 +162,23 @@ def test_transcript_sharpens_mouth_only(tiny_weights):
     assert np.abs(plain.weights[:, MOUTH_INDEX] - aligned.weights[:, MOUTH_INDEX]).max() > 0.05
 
 
+@pytest.mark.skipif(not SPEECH_CLIP.exists(), reason="pocketsphinx-testdata not installed")
+def test_recognize_sharpens_mouth_only(tiny_weights):
+    pytest.importorskip("pocketsphinx")
+    from dreamtalk.core.audio import load_audio
+    from dreamtalk.core.errors import InputError
+    audio, sr = load_audio(SPEECH_CLIP)
+    plain = gen(tiny_weights, audio, sr=sr)
+    heard = gen(tiny_weights, audio, sr=sr, recognize=True)
+    assert "young man" in heard.metadata["recognized_text"]  # what the recogniser heard travels with the curves
+    assert np.array_equal(plain.weights[:, NON_MOUTH], heard.weights[:, NON_MOUTH])
+    assert np.abs(plain.weights[:, MOUTH_INDEX] - heard.weights[:, MOUTH_INDEX]).max() > 0.05
+    with pytest.raises(InputError, match="not both"):
+        gen(tiny_weights, audio, sr=sr, recognize=True, transcript="he was")
+    silent = gen(tiny_weights, np.zeros(16000, np.float32), sr=16000, recognize=True)
+    assert silent.metadata["recognized_text"] == ""
+
+
 def test_style_clip_is_used(tiny_weights, make_anim):
     a = gen(tiny_weights, style=make_anim(frames=40, seed=1))
     b = gen(tiny_weights, style=make_anim(frames=40, seed=2))
@@ -315,6 +332,23 @@ def test_cli_writes_csv_and_glb(tiny_weights, tmp_path):
     assert names is None or set(names) <= set(ARKIT_NAMES)
 
 
+@pytest.mark.skipif(not SPEECH_CLIP.exists(), reason="pocketsphinx-testdata not installed")
+def test_cli_recognize_prints_what_it_heard(tiny_weights, tmp_path, capsys):
+    pytest.importorskip("pocketsphinx")
+    from dreamtalk.cli import main
+    from dreamtalk.core.formats import read_animation
+    out = tmp_path / "x.json"
+    assert main(["generate", str(SPEECH_CLIP), "-o", str(out), "--weights", str(tiny_weights), "--steps", "2",
+                 "--recognize"]) == 0
+    heard = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("recognized: ")]
+    assert len(heard) == 1 and "young man" in heard[0]
+    assert "young man" in read_animation(out).metadata["recognized_text"]
+    bad = tmp_path / "y.json"
+    assert main(["generate", str(SPEECH_CLIP), "-o", str(bad), "--weights", str(tiny_weights), "--recognize",
+                 "--transcript", "he was", "-q"]) == 2
+    assert "not both" in capsys.readouterr().err and not bad.exists()
+
+
 def test_cli_bad_inputs_exit_2_with_one_line_and_no_output(tiny_weights, tmp_path, sample_csv, capsys):
     from dreamtalk.cli import main
     good = write_wav(tmp_path / "good.wav", speechlike(1.0))
@@ -372,3 +406,13 @@ def test_ten_minutes_of_noise_stays_under_1gb(tiny_weights, tmp_path):
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["frames"] == 18000
     assert out["maxrss_mb"] < 1024, out
+
+
+@pytest.mark.skipif(not SPEECH_CLIP.exists(), reason="pocketsphinx-testdata not installed")
+def test_bench_generate_on_a_file_with_recognize():
+    pytest.importorskip("pocketsphinx")
+    from dreamtalk.core.commands.bench import bench_generate
+    r = bench_generate(60.0, 1, 0.0, recognize=True, audio_path=str(SPEECH_CLIP))
+    assert 2.0 < r["audio_seconds"] < 4.0  # the file's length, not --seconds
+    assert r["recognize_seconds"] > 0 and r["recognize_vs_generate_time_ratio"] > 1  # recognition costs time
+    assert "peak_rss_mib" not in r

@@ -20,6 +20,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory-minutes", type=float, default=10.0,
                    help="audio length for the peak-memory run of `generate` (0 skips it)")
     p.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is reported)")
+    p.add_argument("--recognize", action="store_true",
+                   help="also time `generate --recognize` (speech recognition) on the same audio, once")
+    p.add_argument("--audio", default=None, help="time `generate` on this file instead of --seconds of "
+                                                 "speech-like sound (recognition needs real speech)")
     p.add_argument("--json", default=None, help="also write the results here")
 
 
@@ -48,12 +52,18 @@ def _best(fn, repeat: int) -> float:
     return best
 
 
-def bench_generate(seconds: float, repeat: int, memory_minutes: float) -> dict:
-    """Time generate() on ``seconds`` of audio against jawflap, and peak memory on a long file."""
+def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize: bool = False,
+                   audio_path: str | None = None) -> dict:
+    """Time generate() on ``seconds`` of audio (or a file) against jawflap, and peak memory on a long file."""
     from ..eval.systems import get_system
     from ..pipeline import load_models, generate
 
-    audio, sr = speechlike_audio(seconds)
+    if audio_path:
+        from ..audio import load_audio
+        audio, sr = load_audio(audio_path)  # (N,) at 16 kHz
+        seconds = len(audio) / sr
+    else:
+        audio, sr = speechlike_audio(seconds)
     load_models()
     generate(audio[: sr * 2], sr)  # warm caches
     t_model = _best(lambda: generate(audio, sr), repeat)
@@ -62,6 +72,10 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float) -> dict:
     out = {"audio_seconds": seconds, "generate_seconds": t_model, "realtime_factor": seconds / t_model,
            "jawflap_seconds": t_base, "jawflap_realtime_factor": seconds / t_base,
            "generate_vs_jawflap_time_ratio": t_model / t_base}
+    if recognize:
+        t_rec = _best(lambda: generate(audio, sr, recognize=True), 1)
+        out.update({"recognize_seconds": t_rec, "recognize_realtime_factor": seconds / t_rec,
+                    "recognize_vs_generate_time_ratio": t_rec / t_model})
     if memory_minutes > 0:
         code = ("import resource,sys;from dreamtalk.core.commands.bench import speechlike_audio;"
                 "from dreamtalk.core.pipeline import generate;"
@@ -97,11 +111,14 @@ def run(args: argparse.Namespace) -> int:
     from ..fileio import atomic_write_text
 
     if args.what == "generate":
-        r = bench_generate(args.seconds, args.repeat, args.memory_minutes)
+        r = bench_generate(args.seconds, args.repeat, args.memory_minutes, args.recognize, args.audio)
         print(f"generate: {r['audio_seconds']:.0f} s of audio in {r['generate_seconds']:.3f} s "
               f"= {r['realtime_factor']:.0f}x real time")
         print(f"jawflap baseline (same run): {r['jawflap_seconds']:.4f} s = {r['jawflap_realtime_factor']:.0f}x "
               f"real time; generate/jawflap time ratio = {r['generate_vs_jawflap_time_ratio']:.1f}")
+        if "recognize_seconds" in r:
+            print(f"generate --recognize: {r['recognize_seconds']:.2f} s = {r['recognize_realtime_factor']:.1f}x "
+                  f"real time; --recognize/plain time ratio = {r['recognize_vs_generate_time_ratio']:.0f}")
         if "peak_rss_mib" in r:
             print(f"peak memory for {r['memory_minutes']:g} min of audio: {r['peak_rss_mib']:.0f} MiB")
         elif "memory_error" in r:

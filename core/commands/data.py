@@ -1,4 +1,4 @@
-"""``dreamtalk data synth|realdev``: build the synthetic training corpus or the real-speech dev set."""
+"""``dreamtalk data synth|realdev|realtrain``: the synthetic corpus, the real-speech dev set, real training speech."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +28,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r = sub.add_parser("realdev", help="real speech dev set from pocketsphinx-testdata, force-aligned to phones")
     r.add_argument("--out", required=True, help="output directory")
     r.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
+    t = sub.add_parser("realtrain", help="real recorded speech (Debian asterisk prompts), aligned and animated, "
+                                         "for lips training (--extra-data)",
+                       description="Force-align the recorded prompts of the Debian asterisk-core-sounds-LANG-g722 "
+                                   "packages and animate each several times under different emotions and audio "
+                                   "augmentations; the result is a corpus for 'dreamtalk train lips --extra-data'.")
+    t.add_argument("--out", required=True, help="output directory (outside the repository)")
+    t.add_argument("--sources", default="all", help="comma list of asterisk-en, asterisk-es, asterisk-fr, "
+                                                    "asterisk-it, asterisk-ru, or all (default)")
+    t.add_argument("--copies", type=int, default=4, help="animated copies of each prompt (default 4)")
+    t.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    t.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,4 +70,11 @@ def run(args: argparse.Namespace) -> int:
         if not quiet:
             print(json.dumps({k: v for k, v in m.items() if not isinstance(v, (list, dict))}))
         return 0
-    raise InputError("choose a subcommand: dreamtalk data synth --out DIR | dreamtalk data realdev --out DIR")
+    if args.data_command == "realtrain":
+        from ..data.realtrain import build_realtrain, source_list
+        m = build_realtrain(args.out, source_list(args.sources), copies=args.copies, seed=args.seed, quiet=quiet)
+        src = ", ".join(f"{k} {v['prompts_aligned']} prompts ({v['minutes_of_speech']} min, "
+                        f"{v['prompts_skipped']} skipped)" for k, v in m["sources"].items())
+        print(f"{args.out}: {m['clips']} clips, {m['hours']:.3f} h; {src}; {m['wall_s']:.0f} s")
+        return 0
+    raise InputError("choose a subcommand: dreamtalk data synth|realdev|realtrain --out DIR")

@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     lp.add_argument("--weights", default=None, help="with --system dreamtalk: a folder of other trained weights")
     lp.add_argument("--transcript", action="store_true",
                     help="with --system dreamtalk: also give each clip's transcript (forced alignment)")
+    lp.add_argument("--recognize", action="store_true",
+                    help="with --system dreamtalk: audio only, with speech recognition (generate --recognize)")
     lp.add_argument("--emotion", default=None, help="with --system dreamtalk: generate under this emotion")
     lp.add_argument("--clips", type=int, default=None, help="use only the first N clips of the split (default all)")
     lp.add_argument("--voice", default=None, help="only the clips of this voice (synthetic corpora, e.g. flite:slt)")
@@ -84,8 +86,13 @@ def _predictions(args, clips):
     if getattr(args, "emotion", None):
         kw["emotion"] = args.emotion
     with_text = bool(getattr(args, "transcript", False))
+    if getattr(args, "recognize", False):
+        if with_text:
+            raise InputError("--transcript and --recognize exclude each other")
+        kw["recognize"] = True
     if (kw or with_text) and not _takes_options(system):
-        raise InputError(f"--weights/--emotion/--transcript only apply to a model system, not {args.system!r}")
+        raise InputError(f"--weights/--emotion/--transcript/--recognize only apply to a model system, "
+                         f"not {args.system!r}")
     with Progress(len(clips), f"eval {args.system}") as bar:
         for c in clips:
             # Only systems that are oracles see the alignment; the others get audio alone.

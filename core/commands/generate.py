@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
     p.add_argument("--transcript", default=None,
                    help="what is said (text, or a .txt file): force-aligned to sharpen the lips")
+    p.add_argument("--recognize", action="store_true",
+                   help="no transcript at hand: recognise the (English) words with pocketsphinx and use them the "
+                        "same way; about 4x faster than real time instead of 100x+; prints what it heard")
     p.add_argument("--no-head", action="store_true", help="keep the head still")
     p.add_argument("--no-blink", action="store_true", help="suppress blinks")
     p.add_argument("--mesh", default=None, help="with .glb/.fbx output: animate this mesh instead of the proxy head")
@@ -56,12 +59,15 @@ def run(args: argparse.Namespace) -> int:
     anim = generate(args.audio, emotion=args.emotion, intensity=args.intensity, style=args.style,
                     seed=args.seed, steps=args.steps, guidance=args.guidance, fps=args.fps,
                     transcript=_transcript(args.transcript), head=not args.no_head, blink=not args.no_blink,
-                    progress=not args.quiet, weights_dir=args.weights)
+                    progress=not args.quiet, weights_dir=args.weights, recognize=args.recognize)
     info = save_output(anim, out, mesh=args.mesh, reduce=args.reduce)
     if args.preview:
         from ..render.preview import render_preview
         render_preview(anim, args.preview, audio=args.audio, progress=not args.quiet)
     if not args.quiet:
+        if args.recognize and not args.transcript:
+            heard = anim.metadata.get("recognized_text") or "(no words)"
+            print(f"recognized: {heard}")
         print(f"wrote {out}: {anim.num_frames} frames at {anim.fps:g} fps ({anim.duration:.2f} s)")
         if info.get("report"):
             print(info["report"])

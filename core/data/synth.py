@@ -262,7 +262,7 @@ def make_item(out: Path, spec: dict, speech, face_fn: Callable | None = None) ->
     duration = len(audio) / SR
     rec = {"id": spec["id"], "split": spec["split"], "audio": f"audio/{spec['id']}.wav",
            "phones": f"phones/{spec['id']}.json", "duration": round(duration, 5), "text": spec["text"],
-           "voice": spec["voice"], "engine": ALL_VOICES[spec["voice"]][0], "actor": spec["actor"],
+           "voice": spec["voice"], "engine": spec.get("engine") or ALL_VOICES[spec["voice"]][0], "actor": spec["actor"],
            "emotion": spec["emotion"], "level": spec["level"], "intensity": intensity,
            "sentence_id": spec["sentence_id"], "anim": f"anim/{spec['id']}.npz",
            "style": style_name(spec["actor"], spec["emotion"], spec["level"]), "augment": desc,
