@@ -252,6 +252,8 @@ def _chunks(pcm: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) sample ranges of at most CHUNK_MAX_S, cut at the quietest 10 ms between MIN and MAX."""
     hop = ALIGN_SR // 100
     n = len(pcm)
+    if n <= CHUNK_MAX_S * ALIGN_SR:
+        return [(0, n)]
     energy = np.convolve((pcm[: n // hop * hop].astype(np.float64) ** 2).reshape(-1, hop).mean(axis=1),
                          np.ones(5) / 5, mode="same")  # (n / hop,) smoothed over 50 ms
     cuts, start = [], 0
@@ -290,7 +292,7 @@ class Recognizer:
         except RuntimeError as e:
             raise DreamTalkError(f"speech recognition failed ({e})") from None
         segs = [(re.sub(r"\(\d+\)$", "", s.word), s.start_frame / FRAME_RATE, (s.end_frame + 1) / FRAME_RATE)
-                for s in d.seg()]
+                for s in (d.seg() or [])]
         segs = [s for s in segs if d.lookup_word(s[0]) and not s[0].startswith(("<", "["))]
         if not segs:
             return [], []

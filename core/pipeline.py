@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -197,6 +198,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         weights[:, idx] = TRANSCRIPT_MOUTH_WEIGHT * mt[:, idx] + (1 - TRANSCRIPT_MOUTH_WEIGHT) * weights[:, idx]
     elif recognize and not is_silent(a16):
         from .align import recognize_phones
+        if progress is True:
+            print("recognizing speech ...", file=sys.stderr, flush=True)
         phones, recognized = recognize_phones(a16, 16000)
         if recognized:  # nothing recognised: the network's mouth stays as it is
             mt = _phones_mouth(phones, feats)

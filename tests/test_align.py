@@ -77,3 +77,9 @@ def test_recognize_phones_real_speech():
     # the same audio at 32 kHz gives the same words
     from scipy.signal import resample_poly
     assert recognize_phones(resample_poly(audio, 2, 1).astype(np.float32), 32000)[1] == text
+
+
+def test_recognize_phones_without_speech():
+    pytest.importorskip("pocketsphinx")
+    phones, text = recognize_phones(np.zeros(800, np.float32), 16000)  # 50 ms of nothing: no hypothesis at all
+    assert text == "" and [p.phone for p in phones] == ["SIL"] and phones[-1].end == pytest.approx(0.05)
