@@ -122,6 +122,17 @@ def plan_generate(context) -> GeneratePlan:
                   style=style, seed=int(props.seed), fps=fps, head=head is not None, blink=props.blink)
     if props.use_sampler_settings:
         kwargs.update(steps=int(props.steps), guidance=float(props.guidance))
+    if props.lip_source != "AUDIO":
+        import importlib.util
+        if props.lip_source == "TRANSCRIPT" and not props.transcript.strip():
+            raise InputError("type the transcript (Advanced > Transcript) or set Lip Sync to Audio")
+        if importlib.util.find_spec("pocketsphinx") is None:
+            raise InputError("Transcript and Recognize Speech need the pocketsphinx package in Blender's Python; "
+                             "set Lip Sync to Audio")
+        if props.lip_source == "TRANSCRIPT":
+            kwargs["transcript"] = props.transcript
+        else:
+            kwargs["recognize"] = True
     name = f"DT_{Path(audio).stem}_{props.emotion}"
     return GeneratePlan(audio, obj.name, mapping, head.name if head else None, bone, props.start_frame,
                         fps, set_fps, name, kwargs)

@@ -136,6 +136,9 @@ class DREAMTALK_PT_advanced(_SubPanel, bpy.types.Panel):
         layout = property_split(self.layout)
         props = context.scene.dreamtalk
         layout.prop(props, "blink")
+        layout.prop(props, "lip_source")
+        if props.lip_source == "TRANSCRIPT":
+            layout.prop(props, "transcript")
         layout.prop(props, "use_sampler_settings")
         col = layout.column()
         col.enabled = props.use_sampler_settings

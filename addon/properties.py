@@ -68,6 +68,15 @@ class DREAMTALK_PG_mapping_item(bpy.types.PropertyGroup):
     is_override: BoolProperty(name="Override", description="Set by hand; auto-mapping keeps it")
 
 
+LIP_SOURCES = [
+    ("AUDIO", "Audio", "The lip network reads the audio alone (fast; no extra package)"),
+    ("TRANSCRIPT", "Transcript", "Force-align the transcript below: the sharpest lips (needs the pocketsphinx "
+                                "package in Blender's Python)"),
+    ("RECOGNIZE", "Recognize Speech", "Recognise the English words first, about 4x real time (needs the "
+                                      "pocketsphinx package in Blender's Python)"),
+]
+
+
 class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     """Inputs for generating, importing and exporting facial animation."""
 
@@ -81,6 +90,9 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
                                description="Optional Live Link Face CSV / JSON take whose manner the face "
                                            "follows (wins over the preset)")
     seed: IntProperty(name="Seed", description="Random seed of the diffusion sampler", default=0, min=0)
+    lip_source: EnumProperty(name="Lip Sync", items=LIP_SOURCES, default="AUDIO",
+                             description="Where the lips' phone timings come from")
+    transcript: StringProperty(name="Transcript", description="What is said in the audio (any length of text)")
     blink: BoolProperty(name="Blinks", description="Add natural eye blinks", default=True)
     use_sampler_settings: BoolProperty(name="Custom Sampler", default=False,
                                        description="Use the steps and guidance below instead of the model's")

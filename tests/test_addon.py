@@ -287,6 +287,23 @@ def test_bad_input_reports_and_leaves_scene_untouched(addon_zip, tmp_path):
     s.style_path = TMP + "/bad_style.csv"
     errs["bad_style"] = error_of(bpy.ops.dreamtalk.generate)
     s.style_path = ""
+    s.lip_source, s.transcript = "TRANSCRIPT", "  "
+    errs["no_transcript"] = error_of(bpy.ops.dreamtalk.generate)
+    import importlib.util
+    real_find = importlib.util.find_spec
+    importlib.util.find_spec = lambda name, *a, **k: None if name == "pocketsphinx" else real_find(name, *a, **k)
+    s.lip_source = "RECOGNIZE"
+    errs["no_pocketsphinx"] = error_of(bpy.ops.dreamtalk.generate)
+    importlib.util.find_spec = real_find
+    ops = sys.modules[MODULE + ".addon.operators"]
+    plans = {}
+    if real_find("pocketsphinx") is not None:
+        plans["recognize"] = ops.plan_generate(bpy.context).kwargs.get("recognize")
+        s.lip_source, s.transcript = "TRANSCRIPT", "front center"
+        plans["transcript"] = ops.plan_generate(bpy.context).kwargs.get("transcript")
+    s.lip_source = "AUDIO"
+    plans["audio"] = sorted(k for k in ops.plan_generate(bpy.context).kwargs if k in ("recognize", "transcript"))
+    out["plans"] = plans
     errs["export_nothing"] = error_of(lambda: bpy.ops.dreamtalk.export_animation(filepath=TMP + "/x.csv", format="CSV"))
     out["errs"] = errs
     end = state()
@@ -313,6 +330,10 @@ def test_bad_input_reports_and_leaves_scene_untouched(addon_zip, tmp_path):
     assert "armature" in e["no_armature"]
     assert "bad_style" in e["bad_style"] or "Timecode" in e["bad_style"]
     assert "no shape-key animation" in e["export_nothing"]
+    assert "type the transcript" in e["no_transcript"] and "pocketsphinx" in e["no_pocketsphinx"]
+    assert out["plans"]["audio"] == []
+    if "recognize" in out["plans"]:
+        assert out["plans"]["recognize"] is True and out["plans"]["transcript"] == "front center"
     assert out["rows"] == [52, 0]
     assert out["untouched"], out["diff"]
     assert out["override_flag"] and out["override_ret"] == ["FINISHED"]
