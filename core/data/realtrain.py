@@ -7,7 +7,7 @@ professional recordings of natural, coarticulated read speech with a transcript 
 transcripts of ``asterisk-core-sounds-LANG``. Each prompt is aligned (core/align.py; other languages through
 espeak-ng spellings), checked for a plausible alignment, and animated ``copies`` times with the synthetic corpus'
 face model under different (actor, emotion, level) cells and audio augmentations, so the result has the layout of
-a synthetic corpus (notes/CORPUS_CONTRACT.md, split "train") and joins lips training with ``--extra-data``.
+a synthetic corpus (docs/corpus_format.md, split "train") and joins lips training with ``--extra-data``.
 None of these speakers is in the real-speech dev set.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The synthetic emotional talking-face corpus (layout: notes/CORPUS_CONTRACT.md).
+"""The synthetic emotional talking-face corpus (layout: docs/corpus_format.md).
 
 MEAD-like design: actors x emotions x intensity levels x sentences x voices, one style clip per
 (actor, emotion, level). Whole voices are held out as "val", a set of sentences as "test". Every clip is a

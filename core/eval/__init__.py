@@ -21,7 +21,7 @@ class Clip(NamedTuple):
 
 def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: int | None = None,
                voice: str | None = None) -> list[Clip]:
-    """Clips of a data DIR (notes/CORPUS_CONTRACT.md layout) in ``split`` (None = all), in clips.jsonl order;
+    """Clips of a data DIR (docs/corpus_format.md layout) in ``split`` (None = all), in clips.jsonl order;
     ``limit`` keeps the first N (read no further); ``voice`` keeps only that voice's clips (synthetic corpora)."""
     root = Path(data_dir)
     index = root / "clips.jsonl"

@@ -1,4 +1,4 @@
-"""Training data from a corpus directory (see notes/CORPUS_CONTRACT.md): features, motion, styles, batches.
+"""Training data from a corpus directory (see docs/corpus_format.md): features, motion, styles, batches.
 
 Everything is loaded once into memory (a few hours at 30 fps is ~100 MB of features) and audio features are cached
 in the run directory. Batches are drawn with a numpy Generator so a resumed run continues the same stream.

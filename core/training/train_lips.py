@@ -28,7 +28,7 @@ SEGMENT = 96  # frames per training segment (receptive field of the default stac
 
 
 def lip_gap_torch(mouth, face, names):
-    """Lip gap g of notes/lipsync-metric (mouth channels from ``mouth``, press channels from ``face``)."""
+    """Lip gap g of the lip-sync metric (mouth channels from ``mouth``, press channels from ``face``)."""
     import torch
     ix = {n: i for i, n in enumerate(names)}
 
