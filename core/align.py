@@ -279,7 +279,8 @@ class Recognizer:
         except ImportError:
             raise DreamTalkError("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
                 from None
-        self.decoder = Decoder(samprate=ALIGN_SR, loglevel="ERROR")
+        self._new = lambda: Decoder(samprate=ALIGN_SR, loglevel="ERROR")
+        self.decoder = self._new()
 
     def _piece(self, raw: bytes) -> tuple[list[tuple[str, float, float]], list[str]]:
         """Phones (name, start, end) and words of one piece of 16 kHz int16 audio."""
@@ -297,19 +298,23 @@ class Recognizer:
         if not segs:
             return [], []
         words = [w for w, _, _ in segs]
+        al = None
         try:
             d.set_alignment()
             d.start_utt()
             d.process_raw(raw, full_utt=True)
             d.end_utt()
-            phones = [(normalize_phone(p.name), p.start / FRAME_RATE, (p.start + p.duration) / FRAME_RATE)
-                      for p in d.get_alignment().phones()]
-        except RuntimeError:  # rare: the phone pass fails; share each word's time among its phones
-            phones = []
-            for w, s, e in segs:
-                pron = d.lookup_word(w).split()
-                step = (e - s) / len(pron)
-                phones += [(p, s + i * step, s + (i + 1) * step) for i, p in enumerate(pron)]
+            al = d.get_alignment()
+        except RuntimeError:
+            self.decoder = self._new()  # the failed pass may leave an utterance open
+        if al is not None:
+            return [(normalize_phone(p.name), p.start / FRAME_RATE, (p.start + p.duration) / FRAME_RATE)
+                    for p in al.phones()], words
+        phones = []  # rare: the phone pass failed; share each word's time among its phones
+        for w, s, e in segs:
+            pron = self.decoder.lookup_word(w).split()
+            step = (e - s) / len(pron)
+            phones += [(p, s + i * step, s + (i + 1) * step) for i, p in enumerate(pron)]
         return phones, words
 
     def recognize(self, audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:

@@ -83,3 +83,30 @@ def test_recognize_phones_without_speech():
     pytest.importorskip("pocketsphinx")
     phones, text = recognize_phones(np.zeros(800, np.float32), 16000)  # 50 ms of nothing: no hypothesis at all
     assert text == "" and [p.phone for p in phones] == ["SIL"] and phones[-1].end == pytest.approx(0.05)
+
+
+@pytest.mark.skipif(not GOFORWARD.exists(), reason="pocketsphinx-testdata not installed")
+def test_recognize_falls_back_to_word_times_when_the_phone_pass_fails():
+    pytest.importorskip("pocketsphinx")
+    from dreamtalk.core.align import Recognizer
+
+    class PhonePassFails:
+        def __init__(self, d):
+            self._d = d
+
+        def set_alignment(self, *a):
+            raise RuntimeError("Failed to set up sub-word alignment")
+
+        def __getattr__(self, name):
+            return getattr(self._d, name)
+
+    audio = np.fromfile(GOFORWARD, dtype="<i2").astype(np.float32) / 32768.0
+    rec = Recognizer()
+    rec.decoder = PhonePassFails(rec.decoder)
+    phones, text = rec.recognize(audio, 16000)
+    assert text == "go forward ten meters"
+    assert [p.phone for p in phones if p.phone != "SIL"] == "G OW F AO R W ER D T EH N M IY T ER Z".split()
+    m = next(p for p in phones if p.phone == "M")
+    ref = next(p for p in align_transcript(audio, 16000, "go forward ten meters") if p.phone == "M")
+    assert abs(m.start - ref.start) < 0.1  # word time shared evenly: coarser, still in place
+    assert not isinstance(rec.decoder, PhonePassFails)  # a fresh decoder replaced the one that failed
