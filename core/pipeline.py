@@ -191,19 +191,19 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
         from .mouth import mouth_track
         weights[:, idx] = mouth_track([], t).weights[:, idx]
-    recognized = None
+    phones, share, recognized = None, 0.0, None  # phone timings for the mouth, and their share in the blend
     if transcript is not None and str(transcript).strip():
         from .align import align_transcript
-        mt = _phones_mouth(align_transcript(a16, 16000, str(transcript)), feats)
-        weights[:, idx] = TRANSCRIPT_MOUTH_WEIGHT * mt[:, idx] + (1 - TRANSCRIPT_MOUTH_WEIGHT) * weights[:, idx]
+        phones, share = align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT
     elif recognize and not is_silent(a16):
         from .align import recognize_phones
         if progress is True:
             print("recognizing speech ...", file=sys.stderr, flush=True)
         phones, recognized = recognize_phones(a16, 16000)
-        if recognized:  # nothing recognised: the network's mouth stays as it is
-            mt = _phones_mouth(phones, feats)
-            weights[:, idx] = RECOGNIZED_MOUTH_WEIGHT * mt[:, idx] + (1 - RECOGNIZED_MOUTH_WEIGHT) * weights[:, idx]
+        share = RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0  # nothing recognised: the network's mouth stays
+    if share:
+        mt = _phones_mouth(phones, feats)
+        weights[:, idx] = share * mt[:, idx] + (1 - share) * weights[:, idx]
     if not blink:
         weights = _suppress_blinks(weights)
     if not head:
