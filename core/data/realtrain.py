@@ -17,7 +17,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -115,7 +114,7 @@ def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-en",), copies: 
     """Align, animate and write the real-speech training corpus in ``out_dir``; returns the manifest."""
     from ..align import Aligner
     from ..progress import Progress
-    from .synth import NEUTRAL_WEIGHT, _cycle, cells, clip_seed, make_item
+    from .synth import _cycle, cells, clip_seed, make_item, weighted_cells
 
     if not 1 <= copies <= 50:
         raise InputError(f"--copies must be in [1, 50], got {copies}")
@@ -126,12 +125,6 @@ def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-en",), copies: 
     for sub in ("audio", "anim", "phones", "styles"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-
-    def log(msg: str) -> None:
-        notes.append(msg)
-        if not quiet:
-            print(msg, file=sys.stderr)
-
     aligned: list[tuple[str, str, str, np.ndarray, list[Phone]]] = []  # (id, source, text, audio, phones)
     skipped: Counter = Counter()
     for src in sources:
@@ -159,35 +152,30 @@ def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-en",), copies: 
                 aligned.append((rid, src, text, audio, phones))
     if not aligned:
         raise DreamTalkError("no prompt could be aligned")
+    def animate(item_id: str, kind: str, prompt: tuple, cell: tuple[int, str, int]) -> dict | None:
+        """make_item for one prompt under one (actor, emotion, level) cell; a clip's record, None for a style."""
+        _, src, text, audio, phones = prompt
+        cs = clip_seed(seed, item_id)
+        spec = {"id": item_id, "kind": kind, "text": text, "sentence_id": textmod.sentence_id(text),
+                "voice": f"real:{src}", "engine": "real", "actor": cell[0], "emotion": cell[1], "level": cell[2],
+                "rate": 1.0, "seed": cs, "split": "train" if kind == "clip" else "style",
+                "augment": kind == "clip" and bool(np.random.default_rng(cs).random() < augment_fraction)}
+        return make_item(out, spec, SimpleNamespace(audio=audio, phones=phones, raw_error=0.0))
+
     rng = np.random.default_rng([seed, 0xA5])
-    weighted = []
-    for c in cells(actors):
-        weighted += [c] * (NEUTRAL_WEIGHT if c[1] == "neutral" else 1)
-    cell_cycle = _cycle(weighted, rng)
+    cell_cycle = _cycle(weighted_cells(actors), rng)
     records = []
     style_src = rng.permutation(len(aligned))
-    todo = len(cells(actors)) + copies * len(aligned)
-    with Progress(todo, "animate", enabled=not quiet) as bar:
+    style_cells = cells(actors)
+    with Progress(len(style_cells) + copies * len(aligned), "animate", enabled=not quiet) as bar:
         # one style clip per cell, from a real prompt (styles are read from motion only)
-        for j, (a, emo, lvl) in enumerate(cells(actors)):
-            rid, src, text, audio, phones = aligned[int(style_src[j % len(aligned)])]
-            sid = f"s_{a}_{emo}_{lvl}"
-            spec = {"id": sid, "kind": "style", "text": text, "sentence_id": textmod.sentence_id(text),
-                    "voice": f"real:{src}", "engine": "real", "actor": a, "emotion": emo, "level": lvl,
-                    "rate": 1.0, "seed": clip_seed(seed, sid), "augment": False, "split": "style"}
-            make_item(out, spec, SimpleNamespace(audio=audio, phones=phones, raw_error=0.0))
+        for j, (a, emo, lvl) in enumerate(style_cells):
+            animate(f"s_{a}_{emo}_{lvl}", "style", aligned[int(style_src[j % len(aligned)])], (a, emo, lvl))
             bar.update(1)
-        for rid, src, text, audio, phones in aligned:
+        for prompt in aligned:
             for k in range(copies):
-                cid = f"{rid}_{k}"
-                a, emo, lvl = next(cell_cycle)
-                cs = clip_seed(seed, cid)
-                spec = {"id": cid, "kind": "clip", "text": text, "sentence_id": textmod.sentence_id(text),
-                        "voice": f"real:{src}", "engine": "real", "actor": a, "emotion": emo, "level": lvl,
-                        "rate": 1.0, "seed": cs,
-                        "augment": bool(np.random.default_rng(cs).random() < augment_fraction), "split": "train"}
-                rec = make_item(out, spec, SimpleNamespace(audio=audio, phones=phones, raw_error=0.0))
-                rec["source"] = src
+                rec = animate(f"{prompt[0]}_{k}", "clip", prompt, next(cell_cycle))
+                rec["source"] = prompt[1]
                 records.append(rec)
                 bar.update(1)
     atomic_write_text(out / "clips.jsonl", "".join(json.dumps(r) + "\n" for r in records))

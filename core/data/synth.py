@@ -107,6 +107,11 @@ def cells(actors: int) -> list[tuple[int, str, int]]:
     return out
 
 
+def weighted_cells(actors: int) -> list[tuple[int, str, int]]:
+    """The cells with neutral repeated NEUTRAL_WEIGHT times, for drawing clips evenly over emotions."""
+    return [c for c in cells(actors) for _ in range(NEUTRAL_WEIGHT if c[1] == "neutral" else 1)]
+
+
 def intensity_of(level: int) -> float:
     """Continuous intensity for a level (neutral level 0 -> 0)."""
     return 0.0 if level == 0 else float(INTENSITY_LEVELS[level])
@@ -145,10 +150,7 @@ def plan(cfg: SynthConfig, sentences: Sequence[str] | None = None) -> tuple[list
     train_voices = [v for v in cfg.voices if v not in cfg.val_voices]
     val_voices = [v for v in cfg.voices if v in cfg.val_voices]
     voice_cycle = _cycle(train_voices * 2 + val_voices, rng)  # val voices get half weight
-    weighted_cells = []
-    for c in cells(cfg.actors):
-        weighted_cells += [c] * (NEUTRAL_WEIGHT if c[1] == "neutral" else 1)
-    cell_cycle = _cycle(weighted_cells, rng)
+    cell_cycle = _cycle(weighted_cells(cfg.actors), rng)
     sent_cycle = _cycle(speak_pool, rng)
     target = cfg.hours * 3600.0 * PLAN_MARGIN
     specs: list[dict] = []
