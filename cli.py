@@ -47,6 +47,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     set_quiet(getattr(args, "quiet", False))
+    import warnings
+
+    from .core.errors import DreamTalkWarning
+    plain = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DreamTalkWarning):
+            print(f"dreamtalk {args.command}: warning: {message}", file=sys.stderr)
+        else:
+            plain(message, category, filename, lineno, file, line)
+    warnings.showwarning = one_line
     try:
         return int(args._run(args) or 0)
     except DreamTalkError as e:

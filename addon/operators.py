@@ -93,6 +93,37 @@ class GeneratePlan:
     kwargs: dict = field(default_factory=dict)
 
 
+EMOTION_PATHS = ("dreamtalk.emotion", "dreamtalk.intensity")
+
+
+def emotion_is_keyed(scene) -> bool:
+    """Whether the scene's Emotion or Intensity is animated (keyframes on the timeline)."""
+    curves = keying.active_fcurves(scene)
+    return any((p, 0) in curves for p in EMOTION_PATHS)
+
+
+def keyed_emotion_track(scene, start_frame: int, fps: float) -> list[tuple[float, str, float]] | None:
+    """The keyframed Emotion/Intensity as emotion-track keys (seconds from ``start_frame``); None if not keyed.
+
+    Every keyframe of either curve becomes a key holding the emotion and intensity the curves give there; frames
+    before the start frame fold into the first key.
+    """
+    from ..core.emotions import EMOTIONS
+
+    curves = keying.active_fcurves(scene)
+    emo_fc, int_fc = (curves.get((p, 0)) for p in EMOTION_PATHS)
+    if emo_fc is None and int_fc is None:
+        return None
+    props = scene.dreamtalk
+    frames = sorted({round(k.co[0], 4) for fc in (emo_fc, int_fc) if fc is not None for k in fc.keyframe_points})
+    keys: dict[float, tuple[str, float]] = {}
+    for f in frames:
+        emo = EMOTIONS[int(round(emo_fc.evaluate(f)))] if emo_fc is not None else props.emotion
+        inten = min(1.0, max(0.0, float(int_fc.evaluate(f)))) if int_fc is not None else float(props.intensity)
+        keys[max(0.0, (f - start_frame) / fps)] = (emo, inten)  # earlier frames collapse onto 0
+    return [(t, e, i) for t, (e, i) in sorted(keys.items())]
+
+
 def plan_generate(context) -> GeneratePlan:
     """Validate the panel's settings into a plan; InputError with a one-line reason otherwise."""
     from ..core.emotions import canonical_emotion, check_intensity
@@ -120,6 +151,12 @@ def plan_generate(context) -> GeneratePlan:
     fps = NATIVE_FPS if set_fps else keying.scene_fps(scene)
     kwargs = dict(emotion=canonical_emotion(props.emotion), intensity=check_intensity(props.intensity),
                   style=style, seed=int(props.seed), fps=fps, head=head is not None, blink=props.blink)
+    track = keyed_emotion_track(scene, props.start_frame, keying.scene_fps(scene))
+    if track is not None:
+        if style is not None:
+            raise InputError("a style clip and keyframed Emotion/Intensity exclude each other; clear one")
+        del kwargs["emotion"], kwargs["intensity"]
+        kwargs.update(emotion_track=track, transition=float(props.transition))
     if props.use_sampler_settings:
         kwargs.update(steps=int(props.steps), guidance=float(props.guidance))
     if props.lip_source != "AUDIO":

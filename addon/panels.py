@@ -65,6 +65,8 @@ class DREAMTALK_PT_main(_Sidebar, bpy.types.Panel):
         col.prop(props, "audio_path")
         col.prop(props, "emotion")
         col.prop(props, "intensity", slider=True)
+        if operators.emotion_is_keyed(context.scene):
+            col.prop(props, "transition")
         col.prop(props, "style_preset")
         col.prop(props, "style_path")
         row = col.row(align=True)

@@ -50,12 +50,14 @@ def _style_items(_self, context):
 
 
 def _emotion_property(default: str):
-    return EnumProperty(name="Emotion", description="Emotion of the generated face",
+    return EnumProperty(name="Emotion", description="Emotion of the generated face (keyframe it to change the "
+                                                     "emotion within the take)",
                         items=[(e, e.capitalize(), f"{e} (MEAD emotion)") for e in EMOTIONS], default=default)
 
 
 def _intensity_property(default: float):
-    return FloatProperty(name="Intensity", description="Emotion intensity, 0 = neutral, 1 = strongest",
+    return FloatProperty(name="Intensity", description="Emotion intensity, 0 = neutral, 1 = strongest (can be "
+                                                       "keyframed)",
                          default=default, min=0.0, max=1.0, subtype="FACTOR")
 
 
@@ -89,6 +91,9 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
     style_path: StringProperty(name="Style Clip", subtype="FILE_PATH",
                                description="Optional Live Link Face CSV / JSON take whose manner the face "
                                            "follows (wins over the preset)")
+    transition: FloatProperty(name="Transition", description="Seconds of cross-fade when a keyframed emotion or "
+                                                              "intensity changes", default=0.5, min=0.0, max=10.0,
+                              subtype="TIME_ABSOLUTE", unit="TIME_ABSOLUTE")
     seed: IntProperty(name="Seed", description="Random seed of the diffusion sampler", default=0, min=0)
     lip_source: EnumProperty(name="Lip Sync", items=LIP_SOURCES, default="AUDIO",
                              description="Where the lips' phone timings come from")

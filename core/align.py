@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import DreamTalkError, InputError
+from .errors import DreamTalkError, InputError, MissingDependency
 from .phones import PHONES, SILENCE, Phone, normalize_phone
 
 ALIGN_SR = 16000  # the en-us acoustic model's sample rate
@@ -117,15 +117,20 @@ class Aligner:
     ``lang`` other than "en" spells every word with espeak-ng in that language (see the module docstring).
     """
 
-    def __init__(self, lang: str = "en") -> None:
+    # Beams of the retry after a failed alignment: far wider than pocketsphinx's defaults (1e-48, 7e-29, 1e-48),
+    # slower, but a long or noisy take whose right path was pruned away is found again.
+    WIDE_BEAMS = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
+
+    def __init__(self, lang: str = "en", wide: bool = False) -> None:
         self.lang = lang
         self._ids: dict[str, str] = {}  # foreign word -> its ASCII dictionary entry
         try:
             from pocketsphinx import Decoder
         except ImportError:
-            raise DreamTalkError("forced alignment needs the 'pocketsphinx' package (pip install pocketsphinx)") \
+            raise MissingDependency("forced alignment needs the 'pocketsphinx' package (pip install pocketsphinx)") \
                 from None
-        self.decoder = Decoder(lm=None, samprate=ALIGN_SR, loglevel="ERROR")
+        # FATAL: a failed alignment is reported by our own one-line message, not by pocketsphinx on stderr.
+        self.decoder = Decoder(lm=None, samprate=ALIGN_SR, loglevel="FATAL", **(self.WIDE_BEAMS if wide else {}))
 
     def _foreign_ids(self, words: list[str]) -> list[str]:
         """Dictionary entries (added on first use) for words of ``self.lang``, spelled by espeak-ng."""
@@ -241,8 +246,16 @@ def _tile(raw: list[tuple[str, float, float]], duration: float) -> list[Phone]:
 
 
 def align_transcript(audio: np.ndarray, sr: int, text: str) -> list[Phone]:
-    """Force-align ``text`` to ``audio`` (N,) float32 mono at ``sr`` Hz; phones tile [0, N/sr]."""
-    return Aligner().align(audio, sr, text)[0]
+    """Force-align ``text`` to ``audio`` (N,) float32 mono at ``sr`` Hz; phones tile [0, N/sr].
+
+    A failed alignment is tried once more with wide beams (a fresh decoder) before the error is raised.
+    """
+    try:
+        return Aligner().align(audio, sr, text)[0]
+    except (InputError, MissingDependency):
+        raise
+    except DreamTalkError:
+        return Aligner(wide=True).align(audio, sr, text)[0]
 
 
 CHUNK_MIN_S, CHUNK_MAX_S = 12.0, 20.0  # recognition runs on pieces cut at the quietest moment in this range
@@ -277,7 +290,7 @@ class Recognizer:
         try:
             from pocketsphinx import Decoder
         except ImportError:
-            raise DreamTalkError("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
+            raise MissingDependency("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
                 from None
         self._new = lambda: Decoder(samprate=ALIGN_SR, loglevel="ERROR")
         self.decoder = self._new()

@@ -225,3 +225,43 @@ def mouth_track(phones: Sequence[Phone], num_frames: int, fps: float = 30.0,
     w, seal = to_arkit(params, loudness)
     return MouthTrack(w.astype(np.float32), params.astype(np.float32), seal.astype(np.float32),
                       lip_gap(w).astype(np.float32))
+
+
+CONFIRM_S = 0.10  # a network closure this close to a recognised P/B/M confirms it
+LABIAL_PAD_S = 0.06  # the recognised track rules this long around each of its P/B/M
+CLOSED_FRACTION = 0.25  # a frame is closed when its lip gap is under this share of the take's 95th percentile
+
+
+def combine_mouths(net: np.ndarray, phones_track: np.ndarray, phones: Sequence[Phone], share: float,
+                   fps: float = 30.0) -> np.ndarray:
+    """(T,) share of the phone-driven mouth per frame when the lip network and recognised phones are combined.
+
+    Each covers the other's weakness instead of being averaged: around a recognised P/B/M the phones rule
+    (their closure is shown even where the network stays open); a network closure with no recognised P/B/M
+    within CONFIRM_S is doubtful (quiet consonants read as closures) and the phones rule there too; elsewhere
+    the two blend at ``share``. ``net`` and ``phones_track`` are (T, 52) weights.
+    """
+    from .phones import BILABIALS, SILENCE
+    t = net.shape[0]
+    centres = (np.arange(t) + 0.5) / fps
+    alpha = np.full(t, float(share))
+    labial = np.zeros(t, bool)
+    speech = np.zeros(t, bool)
+    for p in phones:
+        inside = (centres >= p.start) & (centres < p.end)
+        if p.phone != SILENCE:
+            speech |= inside
+        if p.phone in BILABIALS:
+            labial |= (centres >= p.start - LABIAL_PAD_S) & (centres < p.end + LABIAL_PAD_S)
+    g = lip_gap(net)
+    closed = (g < CLOSED_FRACTION * max(float(np.percentile(g, 95)), 1e-6)) & speech
+    near_labial = np.zeros(t, bool)
+    reach = int(round(CONFIRM_S * fps))
+    for k in np.nonzero(labial)[0]:
+        near_labial[max(0, k - reach):k + reach + 1] = True
+    doubtful = closed & ~near_labial
+    rule = labial | doubtful
+    # Widen by a frame each side so the lips move into and out of the phones' shape, not jump.
+    rule = rule | np.roll(rule, 1) | np.roll(rule, -1)
+    alpha[rule] = 1.0
+    return np.convolve(np.pad(alpha, 1, mode="edge"), np.ones(3) / 3, mode="valid")

@@ -31,6 +31,7 @@ DEFAULT_STYLE_GUIDANCE = 2.0
 MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
 TRANSCRIPT_MOUTH_WEIGHT = 0.8  # share of the aligned mouth track when a transcript is given
 RECOGNIZED_MOUTH_WEIGHT = 0.65  # less when the words come from speech recognition (they may be wrong)
+MOUTH_COMBINE = os.environ.get("DREAMTALK_MOUTH_COMBINE", "gate")  # "gate" (core.mouth.combine_mouths) or "blend"
 _BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -96,6 +97,18 @@ def _style_vector(models: Models, style: Any, emotion: str, intensity: float) ->
     return vec, {"emotion": anim.metadata.get("emotion", "style"), "intensity": intensity, "style": label}
 
 
+def _track_styles(models: Models, track, num_frames: int, transition: float) -> tuple[np.ndarray, dict]:
+    """(T, Ds) per-frame style of an emotion track at 30 fps, and its metadata."""
+    from .emotions import parse_emotion_track, track_weights
+
+    keys = parse_emotion_track(track)
+    table = np.stack([models.emodiff.emotion_style(k.emotion, k.intensity) for k in keys])  # (K, Ds)
+    styles = (track_weights(keys, num_frames, 30.0, transition) @ table).astype(np.float32)
+    top = max(keys, key=lambda k: k.intensity)
+    return styles, {"emotion": "track" if len(keys) > 1 else keys[0].emotion, "intensity": top.intensity,
+                    "emotion_track": ",".join(k.label() for k in keys), "transition": transition}
+
+
 def _suppress_blinks(weights: np.ndarray) -> np.ndarray:
     """Clamp each eyeBlink channel to its slow baseline so no blink events remain. (T, 52) in place."""
     for i in _BLINKS:
@@ -118,12 +131,17 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
              style: Any = None, seed: int = 0, steps: int | None = None, guidance: float | None = None,
              fps: float = 30.0, transcript: str | None = None, head: bool = True, blink: bool = True,
              progress: bool | Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
-             weights_dir: str | os.PathLike | None = None, recognize: bool = False) -> FaceAnimation:
+             weights_dir: str | os.PathLike | None = None, recognize: bool = False, emotion_track: Any = None,
+             transition: float | None = None) -> FaceAnimation:
     """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``.
 
     ``transcript`` (what is said) is force-aligned to sharpen the mouth; without one, ``recognize`` gets the words
     from English speech recognition (pocketsphinx, ~4x faster than real time) and uses them the same way.
+    ``emotion_track`` (``"0:neutral,2.5:happy@0.8"``, a .json/.csv file or a list of (time, emotion, intensity))
+    changes the emotion within the take, cross-fading over ``transition`` seconds (default 0.5); it replaces
+    ``emotion`` and ``intensity``.
     """
+    from .emotions import DEFAULT_TRANSITION, parse_emotion_track
     from .audio import features_from_mel, is_silent, mel_power_numpy, num_frames
     from .progress import Progress
 
@@ -139,6 +157,13 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     fps = float(fps)
     if not 0 < fps <= 240:
         raise InputError(f"fps must be in (0, 240], got {fps}")
+    if emotion_track is not None:
+        if style is not None:
+            raise InputError("give a style clip or an emotion track, not both")
+        parse_emotion_track(emotion_track)  # fail before the audio is read
+    transition = DEFAULT_TRANSITION if transition is None else float(transition)
+    if not 0.0 <= transition <= 60.0:
+        raise InputError(f"transition must be in 0..60 seconds, got {transition}")
     if style is None:
         canonical_emotion(emotion)  # fail before the audio is read
     try:
@@ -152,9 +177,12 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if a16.size / 16000 > MAX_SECONDS:
         raise InputError(f"audio is {a16.size / 16000 / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
     models = load_models(weights_dir)
-    style_vec, style_meta = _style_vector(models, style, emotion, intensity)
-
     t = num_frames(a16.size)
+    if emotion_track is not None:
+        style_vec, style_meta = _track_styles(models, emotion_track, t, transition)  # (T, Ds)
+    else:
+        style_vec, style_meta = _style_vector(models, style, emotion, intensity)  # (Ds,)
+
     mel = mel_power_numpy(a16)  # (M, 80) at 100 fps, shared by both feature kinds
     feats = features_from_mel(mel, t)  # (T, 82)
 
@@ -192,9 +220,19 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         from .mouth import mouth_track
         weights[:, idx] = mouth_track([], t).weights[:, idx]
     phones, share, recognized = None, 0.0, None  # phone timings for the mouth, and their share in the blend
+    aligned = None
     if transcript is not None and str(transcript).strip():
         from .align import align_transcript
-        phones, share = align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT
+        from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
+        try:
+            phones, share, aligned = align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT, True
+        except (InputError, MissingDependency):
+            raise
+        except DreamTalkError as e:
+            # A transcript must never make generation fail where the audio alone works: keep the network's mouth.
+            import warnings
+            warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=2)
+            aligned = False
     elif recognize and not is_silent(a16):
         from .align import recognize_phones
         if progress is True:
@@ -202,8 +240,13 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         phones, recognized = recognize_phones(a16, 16000)
         share = RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0  # nothing recognised: the network's mouth stays
     if share:
+        from .mouth import combine_mouths
         mt = _phones_mouth(phones, feats)
-        weights[:, idx] = share * mt[:, idx] + (1 - share) * weights[:, idx]
+        if MOUTH_COMBINE == "gate":
+            a = combine_mouths(weights, mt, phones, share)[:, None]  # (T, 1)
+        else:
+            a = share
+        weights[:, idx] = a * mt[:, idx] + (1 - a) * weights[:, idx]
     if not blink:
         weights = _suppress_blinks(weights)
     if not head:
@@ -213,6 +256,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     meta = dict(style_meta, seed=seed, steps=steps, guidance=guidance, model_version=models.version,
                 source_audio=source, source_audio_sha256=sha, audio_duration=a16.size / 16000,
                 transcript=bool(transcript), head=head, blink=blink)
+    if aligned is not None:
+        meta["transcript_aligned"] = aligned
     if recognize and not transcript:
         meta["recognized_text"] = recognized or ""
     anim = FaceAnimation(30.0, weights, head_rot, metadata=meta)

@@ -341,6 +341,54 @@ def test_bad_input_reports_and_leaves_scene_untouched(addon_zip, tmp_path):
     assert out["override_paths"] == 51
 
 
+def test_keyframed_emotion_becomes_an_emotion_track(addon_zip, tmp_path):
+    _write_wav(tmp_path / "a.wav", 3.0)
+    out = run_session('''
+    sc = bpy.context.scene
+    s = sc.dreamtalk
+    ops = sys.modules[MODULE + ".addon.operators"]
+    bpy.ops.dreamtalk.add_proxy_head()
+    s.audio_path = TMP + "/a.wav"
+    s.start_frame = 11
+    out["fps"] = keying.scene_fps(sc)
+    out["keyed_before"] = ops.emotion_is_keyed(sc)
+    out["plain"] = sorted(k for k in ops.plan_generate(bpy.context).kwargs if k.startswith(("emotion", "intens")))
+    s.emotion, s.intensity = "neutral", 0.6
+    s.keyframe_insert("emotion", frame=11)
+    s.keyframe_insert("intensity", frame=11)
+    s.emotion = "happy"
+    s.keyframe_insert("emotion", frame=35)
+    s.intensity = 0.9
+    s.keyframe_insert("intensity", frame=59)
+    s.transition = 0.25
+    out["keyed"] = ops.emotion_is_keyed(sc)
+    plan = ops.plan_generate(bpy.context)
+    out["track"] = [list(k) for k in plan.kwargs["emotion_track"]]
+    out["transition"] = plan.kwargs["transition"]
+    out["has_emotion"] = "emotion" in plan.kwargs
+    out["ret"] = sorted(bpy.ops.dreamtalk.generate())
+    ob = s.target_object
+    out["meta_track"] = None
+    if out["pipeline"] == "real":
+        anim = P.generate(TMP + "/a.wav", **plan.kwargs)
+        out["meta_track"] = anim.metadata.get("emotion_track")
+    s.style_path = TMP + "/style.csv"
+    out["style_err"] = error_of(bpy.ops.dreamtalk.generate)
+    ''', addon_zip, tmp_path)
+    fps = out["fps"]
+    assert out["keyed_before"] is False and out["plain"] == ["emotion", "intensity"]
+    assert out["keyed"] is True and out["has_emotion"] is False and out["transition"] == 0.25
+    # Keys at frames 11, 35 and 59 of a take starting at frame 11; intensity follows its own curve (0.6 -> 0.9).
+    times = [k[0] for k in out["track"]]
+    assert times == pytest.approx([0.0, 24 / fps, 48 / fps])
+    assert [k[1] for k in out["track"]] == ["neutral", "happy", "happy"]
+    assert out["track"][0][2] == pytest.approx(0.6) and out["track"][2][2] == pytest.approx(0.9)
+    assert out["ret"] == ["FINISHED"]
+    if out["pipeline"] == "real":
+        assert out["meta_track"].startswith("0:neutral@0.6,")
+    assert out["style_err"] is not None and ("exclude each other" in out["style_err"] or "style" in out["style_err"])
+
+
 def test_modal_generate_progress_cancel(addon_zip, tmp_path):
     """The modal's own code, driven by stand-in TIMER / ESC events (bpy has no event loop headless)."""
     _write_wav(tmp_path / "a.wav", 0.5)

@@ -226,3 +226,53 @@ def test_import_operator_keys_shape_keys(extension_zip, tmp_path):
     assert out["ret2"] == ["FINISHED"] and out["action2"] == "take_two"
     assert len(out["nla2"]) == 2 and ["take_one"] in out["nla2"]
     assert out["types_after"] == []
+
+
+SPEECH = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
+WHEELS = REPO / "build" / "wheels"  # filled by tools/test.sh (pip download of the linux pocketsphinx wheel)
+
+
+def test_platform_zip_bundles_pocketsphinx_for_recognize_speech(tmp_path):
+    if not list(WHEELS.glob("pocketsphinx-*linux*x86_64*.whl")):
+        pytest.skip("no cached pocketsphinx wheel in build/wheels (tools/test.sh downloads it)")
+    if not SPEECH.exists():
+        pytest.skip("pocketsphinx-testdata not installed")
+    out = tmp_path / "zips"
+    r = subprocess.run([sys.executable, str(REPO / "tools" / "build_extension.py"), "--wheels", "--platforms",
+                        "linux-x64", "--wheels-dir", str(WHEELS), "--output-dir", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    zips = list(out.glob("*linux_x64.zip"))
+    assert len(zips) == 1
+    names = zipfile.ZipFile(zips[0]).namelist()
+    assert any(n.startswith("wheels/pocketsphinx-") for n in names)
+    res = run_blender('''
+    import importlib.machinery, importlib.util
+    class OnlyTheExtensionsCopy:
+        """Hide the test environment's pocketsphinx: only the wheel the extension installed may load."""
+        def find_spec(self, name, path=None, target=None):
+            if name != "pocketsphinx":
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(name, [p for p in sys.path if p.startswith(TMP)])
+            if spec is None:
+                raise ModuleNotFoundError("pocketsphinx hidden")
+            return spec
+    sys.meta_path.insert(0, OnlyTheExtensionsCopy())
+    sys.modules.pop("pocketsphinx", None)
+    s = bpy.context.scene.dreamtalk
+    ops = sys.modules[MODULE + ".addon.operators"]
+    bpy.ops.dreamtalk.add_proxy_head()
+    s.audio_path = SPEECH
+    s.lip_source = "RECOGNIZE"
+    plan = ops.plan_generate(bpy.context)
+    out["recognize"] = plan.kwargs.get("recognize")
+    anim = ops.run_plan(plan)
+    import pocketsphinx
+    out["origin"] = pocketsphinx.__file__
+    out["heard"] = anim.metadata.get("recognized_text")
+    out["frames"] = anim.num_frames
+    out["ret"] = sorted(bpy.ops.dreamtalk.generate())
+    '''.replace("SPEECH", repr(str(SPEECH))), zips[0], tmp_path)
+    assert res["recognize"] is True and res["ret"] == ["FINISHED"]
+    assert res["origin"].startswith(str(tmp_path))  # the bundled wheel, not the test environment's copy
+    assert "young man" in res["heard"] and res["frames"] > 60

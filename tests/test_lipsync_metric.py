@@ -130,6 +130,21 @@ def test_bilabial_j_is_recall_plus_precision_minus_one():
     assert r["bilabial"] == 1.0 and r["lips_apart"] == 0.0 and r["bilabial_j"] == 0.0
 
 
+def test_per_phone_counts_name_missed_bilabials_and_false_closures():
+    from dreamtalk.core.eval.lipsync import per_phone_lines
+    ph = seq(("SIL", 0.3), ("AA", 0.3), ("P", 0.1), ("AA", 0.3), ("N", 0.2), ("AA", 0.3), ("M", 0.1),
+             ("AA", 0.3), ("S", 0.2), ("AA", 0.3), ("SIL", 0.3))
+    g = np.zeros(int(3.0 * FPS), np.float32)
+    g[frames_of(0.3, 2.7)] = 1.0  # open through the speech: P and M missed
+    g[frames_of(1.05, 1.15)] = 0.0  # shut in the middle of N: a false closure; S stays open
+    r = lips(ph, g)
+    pp = r["per_phone"]
+    assert pp["missed_closures"] == {"M": [1, 1], "P": [1, 1]}
+    assert pp["false_closures"] == {"N": [1, 1], "S": [0, 1]}
+    miss, false = per_phone_lines(r)
+    assert miss == "missed closures (2/2): M 1/1, P 1/1" and false == "false closures (1/2): N 1/1"
+
+
 # ---- vowels ----------------------------------------------------------------------------------------
 
 def vowel_rate(v, peak, dur=0.2):

@@ -28,10 +28,10 @@ def _randomize(model, seed):
     return model.eval()
 
 
-def _emodiff_pair(seed=0):
+def _emodiff_pair(seed=0, cfg=TINY):
     torch.manual_seed(seed)
-    tm = _randomize(EmoDiff(TINY), seed)
-    nm = EmoDiffNumpy(export_arrays(tm), TINY.to_dict())
+    tm = _randomize(EmoDiff(cfg), seed)
+    nm = EmoDiffNumpy(export_arrays(tm), cfg.to_dict())
     return tm, nm
 
 
@@ -60,6 +60,22 @@ def test_emodiff_eps_parity():
         assert a.shape == (3, TINY.window, 55)
         assert np.abs(a).max() > 0.1  # a real output, not zeros
         assert np.abs(a - b).max() <= 1e-4
+
+
+def test_emodiff_motion_conv_parity_and_effect():
+    import dataclasses
+    cfg = dataclasses.replace(TINY, motion_kernel=5)
+    tm, nm = _emodiff_pair(5, cfg)
+    rng = np.random.default_rng(6)
+    cond = _cond(rng, 2)
+    x = rng.standard_normal((2, TINY.window, TINY.motion_dim)).astype(np.float32)
+    a, b = _torch_eps(tm, x, 20, cond), nm.eps(x, 20, cond)
+    assert np.abs(a - b).max() <= 1e-4
+    # The conv makes a token depend on its neighbours' noisy frames; without it, a frame sees only itself
+    # before attention, so zeroing the conv must change the output.
+    plain = EmoDiffNumpy({k: (np.zeros_like(v) if k.startswith("motion_conv") else v)
+                          for k, v in export_arrays(tm).items()}, cfg.to_dict())
+    assert np.abs(plain.eps(x, 20, cond) - b).max() > 1e-3
 
 
 def test_emodiff_sampling_parity_same_noise():

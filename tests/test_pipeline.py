@@ -163,6 +163,27 @@ def test_transcript_sharpens_mouth_only(tiny_weights):
 
 
 @pytest.mark.skipif(not SPEECH_CLIP.exists(), reason="pocketsphinx-testdata not installed")
+def test_transcript_that_cannot_be_aligned_warns_and_keeps_the_audio_path(tiny_weights, tmp_path, run_cli):
+    pytest.importorskip("pocketsphinx")
+    from dreamtalk.core.audio import load_audio
+    from dreamtalk.core.errors import DreamTalkWarning
+    audio, sr = load_audio(SPEECH_CLIP)
+    short = audio[: int(0.4 * sr)]  # far more phones than 10 ms frames: no alignment exists
+    text = "He was not an ill-disposed young man unless to be rather cold hearted and rather selfish " * 3
+    plain = gen(tiny_weights, short, sr=sr)
+    with pytest.warns(DreamTalkWarning, match="the lips follow the audio alone"):
+        fallback = gen(tiny_weights, short, sr=sr, transcript=text)
+    assert np.array_equal(plain.weights, fallback.weights)
+    assert fallback.metadata["transcript_aligned"] is False
+    ok = gen(tiny_weights, audio, sr=sr, transcript="He was not an ill-disposed young man.")
+    assert ok.metadata["transcript_aligned"] is True
+    wav = write_wav(tmp_path / "short.wav", short, sr)
+    r = run_cli("generate", wav, "-o", tmp_path / "o.json", "--transcript", text, "--weights", tiny_weights, "-q")
+    assert r.returncode == 0 and (tmp_path / "o.json").is_file()
+    assert r.stderr.strip().startswith("dreamtalk generate: warning:") and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not SPEECH_CLIP.exists(), reason="pocketsphinx-testdata not installed")
 def test_recognize_sharpens_mouth_only(tiny_weights):
     pytest.importorskip("pocketsphinx")
     from dreamtalk.core.audio import load_audio

@@ -37,9 +37,15 @@ def test_clean_transcript():
 
 def test_source_list():
     assert realtrain.source_list("all") == tuple(realtrain.SOURCES)
-    assert realtrain.source_list("asterisk-it, asterisk-en,asterisk-it") == ("asterisk-it", "asterisk-en")
+    assert realtrain.source_list("asterisk-it, asterisk-fr,asterisk-it") == ("asterisk-it", "asterisk-fr")
     with pytest.raises(InputError, match="unknown source"):
         realtrain.source_list("asterisk-de")
+    for held in ("asterisk-en", "asterisk-es", "asterisk-fr,asterisk-es"):  # held-out evaluation voices
+        with pytest.raises(InputError, match="reserved for held-out evaluation"):
+            realtrain.source_list(held)
+    assert not set(realtrain.RESERVED) & set(realtrain.source_list("all"))
+    with pytest.raises(InputError, match="reserved"):
+        realtrain.build_realtrain("unused", ("asterisk-en",))
 
 
 def test_plausible():
@@ -99,18 +105,20 @@ def test_build_realtrain_from_prompts(tmp_path, monkeypatch):
         f.write(lines)
     monkeypatch.setattr(realtrain, "ASTERISK", sounds)
     monkeypatch.setattr(realtrain, "ASTERISK_DOC", doc)
+    # A stand-in English source laid out like the packages (flite speaks its prompts).
+    monkeypatch.setitem(realtrain.SOURCES, "fake-en", ("en", "en_US_f_Allison", "flite slt"))
 
     out = tmp_path / "corpus"
-    m = realtrain.build_realtrain(out, ("asterisk-en",), copies=2, actors=1, quiet=True)
-    assert m["sources"]["asterisk-en"]["prompts_aligned"] == 3 and m["clips"] == 6
+    m = realtrain.build_realtrain(out, ("fake-en",), copies=2, actors=1, quiet=True)
+    assert m["sources"]["fake-en"]["prompts_aligned"] == 3 and m["clips"] == 6
     rows = [json.loads(x) for x in (out / "clips.jsonl").read_text().splitlines()]
-    assert {r["voice"] for r in rows} == {"real:asterisk-en"} and {r["split"] for r in rows} == {"train"}
+    assert {r["voice"] for r in rows} == {"real:fake-en"} and {r["split"] for r in rows} == {"train"}
     assert len(list((out / "styles").glob("*.npz"))) == len(cells(1))
     # the aligned bilabials of the un-augmented copies sit where the voice said them (G.722 round trip)
     for r in rows:
         if r["augment"]:
             continue
-        name = r["id"].removeprefix("asterisk_en_").rsplit("_", 1)[0]
+        name = r["id"].removeprefix("fake_en_").rsplit("_", 1)[0]
         key = next(k for k in texts if k.replace("/", "_").replace("-", "_") == name)
         got = [p for p in json.loads((out / r["phones"]).read_text())["phones"] if p[0] in ("P", "B", "M")]
         want = [p for p in ref[key] if p.phone in ("P", "B", "M")]
@@ -124,10 +132,10 @@ def test_build_realtrain_from_prompts(tmp_path, monkeypatch):
 
 def test_build_realtrain_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(realtrain, "ASTERISK_DOC", tmp_path)
-    with pytest.raises(Exception, match="asterisk-core-sounds-en"):
-        realtrain.build_realtrain(tmp_path / "o", ("asterisk-en",), quiet=True)
+    with pytest.raises(Exception, match="asterisk-core-sounds-fr"):
+        realtrain.build_realtrain(tmp_path / "o", ("asterisk-fr",), quiet=True)
     with pytest.raises(InputError, match="copies"):
-        realtrain.build_realtrain(tmp_path / "o", ("asterisk-en",), copies=0, quiet=True)
+        realtrain.build_realtrain(tmp_path / "o", ("asterisk-fr",), copies=0, quiet=True)
 
 
 def test_cli_realtrain_bad_arguments(run_cli, tmp_path):

@@ -88,6 +88,56 @@ def test_emodiff_trains_resumes_exactly_and_exports(corpus, tmp_path):
     assert motion.shape == (20, 55) and np.all(np.isfinite(motion))
 
 
+def test_emodiff_finetune_from_weights_keeps_frozen_style_encoder(corpus, tmp_path):
+    import dataclasses
+
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    base = train_emodiff(corpus, tmp_path / "base", TINY_E, TINY_T, max_steps=2, quiet=True)
+    cfg = dataclasses.replace(TINY_E, motion_kernel=3, vel_weight=1.0, acc_weight=0.5)
+    tc = dataclasses.replace(TINY_T, init=base["weights"], freeze=("style_encoder.",))
+    fine = train_emodiff(corpus, tmp_path / "fine", cfg, tc, max_steps=3, quiet=True)
+    wa, wb = load_weights(base["weights"]), load_weights(fine["weights"])
+    enc = [k for k in wa.params if k.startswith("style_encoder.")]
+    assert enc and all(np.array_equal(wa.params[k], wb.params[k]) for k in enc)
+    assert np.array_equal(wa.params["motion_std"], wb.params["motion_std"])  # the init's units are kept
+    assert not np.allclose(wa.params["out.weight"], wb.params["out.weight"])  # the rest trained
+    assert "motion_conv.weight" in wb.params and np.abs(wb.params["motion_conv.weight"]).max() > 0
+    assert wb.meta["init"] == base["weights"] and wb.meta["frozen"] == ["style_encoder."]
+    # The style table comes from the same (frozen) encoder, so lips' style vectors keep their meaning.
+    assert np.allclose(wa.extra["emotion_level_styles"], wb.extra["emotion_level_styles"], atol=1e-5)
+    bad = dataclasses.replace(TINY_T, init=base["weights"], freeze=("no_such_layer.",))
+    with pytest.raises(ValueError, match="freeze"):
+        train_emodiff(corpus, tmp_path / "bad", cfg, bad, max_steps=1, quiet=True)
+
+
+def test_emodiff_loss_difference_terms_single_out_frame_noise():
+    from dreamtalk.core.models.emodiff_torch import EmoDiff
+    from dreamtalk.core.training.train_emodiff import emodiff_loss
+    import dataclasses
+
+    cfg = dataclasses.replace(TINY_E, vel_weight=1.0, acc_weight=0.5, p_drop_style=0.0)
+    model = EmoDiff(cfg).eval()
+    b, w = 2, cfg.window
+    batch = {"x0": torch.zeros(b, w, 55), "style": torch.zeros(b, 20, 55),
+             "audio": torch.zeros(b, cfg.seq_len, cfg.audio_dim), "prefix": torch.zeros(b, cfg.prefix, 55),
+             "prefix_mask": torch.zeros(b, cfg.prefix), "mask": torch.ones(b, w)}
+    plain = dataclasses.replace(cfg, vel_weight=0.0, acc_weight=0.0)
+    with torch.no_grad():
+        g = lambda: torch.Generator().manual_seed(3)
+        base = float(emodiff_loss(model, batch, g(), False))
+        model.cfg = plain
+        only_mse = float(emodiff_loss(model, batch, g(), False))
+        model.cfg = cfg
+        masked = dict(batch, mask=torch.cat([torch.ones(b, 1), torch.zeros(b, w - 1)], 1))
+        one_frame = float(emodiff_loss(model, masked, g(), False))
+        model.cfg = plain
+        one_frame_mse = float(emodiff_loss(model, masked, g(), False))
+    # The error of an untrained net is rough, so differences add loss; a single real frame has no
+    # difference to take, so only the MSE remains.
+    assert base > only_mse * 1.5
+    assert one_frame == pytest.approx(one_frame_mse, rel=1e-6)
+
+
 def test_lips_with_phone_head_swap_and_feature_aug_trains_and_exports_without_the_head(corpus, tmp_path):
     from dreamtalk.core.models.lips_torch import Lips
     from dreamtalk.core.training.train_emodiff import train_emodiff

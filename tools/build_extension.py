@@ -1,7 +1,10 @@
 """Build the Blender extension zip with Blender's own builder (``blender_ext.py build``).
 
-Usage: ``python tools/build_extension.py [--output-dir DIR]``. Uses the builder shipped inside the ``bpy``
-wheel (no Blender binary needed), or ``blender --command extension build`` when only a binary is installed.
+Usage: ``python tools/build_extension.py [--output-dir DIR] [--wheels [--platforms P,...]]``. Uses the builder
+shipped inside the ``bpy`` wheel (no Blender binary needed), or ``blender --command extension build`` when only a
+binary is installed. ``--wheels`` bundles pocketsphinx (Lip Sync = Transcript / Recognize Speech) as Python wheels
+and writes one zip per platform (Blender's ``--split-platforms``); missing wheels are fetched from PyPI into
+``--wheels-dir`` first.
 """
 from __future__ import annotations
 
@@ -27,31 +30,114 @@ def find_builder() -> Path | None:
     return None
 
 
+POCKETSPHINX = "pocketsphinx==5.1.1"
+# Blender platform -> pip platform tag of its wheel (Blender 4.2-5.0 embed CPython 3.11).
+PLATFORM_TAGS = {"linux-x64": "manylinux2014_x86_64", "windows-x64": "win_amd64",
+                 "macos-arm64": "macosx_11_0_arm64", "macos-x64": "macosx_10_9_x86_64"}
+PYTHON_VERSION = "3.11"
+# Blender platform -> (OS part of a wheel's platform tag, accepted architectures); universal2 serves both Macs.
+WHEEL_NAMES = {"linux-x64": ("linux", ("x86_64",)), "windows-x64": ("win", ("amd64",)),
+               "macos-arm64": ("macosx", ("arm64", "universal2")), "macos-x64": ("macosx", ("x86_64", "universal2"))}
+COPY_IGNORE = (".git", ".venv", "venv", "node_modules", "dist", "build", "data", "runs", "out", "__pycache__",
+               "*.egg-info", ".pytest_cache")
+
+
+def _builder_cmd() -> list[str]:
+    builder = find_builder()
+    if builder is not None:
+        return [sys.executable, str(builder), "build"]
+    if shutil.which("blender"):
+        return [shutil.which("blender"), "--factory-startup", "--command", "extension", "build"]
+    raise SystemExit("no Blender extension builder: pip install bpy==5.0.1 or put blender on PATH")
+
+
 def build(output_dir: str | Path, source_dir: str | Path = ROOT) -> Path:
     """Build the extension into ``output_dir`` and return the zip's path."""
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    builder = find_builder()
-    if builder is not None:
-        cmd = [sys.executable, str(builder), "build"]
-    elif shutil.which("blender"):
-        cmd = [shutil.which("blender"), "--factory-startup", "--command", "extension", "build"]
-    else:
-        raise SystemExit("no Blender extension builder: pip install bpy==5.0.1 or put blender on PATH")
     before = set(out.glob("*.zip"))
-    subprocess.run(cmd + ["--source-dir", str(Path(source_dir).resolve()), "--output-dir", str(out)], check=True)
+    subprocess.run(_builder_cmd() + ["--source-dir", str(Path(source_dir).resolve()), "--output-dir", str(out)],
+                   check=True)
     made = sorted(set(out.glob("*.zip")) - before) or sorted(out.glob("*.zip"))
     if not made:
         raise SystemExit(f"the builder wrote no zip into {out}")
     return made[-1]
 
 
+def fetch_wheels(wheels_dir: str | Path, platforms: list[str]) -> list[Path]:
+    """The pocketsphinx wheel of each platform in ``wheels_dir``, downloaded from PyPI when missing."""
+    d = Path(wheels_dir).resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    name, version = POCKETSPHINX.split("==")
+    found = []
+    for plat in platforms:
+        tag = PLATFORM_TAGS[plat]
+
+        def matches(w: Path) -> bool:
+            os_part, arch = WHEEL_NAMES[plat]
+            return os_part in w.name and any(a in w.name for a in arch)
+        have = [w for w in sorted(d.glob(f"{name}-{version}-*.whl")) if matches(w)]
+        if not have:
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                            "--platform", tag, "--python-version", PYTHON_VERSION, POCKETSPHINX, "-d", str(d)],
+                           check=True)
+            have = [w for w in sorted(d.glob(f"{name}-{version}-*.whl")) if matches(w)]
+        if not have:
+            raise SystemExit(f"no {POCKETSPHINX} wheel for {plat} in {d}")
+        found.append(have[0])
+    return sorted(set(found))
+
+
+def build_with_wheels(output_dir: str | Path, wheels_dir: str | Path, platforms: list[str],
+                      source_dir: str | Path = ROOT) -> list[Path]:
+    """One zip per platform, each carrying that platform's pocketsphinx wheel; returns the zips' paths."""
+    import tempfile
+
+    wheels = fetch_wheels(wheels_dir, platforms)
+    out = Path(output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        shutil.copytree(Path(source_dir).resolve(), src, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+        (src / "wheels").mkdir()
+        for w in wheels:
+            shutil.copy(w, src / "wheels" / w.name)
+        manifest = (src / "blender_manifest.toml").read_text(encoding="utf-8")
+        lines = [f'platforms = [{", ".join(repr(p).replace(chr(39), chr(34)) for p in platforms)}]',
+                 "wheels = [" + ", ".join(f'"./wheels/{w.name}"' for w in wheels) + "]"]
+        # Top-level keys must come before the first [table].
+        head, sep, rest = manifest.partition("\n[")
+        (src / "blender_manifest.toml").write_text(head + "\n" + "\n".join(lines) + "\n" + sep + rest,
+                                                   encoding="utf-8")
+        before = set(out.glob("*.zip"))
+        subprocess.run(_builder_cmd() + ["--source-dir", str(src), "--output-dir", str(out), "--split-platforms"],
+                       check=True)
+    made = sorted(set(out.glob("*.zip")) - before)
+    if len(made) != len(platforms):
+        raise SystemExit(f"expected {len(platforms)} zips in {out}, the builder wrote {len(made)}")
+    return made
+
+
 def main() -> int:
     """Command-line entry point."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--output-dir", default=str(ROOT / "dist"), help="where the zip goes (default: dist/)")
+    p.add_argument("--wheels", action="store_true",
+                   help=f"bundle {POCKETSPHINX} and write one zip per platform")
+    p.add_argument("--platforms", default=",".join(PLATFORM_TAGS),
+                   help=f"with --wheels: comma list of {', '.join(PLATFORM_TAGS)} (default all)")
+    p.add_argument("--wheels-dir", default=str(ROOT / "build" / "wheels"),
+                   help="with --wheels: where wheels are cached (default build/wheels)")
     args = p.parse_args()
-    print(build(args.output_dir))
+    if not args.wheels:
+        print(build(args.output_dir))
+        return 0
+    plats = [x.strip() for x in args.platforms.split(",") if x.strip()]
+    bad = [x for x in plats if x not in PLATFORM_TAGS]
+    if bad or not plats:
+        raise SystemExit(f"unknown platform {', '.join(bad) or '(none)'}; choose from {', '.join(PLATFORM_TAGS)}")
+    for z in build_with_wheels(args.output_dir, args.wheels_dir, plats):
+        print(f"{z}  {z.stat().st_size / 2**20:.1f} MiB")
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped weights from nothing, in one command: corpus -> EmoDiff -> lip refinement -> weights/.
-# About 15 min of corpus synthesis (+13 min for the foreign-voice corpus), 27 min of EmoDiff and 42 min of lips on
-# a 2-core CPU (see docs/training.md).
+# About 12 min of corpus synthesis (+13 min for the foreign-voice corpus), 27 min of EmoDiff, 42 min of lips and
+# 95 min of the EmoDiff motion fine-tune on a 2-core CPU (see docs/training.md).
 # Usage: bash tools/train_all.sh [WORKDIR]   (needs the [train] extra and the Debian speech packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +12,8 @@ $DT data synth --out "$WORK/foreign" --hours 7.5 --seed 0 --voices foreign --val
 $DT train emodiff --config configs/emodiff.json --data "$WORK/synth20" --out "$WORK/runs/emodiff" --resume
 $DT train lips --config configs/lips.json --data "$WORK/synth20" --extra-data "$WORK/foreign" --out "$WORK/runs/lips" \
     --emodiff "$WORK/runs/emodiff/emodiff.npz" --resume
-cp "$WORK/runs/emodiff/emodiff.npz" "$WORK/runs/lips/lips.npz" weights/
+# Stage 2: motion fine-tune (temporal input conv, velocity/acceleration terms); the style encoder stays frozen, so
+# the lip network's style vectors keep their meaning.
+$DT train emodiff --config configs/emodiff_finetune.json --data "$WORK/synth20" --out "$WORK/runs/emodiff_ft" \
+    --init "$WORK/runs/emodiff/emodiff.npz" --minutes 95 --resume
+cp "$WORK/runs/emodiff_ft/emodiff.npz" "$WORK/runs/lips/lips.npz" weights/

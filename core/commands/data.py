@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     r = sub.add_parser("realdev", help="real speech dev set from pocketsphinx-testdata, force-aligned to phones")
     r.add_argument("--out", required=True, help="output directory")
+    r.add_argument("--no-degraded", action="store_true",
+                   help="skip the telephone, noisy, reverberant and MP3 copies of each clip")
     r.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     t = sub.add_parser("realtrain", help="real recorded speech (Debian asterisk prompts), aligned and animated, "
                                          "for lips training (--extra-data)",
@@ -34,8 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                    "packages and animate each several times under different emotions and audio "
                                    "augmentations; the result is a corpus for 'dreamtalk train lips --extra-data'.")
     t.add_argument("--out", required=True, help="output directory (outside the repository)")
-    t.add_argument("--sources", default="all", help="comma list of asterisk-en, asterisk-es, asterisk-fr, "
-                                                    "asterisk-it, asterisk-ru, or all (default)")
+    t.add_argument("--sources", default="all", help="comma list of asterisk-fr, asterisk-it, asterisk-ru, or all "
+                                                    "(default); the English and Spanish prompts are reserved for "
+                                                    "held-out evaluation")
     t.add_argument("--copies", type=int, default=4, help="animated copies of each prompt (default 4)")
     t.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     t.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.data_command == "realdev":
         from ..data.realdev import build_realdev  # lazy: only this subcommand needs pocketsphinx
-        m = build_realdev(args.out, quiet=quiet)
+        m = build_realdev(args.out, quiet=quiet, degraded=not args.no_degraded)
         if not quiet:
             print(json.dumps({k: v for k, v in m.items() if not isinstance(v, (list, dict))}))
         return 0

@@ -1,9 +1,9 @@
-"""``dreamtalk eval lipsync|emotion|diversity``: lip-sync metric, emotion signatures and seed diversity."""
+"""``dreamtalk eval lipsync|emotion|diversity|naturalness``: lip-sync, emotion, seed diversity, motion statistics."""
 from __future__ import annotations
 
 import argparse
 
-HELP = "evaluate animation quality (lipsync metric, emotion signatures, seed diversity) on a data set"
+HELP = "evaluate animation quality (lipsync metric, emotion signatures, seed diversity, naturalness) on a data set"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +38,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     help="also check that --style-a as style gives an upper face closer to A than to --style-b")
     ep.add_argument("--style-a", default=None, help="capture whose style is checked (e.g. livelink_sad.csv)")
     ep.add_argument("--style-b", default=None, help="capture of another emotion (e.g. livelink_sample.csv)")
+    ep.add_argument("--style-confusion", default=None, metavar="CORPUS",
+                    help="also use held-out (test split) clips of this synthetic corpus as --style references and "
+                         "report the confusion of their emotion vs the emotion out")
+    ep.add_argument("--confusion-per-emotion", type=int, default=3,
+                    help="reference clips per emotion for --style-confusion (default 3, top level only)")
+    ep.add_argument("--track-check", action="store_true",
+                    help="also generate one take of all clips joined with an emotion track neutral -> happy -> sad "
+                         "and check each segment's signature and that the switches do not jump")
     ep.set_defaults(_eval=run_emotion)
 
     dp = sub.add_parser("diversity", help="pairwise differences between seeds: upper face and head vs mouth",
@@ -47,6 +55,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     dp.add_argument("--seeds", type=int, default=5, help="number of seeds 0..N-1 (default 5, at least 2)")
     dp.add_argument("--emotion", default="neutral", help="emotion to generate with (default neutral)")
     dp.set_defaults(_eval=run_diversity)
+
+    np_ = sub.add_parser("naturalness", help="head, blink and brow statistics vs corpus clips and real captures",
+                         description="Generate each clip of --data (real speech) and compare motion statistics "
+                                     "(head jitter and steps, blinks, brow and cheek activity) with held-out "
+                                     "corpus clips and real captures.")
+    _common(np_)
+    np_.add_argument("--emotion", default="neutral", help="emotion to generate with (default neutral)")
+    np_.add_argument("--seed", type=int, default=0, help="seed for every clip (default 0)")
+    np_.add_argument("--corpus", default=None, help="synthetic corpus DIR whose held-out clips are a reference")
+    np_.add_argument("--corpus-split", default="test", help="split of --corpus to use (default test)")
+    np_.add_argument("--corpus-clips", type=int, default=200, help="at most this many corpus clips (default 200)")
+    np_.add_argument("--corpus-emotion", default="neutral",
+                     help="only corpus clips of this emotion (default neutral; 'all' = every emotion)")
+    np_.add_argument("--captures", nargs="*", default=[], help="real captures (Live Link Face CSV, JSON, NPZ)")
+    np_.add_argument("--plot", default=None, help="write overlaid distributions to this PNG")
+    np_.set_defaults(_eval=run_naturalness)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -110,7 +134,7 @@ def run_lipsync(args: argparse.Namespace) -> int:
     import json
 
     from ..errors import InputError
-    from ..eval.lipsync import evaluate, summary_line
+    from ..eval.lipsync import evaluate, per_phone_lines, summary_line
     from ..fileio import atomic_write_text
 
     if not (0 < args.fps <= 1000):
@@ -121,6 +145,8 @@ def run_lipsync(args: argparse.Namespace) -> int:
     n = result["counts"]
     print(f"clips={result['clips']} events: bilabial={n['bilabial']} lips_apart={n['lips_apart']} "
           f"vowel={n['vowel']} rounding={n['rounding']} silence={n['silence']}")
+    for line in per_phone_lines(result):
+        print(line)
     if args.json_out:
         out = {"system": args.system, "pred_dir": args.pred_dir, "data": str(args.data), "split": args.split,
                "fps": args.fps, **result}
@@ -178,7 +204,7 @@ def run_emotion(args: argparse.Namespace) -> int:
     """Run the emotion evaluation (and the style check) and print tables and summary lines."""
     from ..errors import InputError
     from ..eval.emotion import (emotion_summary, emotion_table, evaluate_emotions, style_check,
-                                style_summary)
+                                style_confusion, style_summary, track_check, track_summary, confusion_table)
     from ..formats import read_animation
     from ..progress import Progress
 
@@ -199,16 +225,57 @@ def run_emotion(args: argparse.Namespace) -> int:
     with Progress(total, "eval emotion") as bar:
         result = evaluate_emotions(clips, generate, xs, progress=bar.update)
         style = style_check(clips, generate, *captures, progress=bar.update) if captures else None
+    track = track_check(clips, generate) if args.track_check else None
+    confusion = None
+    if args.style_confusion:
+        refs = _corpus_references(args.style_confusion, args.confusion_per_emotion)
+        with Progress(len(clips) * (8 + len(refs)), "style confusion") as bar:
+            confusion = style_confusion(clips, generate, refs, progress=bar.update)
     print(emotion_table(result))
     print(emotion_summary(result))
     if style is not None:
         print(style_summary(style, args.style_a, args.style_b))
+    if track is not None:
+        print(track_summary(track))
+    if confusion is not None:
+        print(confusion_table(confusion))
     if args.json_out:
         _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
                                     "weights": args.weights, **result,
                                     "style_check": None if style is None else
-                                    {"style_a": args.style_a, "style_b": args.style_b, **style}})
+                                    {"style_a": args.style_a, "style_b": args.style_b, **style},
+                                    "track_check": track, "style_confusion": confusion})
     return 0
+
+
+def _corpus_references(corpus: str, per_emotion: int) -> list:
+    """(emotion, FaceAnimation) of the first ``per_emotion`` test-split clips per emotion (top level; neutral)."""
+    import json
+    from pathlib import Path
+
+    from ..emotions import EMOTIONS
+    from ..errors import InputError
+    from ..formats import read_npz
+
+    if per_emotion < 1:
+        raise InputError(f"--confusion-per-emotion must be at least 1, got {per_emotion}")
+    root = Path(corpus)
+    index = root / "clips.jsonl"
+    if not index.is_file():
+        raise InputError(f"--style-confusion {root}: no clips.jsonl (build one with 'dreamtalk data synth')")
+    got: dict[str, list] = {e: [] for e in EMOTIONS}
+    for line in index.read_text().splitlines():
+        c = json.loads(line) if line.strip() else {}
+        emo = c.get("emotion")
+        if c.get("split") != "test" or not c.get("anim") or emo not in got or len(got[emo]) >= per_emotion:
+            continue
+        if emo != "neutral" and int(c.get("level", 0)) != 3:
+            continue
+        got[emo].append((emo, read_npz(root / c["anim"])))
+    refs = [r for e in EMOTIONS for r in got[e]]
+    if not refs:
+        raise InputError(f"--style-confusion {root}: no animated test clips")
+    return refs
 
 
 def run_diversity(args: argparse.Namespace) -> int:
@@ -230,6 +297,70 @@ def run_diversity(args: argparse.Namespace) -> int:
     if args.json_out:
         _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
                                     "weights": args.weights, "emotion": emotion, **result})
+    return 0
+
+
+def _corpus_animations(args) -> list:
+    """The anim/<id>.npz of --corpus clips in --corpus-split (and --corpus-emotion), the first --corpus-clips."""
+    import json
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..formats import read_npz
+
+    root = Path(args.corpus)
+    index = root / "clips.jsonl"
+    if not index.is_file():
+        raise InputError(f"--corpus {root}: no clips.jsonl (build one with 'dreamtalk data synth')")
+    out = []
+    for line in index.read_text().splitlines():
+        if not line.strip():
+            continue
+        c = json.loads(line)
+        if c.get("split") != args.corpus_split or not c.get("anim"):
+            continue
+        if args.corpus_emotion != "all" and c.get("emotion") != args.corpus_emotion:
+            continue
+        out.append(read_npz(root / c["anim"]))
+        if len(out) >= args.corpus_clips:
+            break
+    if not out:
+        raise InputError(f"--corpus {root}: no animated clips in split {args.corpus_split!r}")
+    return out
+
+
+def run_naturalness(args: argparse.Namespace) -> int:
+    """Run the naturalness evaluation: generated vs corpus vs captures; print the table and the bars."""
+    from ..emotions import canonical_emotion
+    from ..eval.naturalness import bars, evaluate_set, naturalness_table, plot
+    from ..formats import read_animation
+    from ..progress import Progress
+
+    emotion = canonical_emotion(args.emotion)
+    generate = _generator(args)
+    clips = _load(args)
+    anims = []
+    with Progress(len(clips), "eval naturalness") as bar:
+        for c in clips:
+            anims.append(generate(c.audio, c.sr, seed=args.seed, emotion=emotion))
+            bar.update(1)
+    sets = {"generated": evaluate_set(anims)}
+    if args.corpus:
+        sets["corpus"] = evaluate_set(_corpus_animations(args))
+    if args.captures:
+        sets["captures"] = evaluate_set(read_animation(p) for p in args.captures)
+    print(naturalness_table(sets, compare_to="corpus" if args.corpus else None))
+    verdict = bars(sets["generated"])
+    print("bars: " + "  ".join(f"{k} {'-' if v is None else ('ok' if v else 'NOT met')}"
+                               for k, v in verdict.items()))
+    if args.plot:
+        plot(sets, args.plot)
+    if args.json_out:
+        slim = {n: {k: v for k, v in r.items() if k not in ("blink_events", "head_speed")} for n, r in sets.items()}
+        _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
+                                    "weights": args.weights, "emotion": emotion, "seed": args.seed,
+                                    "steps": args.steps, "captures": list(args.captures), "corpus": args.corpus,
+                                    "sets": slim, "bars": verdict})
     return 0
 
 

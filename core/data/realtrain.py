@@ -33,9 +33,9 @@ from . import text as textmod
 ASTERISK = Path("/usr/share/asterisk/sounds")
 ASTERISK_DOC = Path("/usr/share/doc")
 # source name -> (language, folder under ASTERISK, speaker)
+# The English and Spanish prompts (Allison Smith's voice) are reserved for held-out evaluation: never trained on.
+RESERVED: dict[str, str] = {"asterisk-en": "Allison Smith (f)", "asterisk-es": "Allison Smith (f)"}
 SOURCES: dict[str, tuple[str, str, str]] = {
-    "asterisk-en": ("en", "en_US_f_Allison", "Allison Smith (f)"),
-    "asterisk-es": ("es", "es_MX_f_Allison", "Allison Smith (f)"),
     "asterisk-fr": ("fr", "fr_CA_f_June", "June Wallack (f)"),
     "asterisk-it": ("it", "it_IT_m_Carlo", "Carlo Flora (m)"),
     "asterisk-ru": ("ru", "ru_RU_f_IvrvoiceRU", "IvrvoiceRU (f)"),
@@ -47,10 +47,18 @@ MIN_S, MAX_S = 0.4, 30.0
 def source_list(arg: str) -> tuple[str, ...]:
     """Comma list of source names, or "all"."""
     names = list(SOURCES) if arg.strip() == "all" else [x.strip() for x in arg.split(",") if x.strip()]
+    _refuse_reserved(names)
     bad = [n for n in names if n not in SOURCES]
     if bad or not names:
         raise InputError(f"unknown source {', '.join(bad) or arg!r}; choose from all, {', '.join(SOURCES)}")
     return tuple(dict.fromkeys(names))
+
+
+def _refuse_reserved(names) -> None:
+    held = [n for n in names if n in RESERVED]
+    if held:
+        raise InputError(f"{', '.join(held)}: reserved for held-out evaluation ({RESERVED[held[0]]}); "
+                         "never used for training")
 
 
 def clean_transcript(text: str) -> str:
@@ -109,13 +117,14 @@ def plausible(phones: Sequence[Phone]) -> str | None:
     return None
 
 
-def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-en",), copies: int = 4, actors: int = 8,
+def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-fr",), copies: int = 4, actors: int = 8,
                     seed: int = 0, augment_fraction: float = 0.6, quiet: bool = False) -> dict:
     """Align, animate and write the real-speech training corpus in ``out_dir``; returns the manifest."""
     from ..align import Aligner
     from ..progress import Progress
     from .synth import _cycle, cells, clip_seed, make_item, weighted_cells
 
+    _refuse_reserved(sources)
     if not 1 <= copies <= 50:
         raise InputError(f"--copies must be in [1, 50], got {copies}")
     if not 1 <= actors <= 1000:

@@ -11,6 +11,9 @@ from ..errors import InputError
 from ..phones import Phone, read_alignment
 
 
+DEV_SPLITS = ("selection", "test")  # the clean parts of a real-speech set (dreamtalk data realdev)
+
+
 class Clip(NamedTuple):
     id: str
     audio: np.ndarray  # (N,) float32 mono
@@ -21,10 +24,15 @@ class Clip(NamedTuple):
 
 def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: int | None = None,
                voice: str | None = None) -> list[Clip]:
-    """Clips of a data DIR (docs/corpus_format.md layout) in ``split`` (None = all), in clips.jsonl order;
+    """Clips of a data DIR (docs/corpus_format.md layout) in ``split`` (None = all; comma-separated names; "dev"
+    = selection and test), in clips.jsonl order;
     ``limit`` keeps the first N (read no further); ``voice`` keeps only that voice's clips (synthetic corpora)."""
     root = Path(data_dir)
     index = root / "clips.jsonl"
+    # Comma-separated splits; "dev" also means the clean real-speech parts (selection and test).
+    wanted = set() if split is None else {s.strip() for s in split.split(",") if s.strip()}
+    if "dev" in wanted:
+        wanted |= set(DEV_SPLITS)
     if not index.is_file():
         raise InputError(f"{root}: no clips.jsonl (build one with 'dreamtalk data realdev --out DIR')")
     out = []
@@ -36,7 +44,7 @@ def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: i
             cid, csplit = str(c["id"]), c.get("split")
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(f"{index}:{n}: bad clip line ({e})") from None
-        if (split is not None and csplit != split) or (voice is not None and c.get("voice") != voice):
+        if (split is not None and csplit not in wanted) or (voice is not None and c.get("voice") != voice):
             continue
         if limit is not None and len(out) >= limit:
             break

@@ -142,6 +142,113 @@ def style_check(clips: Sequence, generate: Generator, capture_a: FaceAnimation, 
     return out
 
 
+def face_vector(anim: FaceAnimation) -> np.ndarray:
+    """(52 - mouth set,) mean of every channel the lip network does not re-predict (the emotion's part)."""
+    from ...rigs.arkit import ARKIT_NAMES, MOUTH_SET
+    names = [n for n in ARKIT_NAMES if n not in MOUTH_SET]
+    return anim.named_weights(names).astype(np.float64).mean(axis=0)
+
+
+def style_confusion(clips: Sequence, generate: Generator, references: Sequence[tuple[str, FaceAnimation]],
+                    progress: Callable[[int], None] | None = None) -> dict:
+    """Confusion of style in (a reference clip's emotion) vs emotion out.
+
+    The emotion out of a take generated with a reference as ``style`` is the label (intensity 1) whose take of
+    the same audio and seed has the nearest mean face (channels outside the mouth set), averaged over ``clips``.
+    """
+    centroids = {}
+    for emo in EMOTIONS:
+        vecs = [face_vector(generate(c.audio, c.sr, emotion=emo, intensity=1.0, seed=i)) for i, c in enumerate(clips)]
+        centroids[emo] = np.mean(vecs, axis=0)
+        if progress is not None:
+            progress(len(clips))
+    matrix = {e: {o: 0 for o in EMOTIONS} for e in EMOTIONS}
+    rows = []
+    for emo_in, ref in references:
+        v = np.mean([face_vector(generate(c.audio, c.sr, style=ref, seed=i)) for i, c in enumerate(clips)], axis=0)
+        dist = {e: float(np.linalg.norm(v - centroids[e])) for e in EMOTIONS}
+        out = min(dist, key=dist.get)
+        matrix[emo_in][out] += 1
+        rows.append({"emotion_in": emo_in, "emotion_out": out, "distances": dist})
+        if progress is not None:
+            progress(len(clips))
+    total = len(rows)
+    return {"matrix": matrix, "rows": rows, "accuracy": sum(r["emotion_in"] == r["emotion_out"] for r in rows)
+            / total if total else None, "references": total}
+
+
+def confusion_table(r: dict) -> str:
+    """The confusion matrix as text: rows = emotion of the reference clip, columns = emotion out."""
+    short = {e: e[:4] for e in EMOTIONS}
+    present = [e for e in EMOTIONS if sum(r["matrix"][e].values())]
+    lines = ["style in \\ out " + " ".join(f"{short[e]:>5}" for e in EMOTIONS)]
+    for e in present:
+        lines.append(f"{e:<15} " + " ".join(f"{r['matrix'][e][o]:>5}" for o in EMOTIONS))
+    lines.append(f"style confusion: {sum(r['matrix'][e][e] for e in EMOTIONS)}/{r['references']} references give "
+                 f"their own emotion (accuracy {r['accuracy']:.3f})")
+    return "\n".join(lines)
+
+
+TRACK_EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad")
+
+
+def track_check(clips: Sequence, generate: Generator, emotions: Sequence[str] = TRACK_EMOTIONS,
+                transition: float = 0.5, seed: int = 0) -> dict:
+    """An emotion track over the clips' audio joined into one take, switching ``emotions`` at equal intervals.
+
+    Each segment (away from the switches) must show its emotion's signature over a neutral take of the same audio
+    and seed; the largest frame-to-frame step of the upper face and of the head around a switch (within the
+    transition plus 0.25 s) must be no larger than the largest step inside the segments.
+    """
+    rates = {c.sr for c in clips}
+    if len(rates) != 1:
+        raise ValueError("track check needs clips of one sample rate")
+    sr = rates.pop()
+    audio = np.concatenate([c.audio for c in clips]).astype(np.float32)
+    dur = audio.size / sr
+    times = [dur * k / len(emotions) for k in range(len(emotions))]
+    anim = generate(audio, sr, emotion_track=list(zip(times, emotions, [1.0] * len(emotions))),
+                    transition=transition, seed=seed)
+    ref = generate(audio, sr, emotion="neutral", seed=seed)
+    t = anim.num_frames
+    c = (np.arange(t) + 0.5) / anim.fps
+    margin = transition / 2 + 0.25
+    near = np.zeros(t, bool)
+    for x in times[1:]:
+        near |= np.abs(c - x) <= margin
+    segments = []
+    for k, emo in enumerate(emotions):
+        end = times[k + 1] if k + 1 < len(emotions) else dur
+        sel = (c >= times[k] + margin) & (c < end - margin)
+        strengths = {e: float((signature(anim, e)[sel] - signature(ref, e)[sel]).mean())
+                     for e in emotions if e != "neutral"}
+        own = strengths.get(emo)
+        segments.append({"emotion": emo, "start": times[k], "end": end, "strength": strengths,
+                         "present": (own is not None and own >= PRESENT_MIN) if emo != "neutral"
+                         else all(abs(v) < PRESENT_MIN for v in strengths.values())})
+    up = np.abs(np.diff(anim.named_weights(UPPER_FACE).astype(np.float64), axis=0)).max(axis=1)  # (T-1,)
+    head = (np.degrees(np.abs(np.diff(anim.head_rotation.astype(np.float64), axis=0))).max(axis=1)
+            if anim.head_rotation is not None else np.zeros(t - 1))
+    step_near = near[1:] | near[:-1]
+    steps = {}
+    for name, d in (("upper_face", up), ("head_deg", head)):
+        steps[name] = {"switch": float(d[step_near].max()) if step_near.any() else 0.0,
+                       "within": float(d[~step_near].max()) if (~step_near).any() else 0.0}
+    smooth = all(v["switch"] <= v["within"] + 1e-9 for v in steps.values())
+    return {"emotions": list(emotions), "switch_times": times[1:], "transition": transition, "seconds": dur,
+            "segments": segments, "steps": steps, "all_present": all(s["present"] for s in segments),
+            "no_jump": smooth}
+
+
+def track_summary(r: dict) -> str:
+    """One line: segment signatures and the switch vs within-segment steps."""
+    seg = "  ".join(f"{s['emotion']} " + ("ok" if s["present"] else "MISSING") + " ("
+                    + ", ".join(f"{e} {v:+.3f}" for e, v in s["strength"].items()) + ")" for s in r["segments"])
+    st = "  ".join(f"{k} step switch {v['switch']:.3f} / within {v['within']:.3f}" for k, v in r["steps"].items())
+    return (f"emotion track {' -> '.join(r['emotions'])} over {r['seconds']:.0f} s: {seg}; {st}; "
+            f"{'no jump' if r['no_jump'] else 'JUMP at a switch'}")
+
+
 def emotion_table(result: dict) -> str:
     """The per-emotion table: signature strength per intensity, monotonic, present, lip-sync vs neutral."""
     xs = result["intensities"]

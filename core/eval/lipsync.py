@@ -91,6 +91,7 @@ def clip_events(anim: FaceAnimation, phones: Sequence[Phone]) -> dict:
     closed_thr, open_thr = clip_thresholds(g)
     tol = max(1.0 / fps, 1.0 / 30.0)
     ev: dict[str, list] = {m: [] for m in METRICS}
+    ev_phones: dict[str, list] = {"bilabial": [], "lips_apart": []}  # the phone of each of those events
 
     # Rounding baseline: median r over frames inside non-rounded vowels.
     base = [frames_in(p.start, p.end, fps, n, nearest=False) for p in phones
@@ -103,12 +104,14 @@ def clip_events(anim: FaceAnimation, phones: Sequence[Phone]) -> dict:
         if ph in BILABIALS and d >= BILABIAL_MIN_S:
             k = frames_in(p.start - tol, p.end + tol, fps, n)
             ev["bilabial"].append(bool(g[k].min() < closed_thr))
+            ev_phones["bilabial"].append(ph)
         if ph in CONSONANTS and ph not in LABIALS and d >= LIPS_APART_MIN_S:
             prev = phones[i - 1].phone if i > 0 else SILENCE  # the clip edge counts as silence
             nxt = phones[i + 1].phone if i + 1 < len(phones) else SILENCE
             if not ({prev, nxt} & (LABIALS | {SILENCE})):
                 k = frames_in(p.start + d / 4, p.end - d / 4, fps, n)
                 ev["lips_apart"].append(bool(np.median(g[k]) >= closed_thr))
+                ev_phones["lips_apart"].append(ph)
         if ph in VOWELS and d >= VOWEL_MIN_S:
             k = frames_in(p.start, p.end, fps, n)
             mx = g[k].max()
@@ -123,7 +126,7 @@ def clip_events(anim: FaceAnimation, phones: Sequence[Phone]) -> dict:
                 ev["silence"].append(float(np.mean(g[k] < open_thr)))
 
     centres = (np.arange(n) + 0.5) / fps
-    return {"events": ev, "g": g, "t": centres, "o": target_openness(phones, centres),
+    return {"events": ev, "phones": ev_phones, "g": g, "t": centres, "o": target_openness(phones, centres),
             "thresholds": {"closed": closed_thr, "open": open_thr, "round": round_thr}}
 
 
@@ -167,6 +170,7 @@ def evaluate(pairs: Sequence[tuple[FaceAnimation, Sequence[Phone]]]) -> dict:
     parts = [max(0.0, bj) if bj is not None else None, rates["vowel"], rates["rounding"], rates["silence"]]
     parts = [x for x in parts if x is not None]
     return {
+        "per_phone": per_phone_counts(per_clip),
         "score": float(np.mean(parts)) if parts else None,
         **rates,
         "bilabial_j": bj,
@@ -175,6 +179,32 @@ def evaluate(pairs: Sequence[tuple[FaceAnimation, Sequence[Phone]]]) -> dict:
         "hits": hits,
         "clips": len(pairs),
     }
+
+
+def per_phone_counts(per_clip: Sequence[dict]) -> dict:
+    """{"missed_closures": {phone: [missed, events]}, "false_closures": {phone: [closed, events]}} pooled over
+    clips: bilabials whose lips never closed, and other consonants (lips_apart events) during which they did."""
+    out: dict[str, dict[str, list[int]]] = {"missed_closures": {}, "false_closures": {}}
+    for c in per_clip:
+        for key, metric in (("missed_closures", "bilabial"), ("false_closures", "lips_apart")):
+            for ph, hit in zip(c["phones"][metric], c["events"][metric]):
+                cell = out[key].setdefault(ph, [0, 0])
+                cell[0] += int(not hit)
+                cell[1] += 1
+    return {k: dict(sorted(v.items(), key=lambda kv: (-kv[1][0], kv[0]))) for k, v in out.items()}
+
+
+def per_phone_lines(result: dict) -> list[str]:
+    """Two lines: which bilabials the lips miss and which other consonants they close on (counts per phone)."""
+    pp = result.get("per_phone") or {}
+
+    def fmt(d):
+        return ", ".join(f"{ph} {a}/{n}" for ph, (a, n) in d.items()) or "none"
+    miss = pp.get("missed_closures", {})
+    false = pp.get("false_closures", {})
+    return [f"missed closures ({sum(v[0] for v in miss.values())}/{sum(v[1] for v in miss.values())}): {fmt(miss)}",
+            f"false closures ({sum(v[0] for v in false.values())}/{sum(v[1] for v in false.values())}): "
+            f"{fmt({k: v for k, v in false.items() if v[0]})}"]
 
 
 def summary_line(result: dict) -> str:

@@ -34,6 +34,9 @@ class EmoDiffConfig:
     n_heads: int = 4
     ff_mult: int = 2
     audio_kernel: int = 5  # temporal conv over audio features
+    # Temporal conv over the noisy window frames, added to the per-frame input projection: each token sees its
+    # neighbours, so frame-level noise is told from motion (1 = none, as in weights before 0.2).
+    motion_kernel: int = 1
     style_dim: int = 128
     style_d_model: int = 96
     style_layers: int = 2
@@ -47,6 +50,11 @@ class EmoDiffConfig:
     dropout: float = 0.1
     p_drop_style: float = 0.1  # classifier-free guidance training
     p_drop_prefix: float = 0.3
+    # Training only: extra weight on the first and second temporal differences of the noise error. At SNR
+    # weighting these are velocity and acceleration losses on the denoised estimate; they single out the
+    # frame-to-frame part of the error that makes heads tremble and blinks flicker.
+    vel_weight: float = 0.0
+    acc_weight: float = 0.0
 
     @property
     def seq_len(self) -> int:
@@ -141,6 +149,8 @@ class TrainConfig:
     log_every: int = 25
     seed: int = 0
     threads: int = 2
+    init: str | None = None  # weights file (.npz) to start from; new parameters keep their initialisation
+    freeze: tuple[str, ...] = ()  # parameter name prefixes kept fixed (e.g. "style_encoder.")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -82,6 +82,10 @@ class EmoDiff(nn.Module):
         self.style_encoder = StyleEncoder(cfg)
         self.null_style = nn.Parameter(torch.zeros(cfg.style_dim))
         self.motion_in = nn.Linear(cfg.motion_dim, d)
+        if cfg.motion_kernel > 1:
+            self.motion_conv = nn.Conv1d(cfg.motion_dim, d, cfg.motion_kernel, padding=cfg.motion_kernel // 2)
+            nn.init.zeros_(self.motion_conv.weight)  # starts as the plain projection (fine-tuning keeps behaviour)
+            nn.init.zeros_(self.motion_conv.bias)
         self.null_motion = nn.Parameter(torch.zeros(d))
         self.type_emb = nn.Parameter(torch.randn(3, d) * 0.02)  # prefix, target, lookahead
         self.pos_emb = nn.Parameter(torch.randn(cfg.seq_len, d) * 0.02)
@@ -104,19 +108,23 @@ class EmoDiff(nn.Module):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, audio: torch.Tensor, prefix: torch.Tensor,
                 prefix_mask: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """x_t (B,W,55), t (B,) int, audio (B,S,A), prefix (B,K,55), prefix_mask (B,K) 1=given, style (B,Ds)."""
+        """x_t (B,W,55), t (B,) int, audio (B,S,A), prefix (B,K,55), prefix_mask (B,K) 1=given,
+        style (B,Ds) or per token (B,S,Ds)."""
         cfg = self.cfg
         b = x_t.shape[0]
         k, w, la = cfg.prefix, cfg.window, cfg.lookahead
         pm = prefix_mask.to(x_t.dtype)[..., None]
         tok_prefix = self.motion_in(prefix) * pm + self.null_motion * (1 - pm) + self.type_emb[0]
         tok_target = self.motion_in(x_t) + self.type_emb[1]
+        if cfg.motion_kernel > 1:
+            tok_target = tok_target + self.motion_conv(x_t.transpose(1, 2)).transpose(1, 2)
         tok_look = (self.null_motion + self.type_emb[2]).expand(b, la, -1)
         tok = torch.cat([tok_prefix, tok_target, tok_look], dim=1)  # (B, S, d)
         a = F.gelu(self.audio_conv(audio.transpose(1, 2)).transpose(1, 2), approximate="tanh")
         temb = torch.as_tensor(timestep_embedding(t.detach().cpu().numpy(), cfg.d_model), device=x_t.device)
-        cond = self.step2(F.silu(self.step1(temb))) + self.style_proj(style)  # (B, d)
-        h = tok + self.audio_lin(a) + self.pos_emb + cond[:, None, :]
+        sty = self.style_proj(style)  # (B, d), or (B, S, d) for a per-token style
+        cond = self.step2(F.silu(self.step1(temb)))[:, None, :] + (sty[:, None, :] if sty.dim() == 2 else sty)
+        h = tok + self.audio_lin(a) + self.pos_emb + cond
         for blk in self.blocks:
             h = blk(h)
         return self.out(self.ln_out(h[:, k:k + w]))

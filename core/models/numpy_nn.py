@@ -48,6 +48,12 @@ def window_slice(features: np.ndarray, start: int, cfg: EmoDiffConfig) -> np.nda
     return out
 
 
+def style_slice(styles: np.ndarray, start: int, cfg: EmoDiffConfig) -> np.ndarray:
+    """(prefix+window+lookahead, Ds) per-frame styles for a window, the edge frames' styles held outside."""
+    idx = np.clip(np.arange(start - cfg.prefix, start + cfg.window + cfg.lookahead), 0, styles.shape[0] - 1)
+    return np.asarray(styles, F32)[idx]
+
+
 def motion_from_animation(anim) -> np.ndarray:
     """(T, 55) float32 [52 ARKit weights | pitch, yaw, roll] of a FaceAnimation resampled to 30 fps."""
     a = anim if abs(anim.fps - 30.0) < 1e-9 else anim.resample(30.0)
@@ -170,7 +176,7 @@ class WindowCond:
     audio: np.ndarray  # (B, S, A) features over prefix + window + lookahead
     prefix: np.ndarray  # (B, K, 55) normalised previous frames
     prefix_mask: np.ndarray  # (B, K) 1 where a previous frame is given
-    style: np.ndarray  # (B, style_dim)
+    style: np.ndarray  # (B, style_dim), or (B, S, style_dim) per token (emotion that changes over time)
 
 
 class EmoDiffNumpy:
@@ -262,7 +268,7 @@ class EmoDiffNumpy:
         p, c = self.p, self.cfg
         a = gelu(p.conv(np.asarray(audio, F32), "audio_conv"))
         sty = p.linear(np.asarray(style, F32), "style_proj")
-        h = p.linear(a, "audio_lin") + p["pos_emb"] + sty[:, None, :]
+        h = p.linear(a, "audio_lin") + p["pos_emb"] + (sty[:, None, :] if sty.ndim == 2 else sty)
         te, nm = p["type_emb"], p["null_motion"]
         h[:, c.prefix:c.prefix + c.window] += te[1]
         h[:, c.prefix + c.window:] += nm + te[2]
@@ -291,6 +297,8 @@ class EmoDiffNumpy:
         b = x_t.shape[0]
         h = (self.context(cond) if ctx is None else ctx).copy()
         h[:, c.prefix:c.prefix + c.window] += p.linear(x_t, "motion_in")
+        if c.motion_kernel > 1:
+            h[:, c.prefix:c.prefix + c.window] += p.conv(x_t, "motion_conv")
         h += self._step_vec(t, b)[:, None, :]
         for i in range(c.n_layers):
             h = p.block(h, f"blocks.{i}", c.n_heads)
@@ -351,12 +359,15 @@ class EmoDiffNumpy:
         each window's prefix is the previous window's current clean estimate, so at the last step windows are
         chained on (nearly) final frames; it is several times faster than ``parallel=False``, which samples the
         windows one after another on final frames. ``initial`` (55,) raw is the first frame's expression given
-        to the first window. ``progress`` (optional) is called with the number of frames done.
+        to the first window. ``progress`` (optional) is called with the number of frames done. ``style`` is
+        (Ds,) for the whole take or (T, Ds) per frame (an emotion that changes within the take).
         """
         c = self.cfg
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         style = np.asarray(style, F32)
         t_total = int(features.shape[0])
+        if style.ndim == 2 and style.shape[0] != t_total:
+            raise ValueError(f"per-frame style has {style.shape[0]} frames, the audio {t_total}")
         n_win = max(1, -(-t_total // c.window))
         out = np.zeros((n_win * c.window, c.motion_dim), F32)
         prev = None  # (K, 55) normalised tail already generated
@@ -375,7 +386,11 @@ class EmoDiffNumpy:
             pmask = np.zeros((b, c.prefix), F32)
             if prev is not None:
                 prefix[0], pmask[0] = prev, prev_mask
-            cond = WindowCond(audio, prefix, pmask, np.broadcast_to(style, (b, c.style_dim)).astype(F32))
+            if style.ndim == 2:
+                wstyle = np.stack([style_slice(style, w * c.window, c) for w in wins])  # (B, S, Ds)
+            else:
+                wstyle = np.broadcast_to(style, (b, c.style_dim)).astype(F32)
+            cond = WindowCond(audio, prefix, pmask, wstyle)
 
             def chain(cond: WindowCond, x0: np.ndarray, i: int) -> WindowCond:
                 if x0.shape[0] < 2:
@@ -420,17 +435,23 @@ class LipsNumpy:
         return self.p["null_style"].copy()
 
     def predict(self, features: np.ndarray, face: np.ndarray, style: np.ndarray | None = None) -> np.ndarray:
-        """features (T, A) or (B, T, A), face weights (…, T, 52), style (Ds,)/(B, Ds) -> mouth (…, T, n_mouth)."""
+        """features (T, A) or (B, T, A), face weights (…, T, 52), style (Ds,)/(B, Ds) or per frame (…, T, Ds)
+        -> mouth (…, T, n_mouth)."""
         p, c = self.p, self.cfg
         single = np.asarray(features).ndim == 2
         f = np.asarray(features, F32)[None] if single else np.asarray(features, F32)
         w = np.asarray(face, F32)[None] if single else np.asarray(face, F32)
         s = self.null_style if style is None else np.asarray(style, F32)
-        s = np.broadcast_to(s, (f.shape[0], c.style_dim))
+        per_frame = s.ndim == (2 if single else 3)
+        if per_frame:
+            s = np.broadcast_to(s, (f.shape[0], f.shape[1], c.style_dim))
+        else:
+            s = np.broadcast_to(s, (f.shape[0], c.style_dim))
         if self.hidden_index.size:
             w = w.copy()
             w[..., self.hidden_index] = 0.0
-        h = p.linear(np.concatenate([f, w], axis=-1), "inp") + p.linear(s, "style_proj")[:, None, :]
+        sp = p.linear(s, "style_proj")
+        h = p.linear(np.concatenate([f, w], axis=-1), "inp") + (sp if per_frame else sp[:, None, :])
         for i, d in enumerate(c.dilations):
             name = f"blocks.{i}"
             y = p.conv(p.ln(h, name + ".ln"), name + ".conv", dilation=d)

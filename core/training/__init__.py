@@ -82,6 +82,25 @@ def _plot(log_path: Path, png: Path, title: str) -> None:
     plt.close(fig)
 
 
+def init_from_weights(model, path: str | os.PathLike) -> list[str]:
+    """Load a weights file's arrays into ``model``; returns the parameters it lacked (kept as initialised).
+
+    Every array of the file must match a parameter or buffer of the model by name and shape.
+    """
+    import torch
+
+    from ..weights import load_weights
+
+    w = load_weights(path)
+    state = model.state_dict()
+    extra = sorted(set(w.params) - set(state))
+    bad = [k for k in w.params if k in state and tuple(state[k].shape) != tuple(w.params[k].shape)]
+    if extra or bad:
+        raise ValueError(f"init {path}: arrays that do not fit the model: {', '.join((extra + bad)[:5])}")
+    model.load_state_dict({k: torch.as_tensor(v) for k, v in w.params.items()}, strict=False)
+    return sorted(set(state) - set(w.params))
+
+
 def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minutes: float | None = None,
              resume: bool = False, device: str = "cpu", max_steps: int | None = None,
              quiet: bool = False) -> dict:
@@ -93,10 +112,17 @@ def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minu
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device)
     model = spec.model.to(dev)
+    if tcfg.init and not (resume and (out / "checkpoint.pt").is_file()):
+        init_from_weights(model, tcfg.init)
+    frozen = [n for n, p in model.named_parameters() if n.startswith(tuple(tcfg.freeze))] if tcfg.freeze else []
+    if tcfg.freeze and not frozen:
+        raise ValueError(f"freeze: no parameter starts with {', '.join(tcfg.freeze)}")
+    for n, p in model.named_parameters():
+        p.requires_grad_(n not in frozen)
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.99))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.99))
     rng = np.random.default_rng(tcfg.seed)
     tgen = torch.Generator(device="cpu").manual_seed(tcfg.seed)
     step, elapsed_before, horizon = 0, 0.0, tcfg.max_steps  # LR horizon: the config's, not this call's stop
@@ -155,7 +181,7 @@ def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minu
         loss = spec.loss_fn(model, batch, tgen, True)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], tcfg.grad_clip)
         opt.step()
         with torch.no_grad():
             d = min(tcfg.ema_decay, (1 + step) / (10 + step))  # short warm-up so early EMA is not all init

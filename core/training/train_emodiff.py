@@ -20,7 +20,8 @@ F32 = np.float32
 
 
 def emodiff_loss(model, b: dict, gen, train: bool):
-    """Masked MSE between true and predicted noise; style dropped to the null style with p_drop_style."""
+    """Masked MSE between true and predicted noise (+ its temporal differences, weighted by vel_weight and
+    acc_weight); style dropped to the null style with p_drop_style."""
     import torch
 
     cfg = model.cfg
@@ -41,7 +42,16 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
     eps = model(x_t, t, b["audio"], model.normalize(b["prefix"]), b["prefix_mask"], style)
     m = b["mask"][..., None]
-    return ((eps - noise) ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
+    err = eps - noise  # (B, W, 55)
+    loss = (err ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
+    for order, weight in ((1, cfg.vel_weight), (2, cfg.acc_weight)):
+        if weight > 0:
+            d = torch.diff(err, n=order, dim=1)
+            md = m[:, order:]
+            for k in range(order):  # a difference counts only where every frame it spans is real
+                md = md * m[:, k:k + d.shape[1]]
+            loss = loss + weight * (d ** 2 * md).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
+    return loss
 
 
 # Emotions carried by one side of the face: actors pick their own side, so a plain mean of their styles would
@@ -138,6 +148,10 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     with torch.no_grad():
         model.motion_mean.copy_(torch.from_numpy(mean))
         model.motion_std.copy_(torch.from_numpy(std))
+    init_version = None
+    if tcfg.init:
+        from ..weights import load_weights
+        init_version = load_weights(tcfg.init, expect_type="emodiff").model_version
     vr = np.random.default_rng(999)
     val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
                    for _ in range(tcfg.val_batches)]
@@ -146,7 +160,8 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         arrays = export_arrays(ema)
         nm = EmoDiffNumpy(arrays, cfg)
         table, names, filled = emotion_style_table(nm, train)
-        meta = dict(facts, data=str(data_dir), train_clips=len(train.clips), train_hours=train.frames / 30 / 3600,
+        meta = dict(facts, data=str(data_dir), init=tcfg.init, init_version=init_version, frozen=list(tcfg.freeze),
+                    train_clips=len(train.clips), train_hours=train.frames / 30 / 3600,
                     val_clips=len(val.clips), val_source=val_source, filled_emotion_levels=filled)
         path = out_path / "emodiff.npz"
         save_weights(path, "emodiff", cfg.to_dict(), arrays,
