@@ -31,7 +31,6 @@ DEFAULT_STYLE_GUIDANCE = 2.0
 MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
 TRANSCRIPT_MOUTH_WEIGHT = 0.8  # share of the aligned mouth track when a transcript is given
 RECOGNIZED_MOUTH_WEIGHT = 0.65  # less when the words come from speech recognition (they may be wrong)
-MOUTH_COMBINE = os.environ.get("DREAMTALK_MOUTH_COMBINE", "gate")  # "gate" (core.mouth.combine_mouths) or "blend"
 _BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -240,13 +239,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         phones, recognized = recognize_phones(a16, 16000)
         share = RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0  # nothing recognised: the network's mouth stays
     if share:
-        from .mouth import combine_mouths
         mt = _phones_mouth(phones, feats)
-        if MOUTH_COMBINE == "gate":
-            a = combine_mouths(weights, mt, phones, share)[:, None]  # (T, 1)
-        else:
-            a = share
-        weights[:, idx] = a * mt[:, idx] + (1 - a) * weights[:, idx]
+        weights[:, idx] = share * mt[:, idx] + (1 - share) * weights[:, idx]
     if not blink:
         weights = _suppress_blinks(weights)
     if not head:
