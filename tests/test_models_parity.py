@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig
 from dreamtalk.core.models.emodiff_torch import EmoDiff, export_arrays
 from dreamtalk.core.models.lips_torch import Lips
-from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy, WindowCond, window_slice
+from dreamtalk.core.models.numpy_nn import OVERLAP, EmoDiffNumpy, LipsNumpy, WindowCond, window_slice
 from dreamtalk.core.sampler import ddim_sample
 from dreamtalk.core.weights import load_weights, save_weights
 
@@ -78,6 +78,26 @@ def test_emodiff_motion_conv_parity_and_effect():
     assert np.abs(plain.eps(x, 20, cond) - b).max() > 1e-3
 
 
+def test_x0_prediction_is_handed_to_the_sampler_as_noise():
+    import dataclasses
+    cfg = dataclasses.replace(TINY, prediction="x0")
+    tm, nm = _emodiff_pair(9, cfg)
+    rng = np.random.default_rng(10)
+    cond = _cond(rng, 2)
+    x = rng.standard_normal((2, TINY.window, TINY.motion_dim)).astype(np.float32)
+    for t in (0, 50, 99):
+        x0 = _torch_eps(tm, x, t, cond)  # the torch network's raw output: the clean window
+        assert np.abs(nm.raw(x, t, cond) - x0).max() <= 1e-4
+        a = nm.acp[t]
+        want = (x - np.sqrt(a) * x0) / np.sqrt(1 - a)
+        assert np.allclose(nm.eps(x, t, cond), want, rtol=1e-3, atol=1e-3 / np.sqrt(1 - a))
+        # The sampler's own clean estimate from that noise is the network's x0 again.
+        back = (x - np.sqrt(1 - a) * nm.eps(x, t, cond).astype(np.float64)) / np.sqrt(a)
+        assert np.abs(back - x0).max() <= 1e-3
+    with pytest.raises(ValueError, match="prediction"):
+        dataclasses.replace(TINY, prediction="v")
+
+
 def test_emodiff_sampling_parity_same_noise():
     tm, nm = _emodiff_pair(2)
     cond = _cond(np.random.default_rng(3), 1)
@@ -124,7 +144,13 @@ def test_sample_sequence_chains_windows_deterministically():
     w = window_slice(feats, 24, TINY)  # last window runs past the end: padded, frames trimmed
     assert w.shape == (TINY.seq_len, TINY.audio_dim) and np.array_equal(w[:TINY.prefix + 6], feats[20:30])
     one = nm.sample_window(window_slice(feats, 0, TINY), style, np.random.default_rng(3), steps=4)
-    assert one.shape == (TINY.window, 55) and np.allclose(one, a[:TINY.window], atol=1e-5)  # same noise, same result
+    stride = TINY.window - min(OVERLAP, (TINY.window - TINY.prefix) // 2)
+    # Same noise, same result up to where the next window's cross-fade begins.
+    assert one.shape == (TINY.window, 55) and np.allclose(one[:stride], a[:stride], atol=1e-5)
+    plain = nm.sample_sequence(feats, style, rng=3, steps=4, overlap=0)
+    assert np.allclose(one, plain[:TINY.window], atol=1e-5)
+    with pytest.raises(ValueError, match="overlap"):
+        nm.sample_sequence(feats, style, overlap=TINY.window)
 
 
 def test_lips_parity_and_apply_touches_only_mouth(tmp_path):
@@ -239,15 +265,17 @@ def test_windows_are_chained_through_the_prefix(parallel):
                                            real_eps(x, t, cond, ctx))[1]
     out = nm.sample_sequence(feats, nm.null_style, rng=0, steps=3, parallel=parallel, initial=np.full(55, 0.5))
     assert out.shape == (2 * c.window + 5, 55)
+    stride = c.window - min(OVERLAP, (c.window - c.prefix) // 2)
+    n_win = 1 + -(-(out.shape[0] - c.window) // stride)
     first_b, first_prefix, first_mask = seen[0]
     assert first_mask[0].tolist() == [0.0] * (c.prefix - 1) + [1.0]  # the initial state: one given frame
     assert np.allclose(first_prefix[0, -1], nm.normalize(np.full(55, 0.5)), atol=1e-6)
     if parallel:
-        assert first_b == 3 and len(seen) == 3  # all three windows in one batch, one call per step
+        assert first_b == n_win and len(seen) == 3  # all windows in one batch, one call per step
         _, pre, mask = seen[-1]
         assert np.all(mask[1:] == 1)  # later windows see the previous window's current estimate
     else:
-        assert len(seen) == 9
-        _, pre, mask = seen[3]  # first step of window 2
+        assert len(seen) == 3 * n_win
+        _, pre, mask = seen[3]  # first step of window 2: the frames of window 1 just before it starts
         assert np.all(mask == 1)
-        assert np.allclose(pre[0], nm.normalize(out[c.window - c.prefix:c.window]), atol=1e-5)
+        assert np.allclose(pre[0], nm.normalize(out[stride - c.prefix:stride]), atol=1e-5)

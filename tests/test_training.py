@@ -93,7 +93,7 @@ def test_emodiff_finetune_from_weights_keeps_frozen_style_encoder(corpus, tmp_pa
 
     from dreamtalk.core.training.train_emodiff import train_emodiff
     base = train_emodiff(corpus, tmp_path / "base", TINY_E, TINY_T, max_steps=2, quiet=True)
-    cfg = dataclasses.replace(TINY_E, motion_kernel=3, vel_weight=1.0, acc_weight=0.5)
+    cfg = dataclasses.replace(TINY_E, motion_kernel=3, vel_weight=1.0, acc_weight=0.5, prediction="x0")
     tc = dataclasses.replace(TINY_T, init=base["weights"], freeze=("style_encoder.",))
     fine = train_emodiff(corpus, tmp_path / "fine", cfg, tc, max_steps=3, quiet=True)
     wa, wb = load_weights(base["weights"]), load_weights(fine["weights"])

@@ -1,33 +1,60 @@
 #!/usr/bin/env bash
-# Every figure in docs/training.md, measured again: lip-sync on the real-speech dev set (oracle, jawflap, the
-# model audio-only, with speech recognition and with transcripts, under emotions), emotion signatures and the style check, diversity,
-# and speed. Usage: bash tools/eval_all.sh [DEVSET] [OUTDIR]   (DEVSET is built with `dreamtalk data realdev`)
+# Every figure in docs/training.md, measured again: lip-sync on the real-speech set per part (selection: every
+# choice is made on it; test: reported only) and per channel (clean, telephone, noise, reverb, MP3), audio only and
+# with speech recognition, with transcripts, under emotions; motion naturalness against corpus clips and real
+# captures; emotion signatures, the style check, the style confusion matrix and an emotion track; diversity; speed.
+# Usage: bash tools/eval_all.sh [DEVSET] [OUTDIR] [CORPUS]
+#   DEVSET is built with `dreamtalk data realdev`, CORPUS (held-out clips for naturalness) with `dreamtalk data synth`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DT=${DREAMTALK:-dreamtalk}
 DEV=${1:-data/realdev}
 OUT=${2:-docs/eval}
+CORPUS=${3:-data/synth20}
 SHARED=../shared/data
 mkdir -p "$OUT"
 [ -f "$DEV/clips.jsonl" ] || $DT -q data realdev --out "$DEV"
-for s in oracle jawflap dreamtalk; do
-  echo "== lipsync $s"; $DT -q eval lipsync --data "$DEV" --system "$s" --json "$OUT/lipsync_$s.json"
+for s in oracle jawflap; do
+  echo "== lipsync $s"; $DT -q eval lipsync --data "$DEV" --split dev --system "$s" --json "$OUT/lipsync_$s.json"
 done
-echo "== lipsync dreamtalk --transcript"
-$DT -q eval lipsync --data "$DEV" --system dreamtalk --transcript --json "$OUT/lipsync_dreamtalk_transcript.json"
-for e in neutral happy surprised angry; do
-  echo "== lipsync dreamtalk --recognize --emotion $e"
-  $DT -q eval lipsync --data "$DEV" --system dreamtalk --recognize --emotion "$e" \
-      --json "$OUT/lipsync_dreamtalk_recognize_$e.json"
+for part in selection test; do
+  for cond in "" -phone -noise -reverb -mp3; do
+    echo "== lipsync dreamtalk $part$cond"
+    $DT -q eval lipsync --data "$DEV" --split "$part$cond" --system dreamtalk --json "$OUT/lipsync_dreamtalk_$part$cond.json"
+    echo "== lipsync dreamtalk --recognize $part$cond"
+    $DT -q eval lipsync --data "$DEV" --split "$part$cond" --system dreamtalk --recognize \
+        --json "$OUT/lipsync_dreamtalk_recognize_$part$cond.json"
+  done
+  echo "== lipsync dreamtalk --transcript $part"
+  $DT -q eval lipsync --data "$DEV" --split "$part" --system dreamtalk --transcript \
+      --json "$OUT/lipsync_dreamtalk_transcript_$part.json"
+  for e in happy surprised angry; do
+    echo "== lipsync dreamtalk --emotion $e $part"
+    $DT -q eval lipsync --data "$DEV" --split "$part" --system dreamtalk --emotion "$e" \
+        --json "$OUT/lipsync_dreamtalk_${e}_$part.json"
+    echo "== lipsync dreamtalk --recognize --emotion $e $part"
+    $DT -q eval lipsync --data "$DEV" --split "$part" --system dreamtalk --recognize --emotion "$e" \
+        --json "$OUT/lipsync_dreamtalk_recognize_${e}_$part.json"
+  done
 done
+CAPS=()
+[ -f "$SHARED/livelink_sad.csv" ] && CAPS=(--captures "$SHARED/livelink_sample.csv" "$SHARED/livelink_sad.csv")
+NAT=()
+[ -f "$CORPUS/clips.jsonl" ] && NAT=(--corpus "$CORPUS")
+echo "== naturalness"
+$DT -q eval naturalness --data "$DEV" --split dev "${NAT[@]}" "${CAPS[@]}" --plot docs/naturalness.png \
+    --json "$OUT/naturalness.json"
 STYLE=()
 [ -f "$SHARED/livelink_sad.csv" ] && STYLE=(--style-check --style-a "$SHARED/livelink_sad.csv" --style-b "$SHARED/livelink_sample.csv")
-echo "== emotion"; $DT -q eval emotion --data "$DEV" "${STYLE[@]}" --json "$OUT/emotion.json"
-echo "== diversity"; $DT -q eval diversity --data "$DEV" --seeds 5 --json "$OUT/diversity.json"
+CONF=()
+[ -f "$CORPUS/clips.jsonl" ] && CONF=(--style-confusion "$CORPUS")
+echo "== emotion"
+$DT -q eval emotion --data "$DEV" --split selection "${STYLE[@]}" "${CONF[@]}" --track-check --json "$OUT/emotion.json"
+echo "== diversity"; $DT -q eval diversity --data "$DEV" --split dev --seeds 5 --json "$OUT/diversity.json"
 echo "== bench"; $DT -q bench --json "$OUT/bench.json"
-# recognition needs real speech: all dev clips end to end (16 kHz mono, so sox joins them as they are)
+# recognition needs real speech: all clean dev clips end to end (16 kHz mono, so sox joins them as they are)
 JOINED=$(mktemp --suffix .wav)
-sox "$DEV"/audio/*.wav "$JOINED"
+sox $(ls "$DEV"/audio/*.wav | grep -v -- "__") "$JOINED"
 echo "== bench --recognize (dev clips joined)"
 $DT -q bench --recognize --audio "$JOINED" --memory-minutes 0 --json "$OUT/bench_recognize.json"
 rm -f "$JOINED"

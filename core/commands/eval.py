@@ -62,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                      "corpus clips and real captures.")
     _common(np_)
     np_.add_argument("--emotion", default="neutral", help="emotion to generate with (default neutral)")
-    np_.add_argument("--seed", type=int, default=0, help="seed for every clip (default 0)")
+    np_.add_argument("--seed", type=int, default=0, help="seed of the first clip; clip i gets seed + i (default 0)")
     np_.add_argument("--corpus", default=None, help="synthetic corpus DIR whose held-out clips are a reference")
     np_.add_argument("--corpus-split", default="test", help="split of --corpus to use (default test)")
     np_.add_argument("--corpus-clips", type=int, default=200, help="at most this many corpus clips (default 200)")
@@ -341,8 +341,8 @@ def run_naturalness(args: argparse.Namespace) -> int:
     clips = _load(args)
     anims = []
     with Progress(len(clips), "eval naturalness") as bar:
-        for c in clips:
-            anims.append(generate(c.audio, c.sr, seed=args.seed, emotion=emotion))
+        for i, c in enumerate(clips):  # one seed per clip: independent takes, not one noise pattern for all
+            anims.append(generate(c.audio, c.sr, seed=args.seed + i, emotion=emotion))
             bar.update(1)
     sets = {"generated": evaluate_set(anims)}
     if args.corpus:

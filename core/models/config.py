@@ -47,14 +47,21 @@ class EmoDiffConfig:
     beta_start: float = 1e-4  # linear schedule only
     beta_end: float = 0.02
     clip_x0: float = 6.0  # sampler clips the x0 estimate in normalised units
+    # What the network outputs: "eps" (the noise, DDPM) or "x0" (the clean window, as MDM does for motion). The
+    # sampler always receives noise; an x0 output is converted, so errors are not amplified by 1/sqrt(abar).
+    prediction: str = "eps"
     dropout: float = 0.1
     p_drop_style: float = 0.1  # classifier-free guidance training
     p_drop_prefix: float = 0.3
-    # Training only: extra weight on the first and second temporal differences of the noise error. At SNR
-    # weighting these are velocity and acceleration losses on the denoised estimate; they single out the
-    # frame-to-frame part of the error that makes heads tremble and blinks flicker.
+    # Training only: extra weight on the first and second temporal differences of the error (of the noise, or of
+    # the clean window with prediction "x0": velocity and acceleration losses on the denoised estimate). They
+    # single out the frame-to-frame part of the error that makes heads tremble and blinks flicker.
     vel_weight: float = 0.0
     acc_weight: float = 0.0
+
+    def __post_init__(self):
+        if self.prediction not in ("eps", "x0"):
+            raise ValueError(f"EmoDiffConfig: prediction must be 'eps' or 'x0', got {self.prediction!r}")
 
     @property
     def seq_len(self) -> int:

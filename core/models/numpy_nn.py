@@ -179,6 +179,9 @@ class WindowCond:
     style: np.ndarray  # (B, style_dim), or (B, S, style_dim) per token (emotion that changes over time)
 
 
+OVERLAP = 10  # frames two neighbouring windows share (cross-faded)
+
+
 class EmoDiffNumpy:
     """EmoDiff forward pass, style encoder, emotion-label styles and window/sequence sampling in numpy."""
 
@@ -290,8 +293,18 @@ class EmoDiffNumpy:
     def eps(self, x_t: np.ndarray, t: int | np.ndarray, cond: WindowCond, ctx: np.ndarray | None = None) -> np.ndarray:
         """Predicted noise (B, W, 55) for noisy window frames x_t (B, W, 55) at training step(s) t.
 
-        ``ctx`` = :meth:`context` (cond) may be passed to skip recomputing it at every step.
+        ``ctx`` = :meth:`context` (cond) may be passed to skip recomputing it at every step. An x0-predicting
+        network's output is turned into the noise it implies.
         """
+        out = self.raw(x_t, t, cond, ctx)
+        if self.cfg.prediction == "eps":
+            return out
+        a = self.acp[np.broadcast_to(np.asarray(t), (out.shape[0],))].reshape(-1, 1, 1)
+        return ((np.asarray(x_t, np.float64) - np.sqrt(a) * out) / np.sqrt(1.0 - a)).astype(F32)
+
+    def raw(self, x_t: np.ndarray, t: int | np.ndarray, cond: WindowCond,
+            ctx: np.ndarray | None = None) -> np.ndarray:
+        """The network's own output (B, W, 55): the noise, or the clean window (``cfg.prediction``)."""
         p, c = self.p, self.cfg
         x_t = np.asarray(x_t, F32)
         b = x_t.shape[0]
@@ -352,15 +365,18 @@ class EmoDiffNumpy:
     def sample_sequence(self, features: np.ndarray, style: np.ndarray, rng: np.random.Generator | int = 0,
                         steps: int = 10, guidance: float = 1.0, eta: float = 0.0,
                         initial: np.ndarray | None = None, parallel: bool = True, batch_windows: int = 64,
-                        progress=None) -> np.ndarray:
+                        progress=None, overlap: int | None = None) -> np.ndarray:
         """(T, A) features -> (T, 55) raw motion, window by window; each window sees the previous window's tail.
 
-        ``parallel`` (default) denoises up to ``batch_windows`` consecutive windows as one batch: at every step
-        each window's prefix is the previous window's current clean estimate, so at the last step windows are
-        chained on (nearly) final frames; it is several times faster than ``parallel=False``, which samples the
-        windows one after another on final frames. ``initial`` (55,) raw is the first frame's expression given
-        to the first window. ``progress`` (optional) is called with the number of frames done. ``style`` is
-        (Ds,) for the whole take or (T, Ds) per frame (an emotion that changes within the take).
+        Windows start every ``window - overlap`` frames (``overlap`` defaults to OVERLAP, at most half of what a
+        window adds to its prefix); in the ``overlap`` frames two windows share, the output
+        cross-fades from the earlier to the later one, so no seam jumps (each window continues from the frames
+        just before the shared part). ``parallel`` (default) denoises up to ``batch_windows`` consecutive windows
+        as one batch: at every step each window's prefix is the previous window's current clean estimate; it is
+        several times faster than ``parallel=False``, which samples the windows one after another on final
+        frames. ``initial`` (55,) raw is the first frame's expression given to the first window. ``progress``
+        (optional) is called with the number of frames done. ``style`` is (Ds,) for the whole take or (T, Ds)
+        per frame (an emotion that changes within the take).
         """
         c = self.cfg
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -368,9 +384,17 @@ class EmoDiffNumpy:
         t_total = int(features.shape[0])
         if style.ndim == 2 and style.shape[0] != t_total:
             raise ValueError(f"per-frame style has {style.shape[0]} frames, the audio {t_total}")
-        n_win = max(1, -(-t_total // c.window))
-        out = np.zeros((n_win * c.window, c.motion_dim), F32)
-        prev = None  # (K, 55) normalised tail already generated
+        if overlap is None:
+            overlap = min(OVERLAP, (c.window - c.prefix) // 2)
+        if not 0 <= overlap <= c.window - c.prefix:
+            raise ValueError(f"overlap must be in [0, {c.window - c.prefix}], got {overlap}")
+        stride = c.window - overlap
+        n_win = 1 + max(0, -(-(t_total - c.window) // stride))
+        length = (n_win - 1) * stride + c.window
+        acc = np.zeros((length, c.motion_dim), np.float64)  # cross-faded sum of the windows
+        wsum = np.zeros((length, 1), np.float64)
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))  # (O,) rises 0 -> 1
+        prev = None  # (K, 55) normalised frames just before the next window
         if initial is not None:
             prev = np.zeros((c.prefix, c.motion_dim), F32)
             prev[-1] = self.normalize(initial)
@@ -378,16 +402,17 @@ class EmoDiffNumpy:
             prev_mask[-1] = 1.0
         group = 1 if not parallel else max(1, int(batch_windows))
         fn = self.guided_eps_fn(guidance)
+        tail = slice(stride - c.prefix, stride)  # a window's frames that precede the next window
         for g0 in range(0, n_win, group):
             wins = list(range(g0, min(n_win, g0 + group)))
             b = len(wins)
-            audio = np.stack([window_slice(features, w * c.window, c) for w in wins])
+            audio = np.stack([window_slice(features, w * stride, c) for w in wins])
             prefix = np.zeros((b, c.prefix, c.motion_dim), F32)
             pmask = np.zeros((b, c.prefix), F32)
             if prev is not None:
                 prefix[0], pmask[0] = prev, prev_mask
             if style.ndim == 2:
-                wstyle = np.stack([style_slice(style, w * c.window, c) for w in wins])  # (B, S, Ds)
+                wstyle = np.stack([style_slice(style, w * stride, c) for w in wins])  # (B, S, Ds)
             else:
                 wstyle = np.broadcast_to(style, (b, c.style_dim)).astype(F32)
             cond = WindowCond(audio, prefix, pmask, wstyle)
@@ -397,17 +422,25 @@ class EmoDiffNumpy:
                     return cond
                 pre = cond.prefix.copy()
                 msk = cond.prefix_mask.copy()
-                pre[1:] = x0[:-1, -c.prefix:]
+                pre[1:] = x0[:-1, tail]
                 msk[1:] = 1.0
                 return WindowCond(cond.audio, pre, msk, cond.style)
 
             x0 = ddim_sample(fn, (b, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=gen, cond=cond,
                              clip_x0=c.clip_x0, cond_fn=chain)
-            out[wins[0] * c.window:(wins[-1] + 1) * c.window] = x0.reshape(-1, c.motion_dim)
-            prev, prev_mask = x0[-1, -c.prefix:], np.ones(c.prefix, F32)
+            for j, w in enumerate(wins):
+                wt = np.ones(c.window)
+                if overlap and w > 0:
+                    wt[:overlap] = ramp
+                if overlap and w < n_win - 1:
+                    wt[-overlap:] = 1.0 - ramp
+                acc[w * stride:w * stride + c.window] += wt[:, None] * x0[j]
+                wsum[w * stride:w * stride + c.window] += wt[:, None]
+            prev, prev_mask = x0[-1, tail], np.ones(c.prefix, F32)
             if progress is not None:
-                progress(min(t_total, (wins[-1] + 1) * c.window) - wins[0] * c.window)
-        return self.denormalize(out[:t_total])
+                done_to = t_total if wins[-1] == n_win - 1 else min(t_total, (wins[-1] + 1) * stride)
+                progress(done_to - min(t_total, wins[0] * stride))
+        return self.denormalize((acc / np.maximum(wsum, 1e-12))[:t_total].astype(F32))
 
 
 # ---- lip refinement ---------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ F32 = np.float32
 
 
 def emodiff_loss(model, b: dict, gen, train: bool):
-    """Masked MSE between true and predicted noise (+ its temporal differences, weighted by vel_weight and
-    acc_weight); style dropped to the null style with p_drop_style."""
+    """Masked MSE between the true and predicted noise, or clean window with prediction "x0" (+ the temporal
+    differences of the error, weighted by vel_weight and acc_weight); style dropped to the null style with
+    p_drop_style."""
     import torch
 
     cfg = model.cfg
@@ -40,9 +41,9 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     noise = torch.randn(x0.shape, generator=gen).to(x0.device)
     a = acp[t][:, None, None]
     x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
-    eps = model(x_t, t, b["audio"], model.normalize(b["prefix"]), b["prefix_mask"], style)
+    out = model(x_t, t, b["audio"], model.normalize(b["prefix"]), b["prefix_mask"], style)
     m = b["mask"][..., None]
-    err = eps - noise  # (B, W, 55)
+    err = out - (x0 if cfg.prediction == "x0" else noise)  # (B, W, 55)
     loss = (err ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
     for order, weight in ((1, cfg.vel_weight), (2, cfg.acc_weight)):
         if weight > 0:
