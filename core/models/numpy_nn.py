@@ -106,13 +106,11 @@ def conv1d(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1, taps:
     xp = np.zeros((bsz, t + 2 * pad, cin), F32)
     xp[:, pad:pad + t] = x
     taps = taps if taps is not None else [np.ascontiguousarray(w[:, :, j].T) for j in range(k)]
-    out = np.empty((bsz, t, w.shape[0]), F32)
-    for i in range(bsz):
-        acc = xp[i, 0:t] @ taps[0] + b
-        for j in range(1, k):
-            acc += xp[i, j * dilation:j * dilation + t] @ taps[j]
-        out[i] = acc
-    return out
+    # One GEMM per tap over every window of the batch at once: shifted views of the padded input, flattened.
+    out = xp[:, 0:t].reshape(-1, cin) @ taps[0] + b
+    for j in range(1, k):
+        out += xp[:, j * dilation:j * dilation + t].reshape(-1, cin) @ taps[j]
+    return out.reshape(bsz, t, w.shape[0])
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
