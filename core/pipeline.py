@@ -135,7 +135,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``.
 
     ``transcript`` (what is said) is force-aligned to sharpen the mouth; without one, ``recognize`` gets the words
-    from English speech recognition (pocketsphinx, ~4x faster than real time) and uses them the same way.
+    from English speech recognition (pocketsphinx, about 3x faster than real time) and uses them the same way.
     ``emotion_track`` (``"0:neutral,2.5:happy@0.8"``, a .json/.csv file or a list of (time, emotion, intensity))
     changes the emotion within the take, cross-fading over ``transition`` seconds (default 0.5); it replaces
     ``emotion`` and ``intensity``.

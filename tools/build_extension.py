@@ -31,13 +31,13 @@ def find_builder() -> Path | None:
 
 
 POCKETSPHINX = "pocketsphinx==5.1.1"
-# Blender platform -> pip platform tag of its wheel (Blender 4.2-5.0 embed CPython 3.11).
-PLATFORM_TAGS = {"linux-x64": "manylinux2014_x86_64", "windows-x64": "win_amd64",
-                 "macos-arm64": "macosx_11_0_arm64", "macos-x64": "macosx_10_9_x86_64"}
-PYTHON_VERSION = "3.11"
-# Blender platform -> (OS part of a wheel's platform tag, accepted architectures); universal2 serves both Macs.
-WHEEL_NAMES = {"linux-x64": ("linux", ("x86_64",)), "windows-x64": ("win", ("amd64",)),
-               "macos-arm64": ("macosx", ("arm64", "universal2")), "macos-x64": ("macosx", ("x86_64", "universal2"))}
+PYTHON_VERSION = "3.11"  # Blender 4.2-5.0 embed CPython 3.11
+# Blender platform -> (pip platform tag to fetch, OS part of a matching wheel name, accepted architectures);
+# a macOS universal2 wheel serves both Macs.
+PLATFORMS = {"linux-x64": ("manylinux2014_x86_64", "linux", ("x86_64",)),
+             "windows-x64": ("win_amd64", "win", ("amd64",)),
+             "macos-arm64": ("macosx_11_0_arm64", "macosx", ("arm64", "universal2")),
+             "macos-x64": ("macosx_10_9_x86_64", "macosx", ("x86_64", "universal2"))}
 COPY_IGNORE = (".git", ".venv", "venv", "node_modules", "dist", "build", "data", "runs", "out", "__pycache__",
                "*.egg-info", ".pytest_cache")
 
@@ -71,11 +71,10 @@ def fetch_wheels(wheels_dir: str | Path, platforms: list[str]) -> list[Path]:
     name, version = POCKETSPHINX.split("==")
     found = []
     for plat in platforms:
-        tag = PLATFORM_TAGS[plat]
+        tag, os_part, archs = PLATFORMS[plat]
 
         def matches(w: Path) -> bool:
-            os_part, arch = WHEEL_NAMES[plat]
-            return os_part in w.name and any(a in w.name for a in arch)
+            return os_part in w.name and any(a in w.name for a in archs)
         have = [w for w in sorted(d.glob(f"{name}-{version}-*.whl")) if matches(w)]
         if not have:
             subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
@@ -124,8 +123,8 @@ def main() -> int:
     p.add_argument("--output-dir", default=str(ROOT / "dist"), help="where the zip goes (default: dist/)")
     p.add_argument("--wheels", action="store_true",
                    help=f"bundle {POCKETSPHINX} and write one zip per platform")
-    p.add_argument("--platforms", default=",".join(PLATFORM_TAGS),
-                   help=f"with --wheels: comma list of {', '.join(PLATFORM_TAGS)} (default all)")
+    p.add_argument("--platforms", default=",".join(PLATFORMS),
+                   help=f"with --wheels: comma list of {', '.join(PLATFORMS)} (default all)")
     p.add_argument("--wheels-dir", default=str(ROOT / "build" / "wheels"),
                    help="with --wheels: where wheels are cached (default build/wheels)")
     args = p.parse_args()
@@ -133,9 +132,9 @@ def main() -> int:
         print(build(args.output_dir))
         return 0
     plats = [x.strip() for x in args.platforms.split(",") if x.strip()]
-    bad = [x for x in plats if x not in PLATFORM_TAGS]
+    bad = [x for x in plats if x not in PLATFORMS]
     if bad or not plats:
-        raise SystemExit(f"unknown platform {', '.join(bad) or '(none)'}; choose from {', '.join(PLATFORM_TAGS)}")
+        raise SystemExit(f"unknown platform {', '.join(bad) or '(none)'}; choose from {', '.join(PLATFORMS)}")
     for z in build_with_wheels(args.output_dir, args.wheels_dir, plats):
         print(f"{z}  {z.stat().st_size / 2**20:.1f} MiB")
     return 0

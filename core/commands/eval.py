@@ -248,34 +248,42 @@ def run_emotion(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corpus_references(corpus: str, per_emotion: int) -> list:
-    """(emotion, FaceAnimation) of the first ``per_emotion`` test-split clips per emotion (top level; neutral)."""
+def _corpus_anims(corpus: str, option: str, split: str, keep, limit) -> list:
+    """(clip record, FaceAnimation) of the animated ``split`` clips of a synthetic corpus that ``keep(record)``
+    accepts, in clips.jsonl order; ``limit(record, taken)`` says when a record is one too many."""
     import json
     from pathlib import Path
 
-    from ..emotions import EMOTIONS
     from ..errors import InputError
     from ..formats import read_npz
 
-    if per_emotion < 1:
-        raise InputError(f"--confusion-per-emotion must be at least 1, got {per_emotion}")
     root = Path(corpus)
     index = root / "clips.jsonl"
     if not index.is_file():
-        raise InputError(f"--style-confusion {root}: no clips.jsonl (build one with 'dreamtalk data synth')")
-    got: dict[str, list] = {e: [] for e in EMOTIONS}
+        raise InputError(f"{option} {root}: no clips.jsonl (build one with 'dreamtalk data synth')")
+    out: list = []
     for line in index.read_text().splitlines():
         c = json.loads(line) if line.strip() else {}
-        emo = c.get("emotion")
-        if c.get("split") != "test" or not c.get("anim") or emo not in got or len(got[emo]) >= per_emotion:
+        if c.get("split") != split or not c.get("anim") or not keep(c) or limit(c, out):
             continue
-        if emo != "neutral" and int(c.get("level", 0)) != 3:
-            continue
-        got[emo].append((emo, read_npz(root / c["anim"])))
-    refs = [r for e in EMOTIONS for r in got[e]]
-    if not refs:
-        raise InputError(f"--style-confusion {root}: no animated test clips")
-    return refs
+        out.append((c, read_npz(root / c["anim"])))
+    if not out:
+        raise InputError(f"{option} {root}: no animated clips in split {split!r}")
+    return out
+
+
+def _corpus_references(corpus: str, per_emotion: int) -> list:
+    """(emotion, FaceAnimation) of the first ``per_emotion`` test-split clips per emotion (top level; neutral)."""
+    from ..emotions import EMOTIONS
+    from ..errors import InputError
+
+    if per_emotion < 1:
+        raise InputError(f"--confusion-per-emotion must be at least 1, got {per_emotion}")
+    rows = _corpus_anims(corpus, "--style-confusion", "test",
+                         lambda c: c.get("emotion") in EMOTIONS and (c["emotion"] == "neutral"
+                                                                      or int(c.get("level", 0)) == 3),
+                         lambda c, taken: sum(r["emotion"] == c["emotion"] for r, _ in taken) >= per_emotion)
+    return sorted(((c["emotion"], a) for c, a in rows), key=lambda r: EMOTIONS.index(r[0]))
 
 
 def run_diversity(args: argparse.Namespace) -> int:
@@ -302,31 +310,10 @@ def run_diversity(args: argparse.Namespace) -> int:
 
 def _corpus_animations(args) -> list:
     """The anim/<id>.npz of --corpus clips in --corpus-split (and --corpus-emotion), the first --corpus-clips."""
-    import json
-    from pathlib import Path
-
-    from ..errors import InputError
-    from ..formats import read_npz
-
-    root = Path(args.corpus)
-    index = root / "clips.jsonl"
-    if not index.is_file():
-        raise InputError(f"--corpus {root}: no clips.jsonl (build one with 'dreamtalk data synth')")
-    out = []
-    for line in index.read_text().splitlines():
-        if not line.strip():
-            continue
-        c = json.loads(line)
-        if c.get("split") != args.corpus_split or not c.get("anim"):
-            continue
-        if args.corpus_emotion != "all" and c.get("emotion") != args.corpus_emotion:
-            continue
-        out.append(read_npz(root / c["anim"]))
-        if len(out) >= args.corpus_clips:
-            break
-    if not out:
-        raise InputError(f"--corpus {root}: no animated clips in split {args.corpus_split!r}")
-    return out
+    rows = _corpus_anims(args.corpus, "--corpus", args.corpus_split,
+                         lambda c: args.corpus_emotion == "all" or c.get("emotion") == args.corpus_emotion,
+                         lambda c, taken: len(taken) >= args.corpus_clips)
+    return [a for _, a in rows]
 
 
 def run_naturalness(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what is said (text, or a .txt file): force-aligned to sharpen the lips")
     p.add_argument("--recognize", action="store_true",
                    help="no transcript at hand: recognise the (English) words with pocketsphinx and use them the "
-                        "same way; about 4x faster than real time instead of 160x; prints what it heard")
+                        "same way; about 3x faster than real time instead of 100x; prints what it heard")
     p.add_argument("--no-head", action="store_true", help="keep the head still")
     p.add_argument("--no-blink", action="store_true", help="suppress blinks")
     p.add_argument("--mesh", default=None, help="with .glb/.fbx output: animate this mesh instead of the proxy head")
