@@ -251,3 +251,56 @@ def test_cli_real_model_path_on_tiny_weights(tmp_path, capsys):
                  "--recognize", "--transcript"]) == 2
     assert "exclude each other" in capsys.readouterr().err
     assert main(["-q", "eval", "lipsync", "--data", str(data), "--system", "jawflap", "--recognize"]) == 2
+
+
+# ---- style confusion and emotion tracks ------------------------------------------------------------------
+def _label_face(emotion):
+    """(T=30, 52) weights with that emotion's signature channels at 0.5 (the label's mean face)."""
+    w = np.zeros((30, 52), np.float32)
+    if emotion == "contempt":
+        w[:, INDEX["mouthSmileLeft"]] = 0.4
+    elif emotion != "neutral":
+        for n in SIGNATURE_CHANNELS[emotion]:
+            w[:, INDEX[n]] = 0.5
+    return w
+
+
+def test_style_confusion_counts_nearest_label():
+    from dreamtalk.core.eval.emotion import confusion_table, style_confusion
+
+    def gen(audio, sr, emotion="neutral", intensity=1.0, style=None, seed=0):
+        w = style.weights if style is not None else _label_face(emotion)
+        return FaceAnimation(30.0, w)
+    refs = [("happy", FaceAnimation(30.0, _label_face("happy"))), ("sad", FaceAnimation(30.0, _label_face("sad"))),
+            ("angry", FaceAnimation(30.0, _label_face("happy") * 0.9))]  # an "angry" clip that looks happy
+    r = style_confusion(make_clips(2), gen, refs)
+    assert r["matrix"]["happy"]["happy"] == 1 and r["matrix"]["sad"]["sad"] == 1
+    assert r["matrix"]["angry"]["happy"] == 1 and r["accuracy"] == pytest.approx(2 / 3)
+    assert "2/3 references give their own emotion" in confusion_table(r)
+
+
+def _track_gen(jump: bool):
+    """A generator that follows emotion_track keys (linear fades) and, with ``jump``, snaps at each switch."""
+    from dreamtalk.core.emotions import parse_emotion_track, track_weights
+
+    def gen(audio, sr, emotion="neutral", intensity=1.0, seed=0, emotion_track=None, transition=0.5):
+        t = round(audio.size / sr * 30)
+        keys = parse_emotion_track(emotion_track or [(0.0, emotion, intensity)])
+        mix = track_weights(keys, t, 30.0, 0.0 if jump else transition)
+        w = mix @ np.stack([_label_face(k.emotion)[0] for k in keys])  # (T, 52)
+        w[t // 6, INDEX["browDownLeft"]] += 0.1  # one quick movement inside the first segment
+        head = np.zeros((t, 3), np.float32)
+        return FaceAnimation(30.0, np.clip(w, 0, 1), head)
+    return gen
+
+
+def test_track_check_finds_each_segment_and_jumps():
+    from dreamtalk.core.eval.emotion import track_check, track_summary
+    clips = make_clips(4)  # 12 s joined
+    smooth = track_check(clips, _track_gen(jump=False), transition=2.0)
+    assert smooth["all_present"] and smooth["no_jump"]
+    assert [s["emotion"] for s in smooth["segments"]] == ["neutral", "happy", "sad"]
+    assert smooth["segments"][1]["strength"]["happy"] == pytest.approx(0.5, abs=1e-6)
+    assert "no jump" in track_summary(smooth)
+    hard = track_check(clips, _track_gen(jump=True), transition=2.0)
+    assert hard["all_present"] and not hard["no_jump"] and "JUMP" in track_summary(hard)
