@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped weights from nothing, in one command: corpus -> EmoDiff -> lip refinement -> weights/.
 # About 12 min of corpus synthesis (+13 min for the foreign-voice corpus), 27 min of EmoDiff, 42 min of lips and
-# 95 min of the EmoDiff motion fine-tune on a 2-core CPU (see docs/training.md).
+# 95 + 27 min of the EmoDiff motion fine-tunes on a 2-core CPU (see docs/training.md).
 # Usage: bash tools/train_all.sh [WORKDIR]   (needs the [train] extra and the Debian speech packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +16,7 @@ $DT train lips --config configs/lips.json --data "$WORK/synth20" --extra-data "$
 # the lip network's style vectors keep their meaning.
 $DT train emodiff --config configs/emodiff_finetune.json --data "$WORK/synth20" --out "$WORK/runs/emodiff_ft" \
     --init "$WORK/runs/emodiff/emodiff.npz" --minutes 95 --resume
-cp "$WORK/runs/emodiff_ft/emodiff.npz" "$WORK/runs/lips/lips.npz" weights/
+# Stage 3: without the acceleration term, so quick events (blinks, brow raises) are not hedged.
+$DT train emodiff --config configs/experiments/emodiff_ft_x0_b.json --data "$WORK/synth20" \
+    --out "$WORK/runs/emodiff_ft_b" --init "$WORK/runs/emodiff_ft/emodiff.npz" --minutes 27 --resume
+cp "$WORK/runs/emodiff_ft_b/emodiff.npz" "$WORK/runs/lips/lips.npz" weights/
