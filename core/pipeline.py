@@ -96,11 +96,10 @@ def _style_vector(models: Models, style: Any, emotion: str, intensity: float) ->
     return vec, {"emotion": anim.metadata.get("emotion", "style"), "intensity": intensity, "style": label}
 
 
-def _track_styles(models: Models, track, num_frames: int, transition: float) -> tuple[np.ndarray, dict]:
-    """(T, Ds) per-frame style of an emotion track at 30 fps, and its metadata."""
-    from .emotions import parse_emotion_track, track_weights
+def _track_styles(models: Models, keys, num_frames: int, transition: float) -> tuple[np.ndarray, dict]:
+    """(T, Ds) per-frame style of parsed emotion-track ``keys`` at 30 fps, and its metadata."""
+    from .emotions import track_weights
 
-    keys = parse_emotion_track(track)
     table = np.stack([models.emodiff.emotion_style(k.emotion, k.intensity) for k in keys])  # (K, Ds)
     styles = (track_weights(keys, num_frames, 30.0, transition) @ table).astype(np.float32)
     top = max(keys, key=lambda k: k.intensity)
@@ -159,7 +158,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if emotion_track is not None:
         if style is not None:
             raise InputError("give a style clip or an emotion track, not both")
-        parse_emotion_track(emotion_track)  # fail before the audio is read
+        emotion_track = parse_emotion_track(emotion_track)  # read once; fails before the audio is read
     transition = DEFAULT_TRANSITION if transition is None else float(transition)
     if not 0.0 <= transition <= 60.0:
         raise InputError(f"transition must be in 0..60 seconds, got {transition}")

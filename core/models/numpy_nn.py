@@ -389,8 +389,7 @@ class EmoDiffNumpy:
         stride = c.window - overlap
         n_win = 1 + max(0, -(-(t_total - c.window) // stride))
         length = (n_win - 1) * stride + c.window
-        acc = np.zeros((length, c.motion_dim), np.float64)  # cross-faded sum of the windows
-        wsum = np.zeros((length, 1), np.float64)
+        acc = np.zeros((length, c.motion_dim), np.float64)  # the windows cross-faded (weights sum to 1 per frame)
         ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))  # (O,) rises 0 -> 1
         prev = None  # (K, 55) normalised frames just before the next window
         if initial is not None:
@@ -433,12 +432,11 @@ class EmoDiffNumpy:
                 if overlap and w < n_win - 1:
                     wt[-overlap:] = 1.0 - ramp
                 acc[w * stride:w * stride + c.window] += wt[:, None] * x0[j]
-                wsum[w * stride:w * stride + c.window] += wt[:, None]
             prev, prev_mask = x0[-1, tail], np.ones(c.prefix, F32)
             if progress is not None:
                 done_to = t_total if wins[-1] == n_win - 1 else min(t_total, (wins[-1] + 1) * stride)
                 progress(done_to - min(t_total, wins[0] * stride))
-        return self.denormalize((acc / np.maximum(wsum, 1e-12))[:t_total].astype(F32))
+        return self.denormalize(acc[:t_total].astype(F32))
 
 
 # ---- lip refinement ---------------------------------------------------------------------------------

@@ -82,23 +82,18 @@ def _plot(log_path: Path, png: Path, title: str) -> None:
     plt.close(fig)
 
 
-def init_from_weights(model, path: str | os.PathLike) -> list[str]:
-    """Load a weights file's arrays into ``model``; returns the parameters it lacked (kept as initialised).
-
-    Every array of the file must match a parameter or buffer of the model by name and shape.
+def init_from_weights(model, w, path: str | os.PathLike) -> None:
+    """Load the arrays of weights ``w`` (read from ``path``) into ``model``; parameters it lacks keep their
+    initialisation. Every array must match a parameter or buffer of the model by name and shape.
     """
     import torch
 
-    from ..weights import load_weights
-
-    w = load_weights(path)
     state = model.state_dict()
     extra = sorted(set(w.params) - set(state))
     bad = [k for k in w.params if k in state and tuple(state[k].shape) != tuple(w.params[k].shape)]
     if extra or bad:
         raise ValueError(f"init {path}: arrays that do not fit the model: {', '.join((extra + bad)[:5])}")
     model.load_state_dict({k: torch.as_tensor(v) for k, v in w.params.items()}, strict=False)
-    return sorted(set(state) - set(w.params))
 
 
 def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minutes: float | None = None,
@@ -112,17 +107,23 @@ def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minu
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device)
     model = spec.model.to(dev)
-    if tcfg.init and not (resume and (out / "checkpoint.pt").is_file()):
-        init_from_weights(model, tcfg.init)
+    init_version = None  # the starting weights' version, recorded with the result (also when resuming)
+    if tcfg.init:
+        from ..weights import load_weights
+        w = load_weights(tcfg.init)
+        init_version = w.model_version
+        if not (resume and (out / "checkpoint.pt").is_file()):
+            init_from_weights(model, w, tcfg.init)
     frozen = [n for n, p in model.named_parameters() if n.startswith(tuple(tcfg.freeze))] if tcfg.freeze else []
     if tcfg.freeze and not frozen:
         raise ValueError(f"freeze: no parameter starts with {', '.join(tcfg.freeze)}")
     for n, p in model.named_parameters():
         p.requires_grad_(n not in frozen)
+    trainable = [p for p in model.parameters() if p.requires_grad]
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.99))
+    opt = torch.optim.AdamW(trainable, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.99))
     rng = np.random.default_rng(tcfg.seed)
     tgen = torch.Generator(device="cpu").manual_seed(tcfg.seed)
     step, elapsed_before, horizon = 0, 0.0, tcfg.max_steps  # LR horizon: the config's, not this call's stop
@@ -181,7 +182,7 @@ def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minu
         loss = spec.loss_fn(model, batch, tgen, True)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], tcfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(trainable, tcfg.grad_clip)
         opt.step()
         with torch.no_grad():
             d = min(tcfg.ema_decay, (1 + step) / (10 + step))  # short warm-up so early EMA is not all init
@@ -218,6 +219,8 @@ def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minu
     _plot(log_path, out / "loss.png", f"{spec.name} training loss")
     facts = {"steps": step, "train_seconds": round(elapsed(), 1), "val_loss": last_val,
              "final_train_loss": float(np.mean(run_losses[-50:])) if run_losses else None}
+    if tcfg.init:
+        facts["init_version"] = init_version
     weights = spec.export(ema.cpu(), out, facts)
     summary = dict(facts, weights=str(weights), checkpoint=str(ckpt), log=str(log_path), plot=str(out / "loss.png"))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))

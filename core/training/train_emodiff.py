@@ -149,10 +149,6 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     with torch.no_grad():
         model.motion_mean.copy_(torch.from_numpy(mean))
         model.motion_std.copy_(torch.from_numpy(std))
-    init_version = None
-    if tcfg.init:
-        from ..weights import load_weights
-        init_version = load_weights(tcfg.init, expect_type="emodiff").model_version
     vr = np.random.default_rng(999)
     val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
                    for _ in range(tcfg.val_batches)]
@@ -161,7 +157,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         arrays = export_arrays(ema)
         nm = EmoDiffNumpy(arrays, cfg)
         table, names, filled = emotion_style_table(nm, train)
-        meta = dict(facts, data=str(data_dir), init=tcfg.init, init_version=init_version, frozen=list(tcfg.freeze),
+        meta = dict(facts, data=str(data_dir), init=tcfg.init, frozen=list(tcfg.freeze),
                     train_clips=len(train.clips), train_hours=train.frames / 30 / 3600,
                     val_clips=len(val.clips), val_source=val_source, filled_emotion_levels=filled)
         path = out_path / "emodiff.npz"
