@@ -22,7 +22,10 @@ import numpy as np
 from ..rigs.arkit import ARKIT_NAMES, INDEX, NUM_BLENDSHAPES, reorder
 from .errors import InputError
 
-RANGE_TOLERANCE = 1e-3  # capture devices overshoot [0, 1] by rounding; more than this is an error
+# Real solvers and iPhones emit values a hair outside [0, 1] (NeuroSync: down to -0.004): those are clamped with one
+# warning; more than this is an error.
+RANGE_TOLERANCE = 0.02
+ROUNDING = 1e-3  # overshoot from rounding alone: clamped silently
 METADATA_KEYS = ("emotion", "intensity", "seed", "model_version", "source_audio", "source_audio_sha256")
 
 
@@ -71,6 +74,13 @@ class FaceAnimation:
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
             i = np.unravel_index(np.argmax(np.abs(w - 0.5)), w.shape)
             raise InputError(f"weight {w[i]:.4g} out of range [0, 1] at frame {i[0]}, channel {ARKIT_NAMES[i[1]]}")
+        outside = int(np.count_nonzero((w < -ROUNDING) | (w > 1 + ROUNDING)))
+        if outside:
+            import warnings
+
+            from .errors import DreamTalkWarning
+            warnings.warn(f"{outside} blendshape weights slightly outside [0, 1] (from {lo:.4g} to {hi:.4g}) were "
+                          "clamped", DreamTalkWarning, stacklevel=3)
         self.weights = np.clip(w, 0.0, 1.0)
         t = w.shape[0]
         self.head_rotation = self._track(self.head_rotation, 3, "head_rotation", t, zeros=True)

@@ -23,7 +23,6 @@ from .errors import Cancelled, InputError
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 EMODIFF_FILE = "emodiff.npz"
 LIPS_FILE = "lips.npz"
-DEFAULT_STEPS = 10
 DEFAULT_GUIDANCE = 1.0  # emotion labels pick in-distribution style vectors: no guidance needed (and 2x faster)
 # A reference clip (e.g. a real iPhone capture) sits outside the training styles: stronger guidance carries its
 # style through (measured in docs/training.md: with 1.0 a sad capture's upper face is not reproduced).
@@ -144,8 +143,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     from .progress import Progress
 
     intensity = check_intensity(intensity)
-    steps = DEFAULT_STEPS if steps is None else int(steps)
-    if not 1 <= steps <= 1000:
+    if steps is not None and not 1 <= int(steps) <= 1000:
         raise InputError(f"steps must be in 1..1000, got {steps}")
     if guidance is None:
         guidance = DEFAULT_GUIDANCE if style is None else DEFAULT_STYLE_GUIDANCE
@@ -175,6 +173,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if a16.size / 16000 > MAX_SECONDS:
         raise InputError(f"audio is {a16.size / 16000 / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
     models = load_models(weights_dir)
+    steps = models.emodiff.cfg.sample_steps if steps is None else int(steps)  # the weights know their steps
     t = num_frames(a16.size)
     if emotion_track is not None:
         style_vec, style_meta = _track_styles(models, emotion_track, t, transition)  # (T, Ds)
@@ -210,6 +209,9 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     head_rot = motion[:, 52:55].astype(np.float32)
     if models.lips is not None:
         lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
+        if models.lips.cfg.phone_scores:
+            from .phone_scores import phone_posteriors
+            lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
     idx = [INDEX[n] for n in MOUTH_SET]
     if is_silent(a16):

@@ -33,6 +33,24 @@ def test_validation_errors(kwargs, message):
         FaceAnimation(**kwargs)
 
 
+def test_weights_a_hair_outside_the_range_are_clamped_with_one_warning():
+    from dreamtalk.core.errors import DreamTalkWarning
+    w = W(v=0.3)
+    w[2, 0], w[3, 1] = -0.004081, 1.015  # a real solver's overshoot (NeuroSync writes -0.004)
+    with pytest.warns(DreamTalkWarning, match="2 blendshape weights slightly outside .* clamped") as rec:
+        a = FaceAnimation(30, w)
+    assert len(rec) == 1 and a.weights.min() == 0.0 and a.weights.max() == 1.0
+    w[2, 0] = -0.0005  # rounding alone: silent
+    w[3, 1] = 1.0
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FaceAnimation(30, w)
+    w[2, 0] = -0.03
+    with pytest.raises(InputError, match="out of range"):
+        FaceAnimation(30, w)
+
+
 def test_nan_error_names_frame_and_channel():
     w = W()
     w[3, INDEX["jawOpen"]] = np.nan

@@ -67,3 +67,18 @@ def test_input_fps_option_for_csv(tmp_path, make_anim, run_cli):
     r = run_cli("convert", tmp_path / "a.csv", tmp_path / "b.json", "--input-fps", "24")
     assert r.returncode == 0, r.stderr
     assert read_animation(tmp_path / "b.json").fps == 24.0
+
+
+def test_a_live_link_csv_with_a_hair_of_overshoot_converts_with_one_warning_line(tmp_path, make_anim, run_cli):
+    """Another tool's Live Link Face CSV (NeuroSync writes values down to -0.004) is read, clamped and said so."""
+    write_animation(make_anim(20), tmp_path / "a.csv")
+    lines = (tmp_path / "a.csv").read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[2] = "-0.004081"  # the first blendshape column of the first frame
+    lines[1] = ",".join(cells)
+    (tmp_path / "a.csv").write_text("\n".join(lines) + "\n")
+    r = run_cli("convert", tmp_path / "a.csv", tmp_path / "b.json")
+    assert r.returncode == 0, r.stderr
+    warn = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(warn) == 1 and "1 blendshape weights slightly outside [0, 1]" in warn[0] and "clamped" in warn[0]
+    assert read_animation(tmp_path / "b.json").weights.min() >= 0.0

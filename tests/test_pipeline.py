@@ -25,7 +25,8 @@ BLINKS = [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]
 SPEECH_CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
 
 
-def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_audio: bool = False) -> Path:
+def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_audio: bool = False,
+                       phone_scores: bool = False) -> Path:
     """Random-init tiny EmoDiff (+ lips) weights with an emotion style table, saved as emodiff.npz / lips.npz."""
     torch = pytest.importorskip("torch")
     from dreamtalk.core.emotions import EMOTIONS
@@ -38,8 +39,11 @@ def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_aud
                          style_d_model=16, style_layers=1, style_heads=2, style_max_frames=32,
                          diffusion_steps=50, dropout=0.0)
     from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
+    from dreamtalk.core.phone_scores import N_PHONE_SCORES
     lcfg = LipsConfig(style_dim=8, channels=16, dilations=(1, 2), dropout=0.0, subframe_audio=subframe_audio,
-                      audio_dim=SUBFRAME_FEATURE_DIM if subframe_audio else FEATURE_DIM)
+                      phone_scores=phone_scores,
+                      audio_dim=(SUBFRAME_FEATURE_DIM if subframe_audio else FEATURE_DIM)
+                      + (N_PHONE_SCORES if phone_scores else 0))
     g = torch.Generator().manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     model = EmoDiff(ecfg)
@@ -305,6 +309,22 @@ def test_subframe_lips_get_the_subframe_features(tmp_path):
     feats = features_numpy(audio, anim.num_frames, subframes=True)  # (T, 242)
     expect = lm.predict(feats, np.clip(face.weights, 0, 1), style)
     assert lm.cfg.subframe_audio and feats.shape[1] == 242
+    assert np.abs(anim.weights[:, lm.mouth_index] - np.clip(expect, 0, 1)).max() < 1e-5
+
+
+def test_phone_score_lips_get_the_acoustic_posteriors(tmp_path):
+    from dreamtalk.core.audio import features_numpy
+    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+    from dreamtalk.core.phone_scores import phone_posteriors
+    w = build_tiny_weights(tmp_path / "w", phone_scores=True)
+    bare = build_tiny_weights(tmp_path / "bare", lips=False)
+    audio = speechlike(1.2)
+    anim, face = gen(w, audio), gen(bare, audio)
+    lm = LipsNumpy.from_file(w / "lips.npz")
+    style = EmoDiffNumpy.from_file(w / "emodiff.npz").emotion_style("neutral", 1.0)
+    feats = np.concatenate([features_numpy(audio, anim.num_frames), phone_posteriors(audio, anim.num_frames)], 1)
+    expect = lm.predict(feats, np.clip(face.weights, 0, 1), style)  # (T, 124) in
+    assert lm.cfg.phone_scores and feats.shape[1] == 124
     assert np.abs(anim.weights[:, lm.mouth_index] - np.clip(expect, 0, 1)).max() < 1e-5
 
 

@@ -110,6 +110,59 @@ def test_emodiff_finetune_from_weights_keeps_frozen_style_encoder(corpus, tmp_pa
         train_emodiff(corpus, tmp_path / "bad", cfg, bad, max_steps=1, quiet=True)
 
 
+def test_distillation_target_is_exact_for_a_teacher_that_knows_the_answer():
+    """A teacher that always predicts the same clean window X: two of its DDIM steps keep the noise direction,
+    so the student's one-step target must be X itself (any slip in the algebra shows as a loss > 0)."""
+    import dataclasses
+
+    from dreamtalk.core.training.train_emodiff import make_distill_loss
+    cfg = dataclasses.replace(TINY_E, prediction="x0", clip_x0=100.0, p_drop_style=0.0)
+    X = torch.randn(2, cfg.window, 55, generator=torch.Generator().manual_seed(0))
+
+    class Fixed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cfg = cfg
+            self.null_style = torch.nn.Parameter(torch.zeros(cfg.style_dim))
+
+        def normalize(self, x):
+            return x
+
+        def encode_style(self, clip):
+            return torch.zeros(clip.shape[0], cfg.style_dim)
+
+        def forward(self, x_t, t, audio, prefix, pmask, style):
+            return X + 0 * x_t
+
+    b = {"x0": torch.randn(2, cfg.window, 55), "style": torch.zeros(2, 10, 55), "audio": torch.zeros(2, 1, 1),
+         "prefix": torch.zeros(2, cfg.prefix, 55), "prefix_mask": torch.ones(2, cfg.prefix),
+         "mask": torch.ones(2, cfg.window)}
+    fn = make_distill_loss(Fixed(), teacher_steps=10, student_steps=5)
+    for seed in range(5):  # several draws of the student step, the final one (t = 0) included
+        assert float(fn(Fixed(), b, torch.Generator().manual_seed(seed), True)) < 1e-8
+    with pytest.raises(ValueError, match="multiple"):
+        make_distill_loss(Fixed(), teacher_steps=10, student_steps=4)
+
+
+def test_emodiff_distills_into_a_student_that_knows_its_steps(corpus, tmp_path):
+    import dataclasses
+
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    teacher_cfg = dataclasses.replace(TINY_E, prediction="x0", sample_steps=10)
+    teacher = train_emodiff(corpus, tmp_path / "t", teacher_cfg, TINY_T, max_steps=2, quiet=True)
+    student_cfg = dataclasses.replace(teacher_cfg, sample_steps=5)
+    tc = dataclasses.replace(TINY_T, init=teacher["weights"], freeze=("style_encoder.",),
+                             extra={"distill": {"teacher_steps": 10, "student_steps": 5}})
+    student = train_emodiff(corpus, tmp_path / "s", student_cfg, tc, max_steps=2, quiet=True)
+    w = load_weights(student["weights"])
+    assert w.config["sample_steps"] == 5 and w.meta["distill"] == {"teacher_steps": 10, "student_steps": 5}
+    assert np.isfinite(student["val_loss"])
+    assert not np.allclose(w.params["out.weight"], load_weights(teacher["weights"]).params["out.weight"])
+    wrong = dataclasses.replace(tc, extra={"distill": {"teacher_steps": 10, "student_steps": 2}})
+    with pytest.raises(ValueError, match="sample_steps"):
+        train_emodiff(corpus, tmp_path / "w", student_cfg, wrong, max_steps=1, quiet=True)
+
+
 def test_emodiff_loss_difference_terms_single_out_frame_noise():
     from dreamtalk.core.models.emodiff_torch import EmoDiff
     from dreamtalk.core.training.train_emodiff import emodiff_loss

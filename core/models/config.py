@@ -7,6 +7,7 @@ from typing import Any
 
 from ...rigs.arkit import MOUTH_SET
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
+from ..phone_scores import N_PHONE_SCORES
 
 MOTION_DIM = 55  # 52 ARKit weights + head [pitch, yaw, roll]
 
@@ -58,8 +59,12 @@ class EmoDiffConfig:
     # single out the frame-to-frame part of the error that makes heads tremble and blinks flicker.
     vel_weight: float = 0.0
     acc_weight: float = 0.0
+    # DDIM steps these weights are made for (the default of `generate`); a distilled student runs at its own.
+    sample_steps: int = 10
 
     def __post_init__(self):
+        if not 1 <= self.sample_steps <= self.diffusion_steps:
+            raise ValueError(f"EmoDiffConfig: sample_steps must be in 1..{self.diffusion_steps}")
         if self.prediction not in ("eps", "x0"):
             raise ValueError(f"EmoDiffConfig: prediction must be 'eps' or 'x0', got {self.prediction!r}")
 
@@ -101,6 +106,9 @@ class LipsConfig:
     hidden_face: tuple[str, ...] = ()
     # Audio input: the frame features (82) or the sub-frame features (242, core/audio.py); audio_dim must match.
     subframe_audio: bool = False
+    # Phone posteriors of the real-speech acoustic model (core/phone_scores.py, 42 columns) appended to the
+    # audio features: evidence learnt from thousands of real voices, where the rest was learnt from synthetic ones.
+    phone_scores: bool = False
     # Training-only auxiliary head: per-frame phone classes (40) from the hidden state, weighted in the loss.
     # It makes the stack learn which sound is which (P/B/M vs T/D/K); inference never runs it.
     phone_classes: int = 0
@@ -112,9 +120,10 @@ class LipsConfig:
         if unknown:
             raise ValueError(f"LipsConfig: not ARKit names: {', '.join(unknown)}")
         want = SUBFRAME_FEATURE_DIM if self.subframe_audio else FEATURE_DIM
+        want += N_PHONE_SCORES if self.phone_scores else 0
         if self.audio_dim != want:
             raise ValueError(f"LipsConfig: audio_dim {self.audio_dim} does not match subframe_audio="
-                             f"{self.subframe_audio} (needs {want})")
+                             f"{self.subframe_audio}, phone_scores={self.phone_scores} (needs {want})")
 
     @property
     def out_dim(self) -> int:

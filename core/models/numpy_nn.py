@@ -159,8 +159,10 @@ class _Params:
         """The pre-LN transformer block of emodiff_torch.Block."""
         b, n, d = x.shape
         qkv = self.linear(self.ln(x, name + ".ln1"), name + ".qkv")
-        q, k, v = (z.reshape(b, n, heads, d // heads).transpose(0, 2, 1, 3) for z in np.split(qkv, 3, axis=-1))
-        att = softmax(q @ k.transpose(0, 1, 3, 2) / F32(math.sqrt(d // heads)))
+        # Contiguous heads: numpy's stacked matmul only reaches BLAS for contiguous operands (15x faster here).
+        q, k, v = (np.ascontiguousarray(z.reshape(b, n, heads, d // heads).transpose(0, 2, 1, 3))
+                   for z in np.split(qkv, 3, axis=-1))  # (B, H, N, d/H) each
+        att = softmax(q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2)) / F32(math.sqrt(d // heads)))  # (B,H,N,N)
         y = (att @ v).transpose(0, 2, 1, 3).reshape(b, n, d)
         x = x + self.linear(y, name + ".proj")
         return x + self.linear(gelu(self.linear(self.ln(x, name + ".ln2"), name + ".fc1")), name + ".fc2")

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, INDEX
-from ..audio import N_MELS, features_numpy, load_audio
+from ..audio import FEATURE_DIM, N_MELS, SUBFRAME_FEATURE_DIM, features_numpy, load_audio
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..formats import read_npz
 from ..models.config import EmoDiffConfig
 from ..models.numpy_nn import motion_from_animation, window_slice
+from ..phone_scores import phone_posteriors
 from ..phones import PHONES, read_alignment
 
 F32 = np.float32
@@ -117,12 +118,13 @@ def _style_key(rel: str) -> str:
 
 def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
                 limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False,
-                style_prefix: str = "") -> Corpus:
+                style_prefix: str = "", phone_scores: bool = False) -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
     ``subframes`` computes the sub-frame audio features (core/audio.py) instead of the frame features;
-    ``style_prefix`` keeps the style keys of several corpora apart.
+    ``style_prefix`` keeps the style keys of several corpora apart; ``phone_scores`` appends the acoustic
+    model's phone posteriors (core/phone_scores.py), computed on all cores and cached apart.
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -137,6 +139,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
         if cache_file.is_file():
             with np.load(cache_file, allow_pickle=False) as z:
                 cache = {k: z[k] for k in z.files}
+    posteriors = _phone_posteriors_cached(root, rows, cache_dir, split) if phone_scores else {}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
         motion, mouth, layer = _anim_arrays(root / r["anim"], extras)
@@ -153,18 +156,60 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
             if skey not in styles:
                 styles[skey] = motion_from_animation(read_npz(root / r["style"]))
                 style_meta[skey] = (r.get("emotion", "neutral"), int(r.get("level", 0)))
+        if phone_scores:
+            feats = np.concatenate([feats, posteriors[r["id"]]], axis=1)
         clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
                           layer, pids, str(r.get("voice", ""))))
         if progress is not None:
             progress(1)
+    feats_dim = (SUBFRAME_FEATURE_DIM if subframes else FEATURE_DIM)
     if cache_file is not None and fresh:
         cache.update(fresh)
         with atomic_path(cache_file) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, **{c.id: c.features for c in clips})
+                np.savez(f, **{c.id: c.features[:, :feats_dim] for c in clips})
     if not clips:
         raise InputError(f"{data_dir}: no '{split}' clips with animation")
     return Corpus(clips, styles, style_meta)
+
+
+def _posteriors_job(args: tuple[str, int]) -> np.ndarray:
+    path, t = args
+    audio, _ = load_audio(path)
+    return phone_posteriors(audio, t)
+
+
+def _phone_posteriors_cached(root: Path, rows: list[dict], cache_dir, split: str) -> dict[str, np.ndarray]:
+    """(T, 42) phone posteriors per clip id, read from or added to ``cache_dir``; fresh ones use every core."""
+    cache, cache_file = {}, None
+    if cache_dir is not None:
+        key = hashlib.sha256(json.dumps([(r["id"], r.get("duration")) for r in rows]).encode()).hexdigest()[:16]
+        cache_file = Path(cache_dir) / f"phone_scores_{split}_{key}.npz"
+        if cache_file.is_file():
+            with np.load(cache_file, allow_pickle=False) as z:
+                cache = {k: z[k] for k in z.files}
+    lengths = {r["id"]: _anim_length(root / r["anim"]) for r in rows}
+    todo = [r for r in rows if r["id"] not in cache or len(cache[r["id"]]) != lengths[r["id"]]]
+    if todo:
+        jobs = [(str(root / r["audio"]), lengths[r["id"]]) for r in todo]
+        workers = max(1, min(len(jobs) // 8, os.cpu_count() or 1))
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            with ProcessPoolExecutor(workers) as ex:
+                out = list(ex.map(_posteriors_job, jobs, chunksize=16))
+        else:
+            out = [_posteriors_job(j) for j in jobs]
+        cache.update({r["id"]: o for r, o in zip(todo, out)})
+        if cache_file is not None:
+            with atomic_path(cache_file) as tmp:
+                with open(tmp, "wb") as f:
+                    np.savez(f, **cache)
+    return cache
+
+
+def _anim_length(path: Path) -> int:
+    with np.load(path, allow_pickle=False) as z:
+        return int(z["weights"].shape[0])
 
 
 def merge_corpora(a: Corpus, b: Corpus) -> Corpus:
@@ -188,11 +233,12 @@ def sampling_weights(corpus: Corpus, voice_weights: dict[str, float] | None = No
 
 def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                    limit: int | None = None, extras: bool = False,
-                   subframes: bool = False) -> tuple[Corpus, Corpus, str]:
+                   subframes: bool = False, phone_scores: bool = False) -> tuple[Corpus, Corpus, str]:
     """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so)."""
-    train = load_corpus(data_dir, "train", cache_dir, limit, extras=extras, subframes=subframes)
+    kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores)
+    train = load_corpus(data_dir, "train", cache_dir, limit, **kw)
     try:
-        return train, load_corpus(data_dir, "val", cache_dir, limit, extras=extras, subframes=subframes), "val split"
+        return train, load_corpus(data_dir, "val", cache_dir, limit, **kw), "val split"
     except InputError:
         if len(train.clips) < 2:
             return train, train, "train split (too few clips to hold any out)"
@@ -274,11 +320,13 @@ def degrade_face(face: np.ndarray, mouth_index: np.ndarray, rng: np.random.Gener
     return np.clip(out, 0, 1).astype(F32)
 
 
-def augment_features(feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Speaker/channel augmentation of (L, A) features: mel-axis warp (vocal tract length), band mask, noise."""
+def augment_features(feats: np.ndarray, rng: np.random.Generator, n_extra: int = 0) -> np.ndarray:
+    """Speaker/channel augmentation of (L, A) features: mel-axis warp (vocal tract length), band mask, noise.
+    The last ``n_extra`` columns (phone posteriors) are left as they are."""
     out = feats.copy()
     n = len(out)
-    mel = out[:, :-2].reshape(n, -1, N_MELS)  # (L, 1 or SUBFRAMES, 80): the same warp for every sub-point
+    n_mel = out.shape[1] - 2 - n_extra
+    mel = out[:, :n_mel].reshape(n, -1, N_MELS)  # (L, 1 or SUBFRAMES, 80): the same warp for every sub-point
     alpha = rng.uniform(0.88, 1.14)  # formants scale with vocal tract length; 14 voices cover few lengths
     src = np.clip(np.arange(N_MELS) * alpha, 0, N_MELS - 1)
     i0 = np.floor(src).astype(np.int64)
@@ -290,13 +338,14 @@ def augment_features(feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         w = int(rng.integers(1, 9))
         a = int(rng.integers(0, N_MELS - w))
         warped[..., a:a + w] = 0.0
-    out[:, :-2] = (warped + rng.normal(0, 0.05, warped.shape)).reshape(n, -1)
+    out[:, :n_mel] = (warped + rng.normal(0, 0.05, warped.shape)).reshape(n, -1)
     return out.astype(F32)
 
 
 def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, length: int, batch: int,
                rng: np.random.Generator, target: str = "weights", p_swap: float = 0.0,
-               p_feature_aug: float = 0.0, p_clip: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               p_feature_aug: float = 0.0, p_clip: np.ndarray | None = None,
+               n_extra: int = 0) -> dict[str, np.ndarray]:
     """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask,
     and phone classes (B,L) (-1 where unknown).
 
@@ -327,7 +376,7 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
         n = min(length, t - s)
         audio[b] = window_slice(c.features, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
         if p_feature_aug > 0 and rng.random() < p_feature_aug:
-            audio[b] = augment_features(audio[b], rng)
+            audio[b] = augment_features(audio[b], rng, n_extra)
         full = c.motion[s:s + n, :52]
         key = c.style_key
         if swap_keys and c.mouth is not None and rng.random() < p_swap:

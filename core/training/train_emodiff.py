@@ -55,6 +55,66 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     return loss
 
 
+def make_distill_loss(teacher, teacher_steps: int, student_steps: int):
+    """Progressive distillation (Salimans & Ho, 2022) for x0 models: one DDIM step of the student from t must
+    land where ``teacher_steps // student_steps`` DDIM steps of the frozen teacher land. The target is the clean
+    window that makes the student's step do so; the velocity term of the config applies as in training."""
+    import torch
+
+    from ..sampler import ddim_timesteps
+
+    cfg = teacher.cfg
+    if cfg.prediction != "x0" or teacher_steps % student_steps:
+        raise ValueError("distillation needs an x0 teacher and teacher steps a multiple of the student's")
+    ratio = teacher_steps // student_steps
+    grid = torch.as_tensor(ddim_timesteps(cfg.diffusion_steps, student_steps))  # (S,) descending, ends at 0
+    dt = cfg.diffusion_steps // teacher_steps
+    acp = torch.as_tensor(alphas_cumprod(betas_for(cfg.schedule, cfg.diffusion_steps, cfg.beta_start,
+                                                   cfg.beta_end)), dtype=torch.float32)
+    teacher.eval()
+
+    def abar(t: torch.Tensor) -> torch.Tensor:
+        return torch.where(t >= 0, acp[t.clamp(min=0)], torch.ones_like(acp[:1]))[:, None, None]  # t < 0: clean
+
+    def loss_fn(model, b: dict, gen, train: bool):
+        x0 = model.normalize(b["x0"])
+        style = model.encode_style(model.normalize(b["style"]))
+        bsz = x0.shape[0]
+        if train and cfg.p_drop_style > 0:
+            drop = (torch.rand(bsz, generator=gen) < cfg.p_drop_style)[:, None]
+            style = torch.where(drop, model.null_style.expand_as(style), style)
+        prefix, pmask = model.normalize(b["prefix"]), b["prefix_mask"]
+        t = grid[torch.randint(0, len(grid), (bsz,), generator=gen)]
+        last = t == 0  # the final step: its output is the clean estimate itself
+        a_t = abar(t)
+        z_t = a_t.sqrt() * x0 + (1 - a_t).sqrt() * torch.randn(x0.shape, generator=gen)
+        with torch.no_grad():
+            z, tt = z_t, t
+            for _ in range(ratio):
+                x0_hat = teacher(z, tt, b["audio"], prefix, pmask, style.detach()).clamp(-cfg.clip_x0, cfg.clip_x0)
+                a = abar(tt)
+                eps = (z - a.sqrt() * x0_hat) / (1 - a).sqrt()
+                nxt = torch.where(tt > 0, tt - dt, torch.full_like(tt, -1))
+                a_n = abar(nxt)
+                z = torch.where(last[:, None, None], z, a_n.sqrt() * x0_hat + (1 - a_n).sqrt() * eps)
+                tt = torch.where(last, tt, nxt)
+                if bool(last.all()):
+                    break
+            # The clean window whose DDIM step from (z_t, t) reaches z at t2 = t - ratio * dt.
+            a2 = abar(torch.where(last, torch.full_like(t, -1), t - ratio * dt))
+            k = (1 - a2).sqrt() / (1 - a_t).sqrt()
+            target = torch.where(last[:, None, None], x0_hat, (z - k * z_t) / (a2.sqrt() - k * a_t.sqrt()))
+        out = model(z_t, t, b["audio"], prefix, pmask, style)
+        m = b["mask"][..., None]
+        err = out - target
+        loss = (err ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
+        if cfg.vel_weight > 0:
+            md = m[:, 1:] * m[:, :-1]
+            loss = loss + cfg.vel_weight * (torch.diff(err, dim=1) ** 2 * md).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
+        return loss
+    return loss_fn
+
+
 # Emotions carried by one side of the face: actors pick their own side, so a plain mean of their styles would
 # cancel the asymmetry that defines the emotion. Their clips are mirrored onto one side before averaging.
 UNILATERAL: dict[str, tuple[str, ...]] = {"contempt": ("mouthSmile", "mouthDimple")}
@@ -158,6 +218,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         nm = EmoDiffNumpy(arrays, cfg)
         table, names, filled = emotion_style_table(nm, train)
         meta = dict(facts, data=str(data_dir), init=tcfg.init, frozen=list(tcfg.freeze),
+                    distill=tcfg.extra.get("distill") or {},
                     train_clips=len(train.clips), train_hours=train.frames / 30 / 3600,
                     val_clips=len(val.clips), val_source=val_source, filled_emotion_levels=filled)
         path = out_path / "emodiff.npz"
@@ -166,6 +227,21 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
                      model_version=f"{__version__}+emodiff.s{facts['steps']}", meta=meta)
         return path
 
+    loss = emodiff_loss
+    distill = tcfg.extra.get("distill")
+    if distill:
+        # The teacher is the starting point (``init``); the student starts as a copy and learns to take bigger steps.
+        from ..weights import load_weights
+        from . import init_from_weights
+        if not tcfg.init:
+            raise ValueError("distillation needs 'init': the teacher's weights")
+        teacher = EmoDiff(cfg)
+        init_from_weights(teacher, load_weights(tcfg.init), tcfg.init)
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        loss = make_distill_loss(teacher, int(distill["teacher_steps"]), int(distill["student_steps"]))
+        if cfg.sample_steps != int(distill["student_steps"]):
+            raise ValueError("distillation: the config's sample_steps must be the student's steps")
     spec = LoopSpec("emodiff", model, lambda rng: emodiff_batch(train, cfg, tcfg.batch_size, rng), val_batches,
-                    emodiff_loss, export)
+                    loss, export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)

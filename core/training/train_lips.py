@@ -19,6 +19,7 @@ from ...rigs.arkit import INDEX
 from ..errors import InputError
 from ..models.config import LipsConfig, TrainConfig
 from ..models.numpy_nn import EmoDiffNumpy
+from ..phone_scores import N_PHONE_SCORES
 from ..weights import save_weights
 from . import LoopSpec, run_loop
 from .dataset import (PHONE_CLASSES, Corpus, lips_batch, load_corpus, load_train_val, merge_corpora,
@@ -96,10 +97,11 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     if cfg.phone_classes and cfg.phone_classes != len(PHONE_CLASSES):
         raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
     extras = bool(p_swap > 0 or cfg.phone_classes)  # emotion layers and phone labels
-    train, val, val_source = load_train_val(data_dir, cache, limit, extras=extras, subframes=cfg.subframe_audio)
+    train, val, val_source = load_train_val(data_dir, cache, limit, extras=extras, subframes=cfg.subframe_audio,
+                                            phone_scores=cfg.phone_scores)
     for k, d in enumerate(extra_data):
         more = load_corpus(d, "train", out / f"cache_extra{k}", limit, extras=extras, subframes=cfg.subframe_audio,
-                           style_prefix=f"extra{k}:")
+                           style_prefix=f"extra{k}:", phone_scores=cfg.phone_scores)
         train = merge_corpora(train, more)
     styles = style_vectors(emodiff, train)
     styles.update(style_vectors(emodiff, val))
@@ -131,6 +133,6 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
 
     spec = LoopSpec("lips", model,
                     lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target,
-                                           p_swap, p_aug, p_clip),
+                                           p_swap, p_aug, p_clip, N_PHONE_SCORES if cfg.phone_scores else 0),
                     val_batches, make_lips_loss(cfg), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
