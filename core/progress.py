@@ -23,6 +23,9 @@ class Progress:
         self.t0 = time.monotonic()
         self._last = 0.0
         self._drawn = -1  # n at the last draw: close() does not repeat a final line already shown
+        # A log file gets whole lines (every tenth of the way, or every 30 s) instead of carriage-return redraws.
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._step = -1
 
     def __enter__(self) -> "Progress":
         return self
@@ -38,8 +41,17 @@ class Progress:
             self._draw(now)
 
     def _draw(self, now: float) -> None:
-        self._drawn = self.n
         el = now - self.t0
+        if not self.tty:
+            step = int(min(1.0, self.n / self.total) * 10) if self.total else int(el // 30)
+            if step == self._step:
+                return
+            self._step, self._drawn = step, self.n
+            done = f"{self.n}/{self.total} ({100 * min(1.0, self.n / self.total):.0f}%)" if self.total else f"{self.n}"
+            self.stream.write(f"{self.desc} {done} {el:.1f}s\n")
+            self.stream.flush()
+            return
+        self._drawn = self.n
         if self.total:
             frac = min(1.0, self.n / self.total)
             bar = "#" * int(frac * 24)
@@ -54,5 +66,6 @@ class Progress:
         if self.enabled:
             if self._drawn != self.n:
                 self._draw(time.monotonic())
-            self.stream.write("\n")
+            if self.tty:
+                self.stream.write("\n")
             self.stream.flush()

@@ -415,6 +415,15 @@ def test_cli_bad_inputs_exit_2_with_one_line_and_no_output(tiny_weights, tmp_pat
         assert len(err) == 1 and err[0].startswith("dreamtalk generate: error: "), (case, err)
         assert not out.exists() and not list(tmp_path.glob(f"out{i}*")), case
     assert main(["generate", str(good), "-o", str(tmp_path / "x.txt"), "-q"]) == 2
+    assert ".gltf" in capsys.readouterr().err  # the error lists every format, .gltf included
+
+
+def test_cli_generate_help_lists_gltf_and_the_seed_default(capsys):
+    from dreamtalk.cli import main
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert ".gltf" in out and "default 0" in out
 
 
 def _float_wav(samples: np.ndarray, sr: int = SR) -> bytes:

@@ -12,7 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("audio", help="speech audio (WAV, FLAC, OGG, MP3; any rate 8-48 kHz)")
     p.add_argument("-o", "--output", required=True,
-                   help="output file; its suffix picks the format (.json, .csv, .npz, .glb, .fbx)")
+                   help="output file; its suffix picks the format (.json, .csv, .npz, .glb, .gltf, .fbx)")
     p.add_argument("--emotion", default="neutral", help=f"one of: {', '.join(EMOTIONS)} (default neutral)")
     p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..1 (default 1)")
     p.add_argument("--style", default=None,
@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         ".json/.csv file of time,emotion,intensity; overrides --emotion/--intensity")
     p.add_argument("--transition", type=float, default=None,
                    help="seconds of cross-fade between emotion-track keys (default 0.5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output; default 0)")
     p.add_argument("--steps", type=int, default=None, help="diffusion sampling steps (default from the model)")
     p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale on the style (default 1 with --emotion, 2 with --style)")
     p.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what is said (text, or a .txt file): force-aligned to sharpen the lips")
     p.add_argument("--recognize", action="store_true",
                    help="no transcript at hand: recognise the (English) words with pocketsphinx and use them the "
-                        "same way; about 3x faster than real time instead of 100x; prints what it heard")
+                        "same way; a few times faster than real time instead of ~50x; prints what it heard")
     p.add_argument("--no-head", action="store_true", help="keep the head still")
     p.add_argument("--no-blink", action="store_true", help="suppress blinks")
     p.add_argument("--mesh", default=None, help="with .glb/.fbx output: animate this mesh instead of the proxy head")
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in (".json", ".csv", ".npz", ".glb", ".gltf", ".fbx"):
         raise InputError(f"{out}: unsupported output format {out.suffix or '(no suffix)'}; "
-                         "use .json, .csv, .npz, .glb or .fbx")
+                         "use .json, .csv, .npz, .glb, .gltf or .fbx")
     anim = generate(args.audio, emotion=args.emotion, intensity=args.intensity, style=args.style,
                     seed=args.seed, steps=args.steps, guidance=args.guidance, fps=args.fps,
                     transcript=_transcript(args.transcript), head=not args.no_head, blink=not args.no_blink,
@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         from ..render.preview import render_preview
         render_preview(anim, args.preview, audio=args.audio, progress=not args.quiet)
     if not args.quiet:
+        if args.preview:
+            print(f"wrote preview {args.preview}")
         if args.recognize and not args.transcript:
             heard = anim.metadata.get("recognized_text") or "(no words)"
             print(f"recognized: {heard}")
