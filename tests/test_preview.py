@@ -251,3 +251,19 @@ def test_cli_preview(tmp_path, make_anim):
     assert main(["preview", str(tmp_path / "a.json"), "-o", str(tmp_path / "x.mp4"), "--size", "63", "-q"]) == 2
     assert main(["preview", str(tmp_path / "a.json"), "-o", str(tmp_path / "x.avi"), "-q"]) == 2
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_preview_without_pillow_or_matplotlib_is_one_line_before_any_output(tmp_path, make_anim, monkeypatch, capsys):
+    import importlib.util
+
+    from dreamtalk.cli import main
+    from dreamtalk.core.formats import write_animation
+    write_animation(make_anim(10), tmp_path / "a.json")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("PIL", "matplotlib")
+                        else real(name, *a))
+    rc = main(["preview", str(tmp_path / "a.json"), "-o", str(tmp_path / "p.mp4"), "--sheet", str(tmp_path / "s.png"),
+               "--curves", str(tmp_path / "c.png")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "pip install pillow" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install DREAM-Talk into .venv and run the main job on the bundled example: real speech (a public-domain
 # LibriVox reading) -> happy ARKit animation as JSON, Live Link Face CSV and an animated proxy-head GLB, plus a
-# preview video of the proxy head when ffmpeg is present.
+# preview video of the proxy head (the [preview] extra brings ffmpeg as the imageio-ffmpeg wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +11,10 @@ if ! python3.11 -m venv --help >/dev/null 2>&1 || ! python3.11 -c "import ensure
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3.11 python3.11-venv
 fi
 [ -x .venv/bin/python ] || python3.11 -m venv .venv
-.venv/bin/python -m pip install -q .
+.venv/bin/python -m pip install -q ".[preview]"
 mkdir -p out
 .venv/bin/dreamtalk generate examples/speech.wav -o out/speech.json --emotion happy --intensity 0.8 --seed 1
 .venv/bin/dreamtalk -q convert out/speech.json out/speech.csv
 .venv/bin/dreamtalk generate examples/speech.wav -o out/speech.glb --emotion happy --intensity 0.8 --seed 1
-if command -v ffmpeg >/dev/null; then
-  .venv/bin/dreamtalk preview out/speech.json -o out/speech.mp4 --audio examples/speech.wav
-fi
+.venv/bin/dreamtalk preview out/speech.json -o out/speech.mp4 --audio examples/speech.wav
 ls -l out/

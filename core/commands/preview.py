@@ -27,6 +27,14 @@ def run(args: argparse.Namespace) -> int:
     for path, exts in ((args.output, (".mp4", ".m4v", ".mov")), (args.sheet, (".png",)), (args.curves, (".png",))):
         if path and not str(path).lower().endswith(exts):
             raise InputError(f"{path}: expected a {' or '.join(exts)} file")
+    # Optional libraries are checked before anything is rendered: a missing one is a one-line error, not a
+    # traceback after the video was written.
+    for path, module, pkg in ((args.sheet, "PIL", "pillow"), (args.curves, "matplotlib", "matplotlib")):
+        if path:
+            import importlib.util
+            if importlib.util.find_spec(module) is None:
+                from ..errors import MissingDependency
+                raise MissingDependency(f"{path}: writing it needs the '{pkg}' package (pip install {pkg})")
     view, size = check_view(args.view), check_size(args.size)
     if args.fps is not None and not (0 < args.fps <= 1000):
         raise InputError(f"--fps must be in (0, 1000], got {args.fps}")
