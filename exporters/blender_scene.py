@@ -9,6 +9,7 @@ looking along -Y. ``Y_UP_TO_Z_UP`` maps one to the other.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -313,11 +314,28 @@ def export_owned_scene(path: str, frame_start: int, frame_end: int, objects=None
         for ob in objects:
             ob.select_set(True)
         opts["use_selection"] = True
-    res = bpy.ops.export_scene.fbx(filepath=os.fspath(path), check_existing=False, **opts)
+    with silenced_stdout():  # the exporter prints progress and the (temporary) file name
+        res = bpy.ops.export_scene.fbx(filepath=os.fspath(path), check_existing=False, **opts)
     if "FINISHED" not in res:
         raise RuntimeError(f"Blender's FBX exporter failed: {res}")
     return {"frames": int(frame_end - frame_start + 1),
             "fps": scene.render.fps / scene.render.fps_base}
+
+
+@contextlib.contextmanager
+def silenced_stdout():
+    """Send this process's stdout (Python and C level) to /dev/null for the duration."""
+    import sys
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 # ---- used by tests and by the add-on's helper process ---------------------------------------

@@ -466,3 +466,13 @@ def test_bench_generate_on_a_file_with_recognize():
     assert 2.0 < r["audio_seconds"] < 4.0  # the file's length, not --seconds
     assert r["recognize_seconds"] > 0 and r["recognize_vs_generate_time_ratio"] > 1  # recognition costs time
     assert "peak_rss_mib" not in r
+
+
+@pytest.mark.blender
+def test_cli_fbx_quiet_prints_nothing(tiny_weights, tmp_path, run_cli):
+    """`-q generate ... -o take.fbx`: Blender's exporter chatter (with its temporary name) stays hidden."""
+    pytest.importorskip("bpy")
+    wav = write_wav(tmp_path / "a.wav", speechlike(0.6))
+    r = run_cli("-q", "generate", wav, "-o", tmp_path / "take.fbx", "--weights", tiny_weights, "--steps", "2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "" and (tmp_path / "take.fbx").stat().st_size > 10000
