@@ -1,23 +1,17 @@
 """The ``dreamtalk`` command line: subcommands live in ``core/commands/<name>.py``.
 
 Each command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
-A command appears in ``--help`` once its module exists.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from . import __version__
 
 # Order shown in --help.
-COMMANDS = ("generate", "convert", "preview", "render", "data", "train", "eval", "bench", "export", "info")
-
-
-def _available() -> list[str]:
-    return [c for c in COMMANDS if importlib.util.find_spec(f"{__package__}.core.commands.{c}") is not None]
+COMMANDS = ("generate", "convert", "preview", "render", "data", "train", "eval", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"dreamtalk {__version__}")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _available():
+    for name in COMMANDS:
         mod = importlib.import_module(f"{__package__}.core.commands.{name}")
         sp = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         sp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")

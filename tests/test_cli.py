@@ -15,6 +15,9 @@ def test_help_lists_convert(run_cli):
     r = run_cli("--help")
     assert r.returncode == 0
     assert "convert" in r.stdout and "--quiet" in r.stdout
+    from dreamtalk.cli import COMMANDS
+    listed = r.stdout.split("{", 1)[1].split("}", 1)[0].split(",") if "{" in r.stdout else []
+    assert all(c in r.stdout for c in COMMANDS) and "export" not in COMMANDS and "info" not in COMMANDS, listed
 
 
 def test_module_entry_point_and_version():
