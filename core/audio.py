@@ -1,7 +1,6 @@
 """Audio front end: load any common audio file as 16 kHz mono float32, and compute 30 fps speech features.
 
-Features are computed identically by :func:`features_numpy` (inference; numpy only) and :func:`features_torch`
-(training on a GPU if wanted); a test holds them within 1e-4 of each other.
+Features are computed by :func:`features_numpy` (numpy only, for inference and training alike).
 
 Per 30 fps frame k (covering [k/30, (k+1)/30) s) the feature vector is:
 - 80 log-mel bands (25 ms Hann window, 10 ms hop, 512-point FFT, 20 Hz..8 kHz), averaged over three points
@@ -346,49 +345,6 @@ def features_numpy(audio: np.ndarray, num_frames_out: int | None = None, subfram
     a = _check_signal(audio)
     t = num_frames(a.size) if num_frames_out is None else int(num_frames_out)
     return features_from_mel(mel_power_numpy(a), t, subframes)
-
-
-def features_torch(audio, num_frames_out: int | None = None, subframes: bool = False):
-    """The same features as :func:`features_numpy`, computed with torch (float64) -> (T, 82 or 242) float32."""
-    import torch
-
-    a = torch.as_tensor(np.asarray(audio, dtype=np.float32).reshape(-1) if not torch.is_tensor(audio)
-                        else audio.reshape(-1)).to(torch.float64)
-    if a.numel() == 0:
-        raise InputError("audio has no samples")
-    if not bool(torch.isfinite(a).all()):
-        raise InputError("audio contains samples that are not numbers")
-    peak_a = a.abs().max()
-    if float(peak_a) > 0:
-        a = (a.to(torch.float32) / peak_a.to(torch.float32)).to(torch.float64)  # same float32 rounding as numpy
-    t = num_frames(a.numel()) if num_frames_out is None else int(num_frames_out)
-    dev = a.device
-    pad = torch.cat([a.new_zeros(N_FFT // 2), a, a.new_zeros(N_FFT // 2 + 1)])
-    n_mel = _mel_frames(a.numel())
-    frames = pad.unfold(0, N_FFT, HOP)[:n_mel] * torch.as_tensor(_window(), device=dev)
-    spec = torch.fft.rfft(frames, dim=1)
-    mel = (spec.real ** 2 + spec.imag ** 2) @ torch.as_tensor(mel_filterbank(), device=dev)
-    peak = torch.clamp(mel.max(), min=1e-10)
-    logmel = torch.log(torch.maximum(mel, peak * 10 ** (-FLOOR_DB / 10)))
-    i0, i1, w = (torch.as_tensor(v, device=dev) for v in _interp_plan(n_mel, t))
-    pts = logmel[i0] * (1 - w)[:, None] + logmel[i1] * w[:, None]
-    pts = pts.reshape(t, SUBFRAMES, N_MELS)
-    frame = pts.mean(dim=1)
-    energy = torch.log(torch.exp(frame).mean(dim=1))
-    flux_pts = torch.clamp(pts[:, 1:] - pts[:, :-1], min=0).mean(dim=(1, 2))
-    prev = torch.cat([frame[:1], frame[:-1]])
-    flux = torch.clamp(frame - prev, min=0).mean(dim=1) + flux_pts
-    loud = torch.quantile(energy, 0.95)
-    speech = energy >= loud - 3.0
-    mean = frame[speech].mean(dim=0)
-    x = frame - mean
-    spread = torch.sqrt((x[speech] ** 2).mean()) + 1e-3
-    if subframes:
-        mel_n = torch.clamp((pts - mean) / spread, -6, 6).reshape(t, SUBFRAMES * N_MELS)
-    else:
-        mel_n = torch.clamp(x / spread, -6, 6)
-    e = torch.clamp((energy - loud) / (FLOOR_DB * math.log(10) / 10) + 1.0, -0.5, 1.5)
-    return torch.cat([mel_n, e[:, None], torch.clamp(flux, 0, 3)[:, None]], dim=1).to(torch.float32)
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, sr: int = SAMPLE_RATE) -> None:

@@ -143,17 +143,6 @@ def test_features_shape_gain_invariance_and_frames():
     assert e[env].mean() > e[~env].mean() + 0.5  # the energy feature tells speech from gaps
 
 
-def test_numpy_torch_feature_parity():
-    torch = pytest.importorskip("torch")
-    for x in (speechlike(2.0, 1), speechlike(0.4, 2), np.zeros(4000, np.float32)):
-        a = A.features_numpy(x)
-        b = A.features_torch(torch.from_numpy(x)).numpy()
-        assert a.shape == b.shape and np.abs(a - b).max() <= 1e-4
-        sa = A.features_numpy(x, subframes=True)
-        sb = A.features_torch(torch.from_numpy(x), subframes=True).numpy()
-        assert sa.shape == (len(a), A.SUBFRAME_FEATURE_DIM) and np.abs(sa - sb).max() <= 1e-4
-
-
 def test_subframe_features_keep_the_frame_features_as_their_mean():
     x = speechlike(1.5, 3)
     f = A.features_numpy(x)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, INDEX
-from ..emotions import EMOTIONS, INTENSITY_LEVELS, canonical_emotion, check_intensity
+from ..emotions import INTENSITY_LEVELS, canonical_emotion, check_intensity
 from ..errors import InputError
 from ..sampler import alphas_cumprod, betas_for, classifier_free_guidance, ddim_sample
 from .config import EmoDiffConfig, LipsConfig
@@ -496,15 +496,3 @@ class LipsNumpy:
         out = w.copy()
         out[:, self.mouth_index] = self.predict(features, np.clip(w, 0, 1), style)
         return out
-
-
-def emodiff_eps_function(model: EmoDiffNumpy, guidance: float = 1.0):
-    """Convenience alias of :meth:`EmoDiffNumpy.guided_eps_fn` for the sampler."""
-    return model.guided_eps_fn(guidance)
-
-
-def available_emotions(model: EmoDiffNumpy) -> tuple[str, ...]:
-    """Emotion labels whose styles the weights carry."""
-    if "emotion_names" not in model.extra:
-        return ()
-    return tuple(str(n) for n in model.extra["emotion_names"].tolist() if str(n) in EMOTIONS)

@@ -134,28 +134,6 @@ def canonical_side(motion: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:
     return out
 
 
-def rebuild_style_table(weights_path: str | os.PathLike, data_dir: str | os.PathLike,
-                        out_path: str | os.PathLike | None = None) -> str:
-    """Recompute the emotion style table of trained EmoDiff weights from a corpus' style clips; returns sha256."""
-    from ..formats import read_npz
-    from ..models.numpy_nn import motion_from_animation
-    from ..weights import load_weights
-    from .dataset import read_manifest
-
-    w = load_weights(weights_path, expect_type="emodiff")
-    nm = EmoDiffNumpy(w.params, w.config, w.extra, w.model_version)
-    root = Path(data_dir)
-    corpus = Corpus([])
-    for r in read_manifest(root):
-        if r.get("split") == "train" and r.get("style") and r["style"] not in corpus.styles:
-            corpus.styles[r["style"]] = motion_from_animation(read_npz(root / r["style"]))
-            corpus.style_meta[r["style"]] = (r.get("emotion", "neutral"), int(r.get("level", 0)))
-    table, names, filled = emotion_style_table(nm, corpus)
-    extra = dict(w.extra, emotion_names=np.array(names), emotion_level_styles=table)
-    meta = dict(w.meta, style_table="rebuilt: unilateral emotions on one side", filled_emotion_levels=filled)
-    return save_weights(out_path or weights_path, "emodiff", w.config, w.params, extra, w.model_version, meta)
-
-
 def emotion_style_table(nm: EmoDiffNumpy, corpus: Corpus) -> tuple[np.ndarray, list[str], list[str]]:
     """(8, 4, Ds) mean style per emotion and level (level 0 = neutral) from the corpus' style clips.
 
