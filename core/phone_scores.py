@@ -202,22 +202,30 @@ def deltas(cep: np.ndarray) -> np.ndarray:
     return np.concatenate([cep, c(2) - c(-2), (c(3) - c(-1)) - (c(1) - c(-3))], axis=1)
 
 
-def phone_log_likelihoods(feat: np.ndarray, model: dict[str, np.ndarray]) -> np.ndarray:
+def phone_log_likelihoods(feat: np.ndarray, model: dict[str, np.ndarray], block: int = 256) -> np.ndarray:
     """(M, P) log-likelihood of each CI phone per 100 fps frame: best of its states, streams summed."""
     means, var, logw = model["means"], model["variances"], model["log_weights"]  # (P,F,K,D), (P,S,F,K)
     n_p, n_f, n_k, dim = means.shape
     feat = np.asarray(feat, np.float32)
-    total = np.zeros((len(feat), n_p, logw.shape[1]), np.float32)
-    for f in range(n_f):
-        x = feat[:, f * dim:(f + 1) * dim]  # (M, D)
+    streams = []
+    for f in range(n_f):  # per stream: GEMM-ready Gaussian terms and linear-domain mixture weights
         iv = 1.0 / var[:, f].reshape(-1, dim)  # (P*K, D)
         mu = means[:, f].reshape(-1, dim)
         const = -0.5 * (np.sum(np.log(2 * np.pi * var[:, f].reshape(-1, dim)), 1) + np.sum(mu * mu * iv, 1))
-        g = ((x @ (mu * iv).T) - 0.5 * ((x * x) @ iv.T) + const).reshape(len(x), n_p, n_k)  # (M, P, K)
-        top = g.max(axis=2, keepdims=True)  # the mixture sum runs in the linear domain, shifted per codebook
-        mix = np.einsum("mpk,psk->mps", np.exp(g - top), np.exp(logw[:, :, f, :]))  # (M, P, S)
-        total += np.log(np.maximum(mix, 1e-30)) + top
-    return total.max(axis=2)
+        streams.append(((mu * iv).T.copy(), (-0.5 * iv).T.copy(), const.astype(np.float32),
+                        np.exp(logw[:, :, f, :]).transpose(0, 2, 1).copy()))  # (D,PK), (D,PK), (PK,), (P,K,S)
+    out = np.empty((len(feat), n_p), np.float32)
+    for s in range(0, len(feat), block):  # blocks keep the (frames, 5376) arrays in cache
+        total = 0.0
+        for f, (a, b, const, w) in enumerate(streams):
+            x = feat[s:s + block, f * dim:(f + 1) * dim]  # (m, D)
+            g = (x @ a + (x * x) @ b + const).reshape(len(x), n_p, n_k)  # (m, P, K) Gaussian log densities
+            top = g.max(axis=2, keepdims=True)  # the mixture sum runs in the linear domain, shifted per codebook
+            np.exp(g - top, out=g)
+            mix = np.matmul(g.transpose(1, 0, 2), w)  # (P, m, S)
+            total = total + np.log(np.maximum(mix, 1e-30)) + top.transpose(1, 0, 2)
+        out[s:s + block] = total.max(axis=2).T
+    return out
 
 
 def phone_posteriors(audio: np.ndarray, num_frames_out: int, model: dict[str, np.ndarray] | None = None
