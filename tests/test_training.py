@@ -210,6 +210,34 @@ def test_lips_with_phone_head_swap_and_feature_aug_trains_and_exports_without_th
     assert out.shape == (9, 52) and np.all(np.isfinite(out))
 
 
+def test_lips_with_phone_scores_caches_posteriors_and_keeps_them_out_of_augmentation(corpus, tmp_path):
+    from dreamtalk.core.phone_scores import N_PHONE_SCORES
+    from dreamtalk.core.training.dataset import lips_batch, load_corpus
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    from dreamtalk.core.training.train_lips import style_vectors, train_lips
+    emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
+    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), phone_scores=True, audio_dim=82 + N_PHONE_SCORES)
+    tcfg = TrainConfig(**{**TINY_T.to_dict(), "extra": {"p_feature_aug": 1.0, "p_drop_phone_scores": 0.5}})
+    res = train_lips(corpus, tmp_path / "l", cfg, tcfg, emo["weights"], quiet=True)
+    assert np.isfinite(res["val_loss"]) and load_weights(res["weights"]).meta["p_drop_phone_scores"] == 0.5
+    assert len(list((tmp_path / "l/cache").glob("phone_scores_train_*.npz"))) == 1
+    c = load_corpus(corpus, "train", tmp_path / "l/cache", phone_scores=True)
+    post = c.clips[0].features[:, -N_PHONE_SCORES:]
+    assert np.allclose(post.sum(1), 1, atol=1e-4)  # read back from the cache, appended after the 82 features
+    styles = style_vectors(emo["weights"], c)
+    one = type(c)([c.clips[0]], c.styles, c.style_meta)
+    t = len(c.clips[0].motion)
+    b = lips_batch(one, styles, cfg.mouth_names, t, 2, np.random.default_rng(0), p_feature_aug=1.0,
+                   n_extra=N_PHONE_SCORES)
+    got = b["audio"][0, :, -N_PHONE_SCORES:]
+    offs = [o for o in range(t) if np.allclose(got[:t - o], post[o:])]  # the segment starts somewhere in the clip
+    assert len(offs) == 1  # the mel warp left the posteriors as they were
+    assert not np.allclose(b["audio"][0, :t - offs[0], :80], c.clips[0].features[offs[0]:, :80])
+    b = lips_batch(one, styles, cfg.mouth_names, t, 2, np.random.default_rng(0), n_extra=N_PHONE_SCORES,
+                   p_drop_extra=1.0)
+    assert np.allclose(b["audio"][:, :, -N_PHONE_SCORES:], 1.0 / N_PHONE_SCORES)
+
+
 def test_lips_trains_and_cli_exports(corpus, tmp_path):
     from dreamtalk.cli import main
     from dreamtalk.core.training.train_emodiff import train_emodiff

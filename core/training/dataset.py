@@ -345,7 +345,7 @@ def augment_features(feats: np.ndarray, rng: np.random.Generator, n_extra: int =
 def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, length: int, batch: int,
                rng: np.random.Generator, target: str = "weights", p_swap: float = 0.0,
                p_feature_aug: float = 0.0, p_clip: np.ndarray | None = None,
-               n_extra: int = 0) -> dict[str, np.ndarray]:
+               n_extra: int = 0, p_drop_extra: float = 0.0) -> dict[str, np.ndarray]:
     """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask,
     and phone classes (B,L) (-1 where unknown).
 
@@ -353,7 +353,9 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     with the emotion layer of a clip of that style (the corpus' own rule), so the network cannot tie an emotion
     to the voice quality of the clips that carried it (real speech in an angry style must still close the lips).
     ``p_feature_aug`` applies :func:`augment_features`; ``p_clip`` (N,) draws clips with these probabilities
-    (:func:`sampling_weights`) instead of by length.
+    (:func:`sampling_weights`) instead of by length. The last ``n_extra`` feature columns are phone posteriors:
+    with ``p_drop_extra`` a segment gets a flat distribution there instead (no evidence), so the network learns
+    to work without them and to weigh them, not to lean on them.
     """
     from ..data.face import combine_arrays, seal_from_mouth
     from ..mouth import lip_gap
@@ -377,6 +379,8 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
         audio[b] = window_slice(c.features, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
         if p_feature_aug > 0 and rng.random() < p_feature_aug:
             audio[b] = augment_features(audio[b], rng, n_extra)
+        if n_extra and p_drop_extra > 0 and rng.random() < p_drop_extra:
+            audio[b, :, -n_extra:] = 1.0 / n_extra
         full = c.motion[s:s + n, :52]
         key = c.style_key
         if swap_keys and c.mouth is not None and rng.random() < p_swap:
