@@ -85,6 +85,8 @@ def test_zip_contents(extension_zip):
                    "node_modules/", "examples/", ".git/", "venv/", ".venv/"):
         assert not any(n.startswith(prefix) for n in names), prefix
     assert not any("__pycache__" in n or ".egg-info" in n or n.endswith(".pyc") for n in names)
+    assert "weights/emodiff.npz" in names and "weights/lips.npz" in names
+    assert not any(n.startswith("weights/phone_gmm") for n in names)  # only for lips trained on phone scores
 
 
 def test_install_enable_disable(extension_zip, tmp_path):
