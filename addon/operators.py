@@ -208,9 +208,13 @@ def apply_plan(context, plan: GeneratePlan, anim) -> str:
         plan.start_frame + max(1, int(round(anim.duration * plan.fps))) - 1
     if _pref(context, "extend_frame_range", True) and scene.frame_end < last:
         scene.frame_end = last
+    msg += f", frames {plan.start_frame}-{last}"
     if _pref(context, "add_sound_strip", True):
-        keying.add_sound_strip(scene, plan.audio, plan.start_frame, Path(plan.audio).name)
-    return msg + f", frames {plan.start_frame}-{last}"
+        try:
+            keying.add_sound_strip(scene, plan.audio, plan.start_frame, Path(plan.audio).name)
+        except RuntimeError as e:  # a Blender built without audio (the bpy 4.2 wheel): the keys stand
+            msg += f"; sound strip skipped ({str(e).strip().splitlines()[-1] if str(e).strip() else 'no audio'})"
+    return msg
 
 
 # ---- Generate -------------------------------------------------------------------------------------

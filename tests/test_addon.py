@@ -389,6 +389,31 @@ def test_keyframed_emotion_becomes_an_emotion_track(addon_zip, tmp_path):
     assert out["style_err"] is not None and ("exclude each other" in out["style_err"] or "style" in out["style_err"])
 
 
+def test_blender_without_audio_keys_everything_and_says_the_sound_strip_was_skipped(addon_zip, tmp_path):
+    """The bpy 4.2 wheel has no Audaspace: new_sound raises. The keys must stand and the report must say so."""
+    _write_wav(tmp_path / "a.wav", 1.0)
+    out = run_session('''
+    sc = bpy.context.scene
+    s = sc.dreamtalk
+    ops = sys.modules[MODULE + ".addon.operators"]
+    bpy.ops.dreamtalk.add_proxy_head()
+    s.audio_path = TMP + "/a.wav"
+    def no_audio(*a, **k):
+        raise RuntimeError("Error: Blender compiled without Audaspace support\\n")
+    keying.add_sound_strip = no_audio
+    plan = ops.plan_generate(bpy.context)
+    anim = P.generate(TMP + "/a.wav", **plan.kwargs)
+    out["msg"] = ops.apply_plan(bpy.context, plan, anim)
+    keys = s.target_object.data.shape_keys
+    out["keyed"] = keys.animation_data is not None and keys.animation_data.action is not None
+    se = sc.sequence_editor
+    out["strips"] = 0 if se is None else len(se.strips_all if hasattr(se, "strips_all") else se.sequences_all)
+    ''', addon_zip, tmp_path)
+    assert out["keyed"] and out["strips"] == 0
+    assert "keyed" in out["msg"] and "sound strip skipped (Error: Blender compiled without Audaspace support" in \
+        out["msg"]
+
+
 def test_modal_generate_progress_cancel(addon_zip, tmp_path):
     """The modal's own code, driven by stand-in TIMER / ESC events (bpy has no event loop headless)."""
     _write_wav(tmp_path / "a.wav", 0.5)
