@@ -73,7 +73,8 @@ def state():
                              [[s.action.name for s in t.strips] for t in ad.nla_tracks]]
     se = sc.sequence_editor
     return {"actions": sorted(a.name for a in bpy.data.actions), "objects": sorted(o.name for o in bpy.data.objects),
-            "anim": ads, "strips": sorted(s.name for s in se.strips_all) if se else [],
+            "anim": ads, "strips": sorted(s.name for s in (se.strips_all if hasattr(se, "strips_all")  # 5.0 name
+                                                           else se.sequences_all)) if se else [],
             "frame_end": sc.frame_end, "fps": [sc.render.fps, sc.render.fps_base]}
 
 def error_of(fn):
@@ -173,7 +174,8 @@ def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     out["nla_rig"] = [[st.action.name for st in t.strips] for t in rig.animation_data.nla_tracks]
     sc.frame_set(1)
     out["old_rig_z_plays"] = rig.matrix_world.translation.z
-    strips = [st for st in sc.sequence_editor.strips_all if st.type == "SOUND"]
+    se = sc.sequence_editor
+    strips = [st for st in (se.strips_all if hasattr(se, "strips_all") else se.sequences_all) if st.type == "SOUND"]
     out["sound"] = [[st.frame_start, st.frame_final_duration, Path(st.sound.filepath).name] for st in strips]
     out["frame_end"] = sc.frame_end
 

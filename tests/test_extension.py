@@ -188,9 +188,10 @@ def test_import_operator_keys_shape_keys(extension_zip, tmp_path):
     act = ad.action
     out["action"] = act.name
     out["nla"] = [[st.action.name for st in t.strips] for t in ad.nla_tracks]
-    bag = act.layers[0].strips[0].channelbag(ad.action_slot)
+    layered = hasattr(act, "layers") and len(act.layers)  # slotted actions (4.4+); 4.2 keeps act.fcurves
+    fcurves = act.layers[0].strips[0].channelbag(ad.action_slot).fcurves if layered else act.fcurves
     curves = {}
-    for fc in bag.fcurves:
+    for fc in fcurves:
         co = np.empty(2 * len(fc.keyframe_points), np.float32)
         fc.keyframe_points.foreach_get("co", co)
         curves[fc.data_path] = co.reshape(-1, 2).tolist()
