@@ -162,7 +162,9 @@ def _new_action(id_block, name: str):
 
 def _fcurve(action, id_block, path: str, index: int = 0, group: str = ""):
     if hasattr(action, "fcurve_ensure_for_datablock"):
-        return action.fcurve_ensure_for_datablock(id_block, path, index=index, group_name=group)
+        if "group_name" in type(action).bl_rna.functions["fcurve_ensure_for_datablock"].parameters:
+            return action.fcurve_ensure_for_datablock(id_block, path, index=index, group_name=group)
+        return action.fcurve_ensure_for_datablock(id_block, path, index=index)  # 4.4/4.5: no groups here
     return action.fcurves.new(path, index=index, action_group=group)
 
 
