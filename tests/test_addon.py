@@ -177,6 +177,7 @@ def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     se = sc.sequence_editor
     strips = [st for st in (se.strips_all if hasattr(se, "strips_all") else se.sequences_all) if st.type == "SOUND"]
     out["sound"] = [[st.frame_start, st.frame_final_duration, Path(st.sound.filepath).name] for st in strips]
+    out["audio_build"] = bool(bpy.app.build_options.audaspace)  # the bpy 4.2 wheel has no audio
     out["frame_end"] = sc.frame_end
 
     # One undo step restores the scene exactly; redo brings the take back. Headless bpy has no window
@@ -219,8 +220,11 @@ def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     assert out["head_max_err"] < 1e-5
     assert out["nla_key"] == [["HandShapes"]] and out["nla_rig"] == [["HandRig"]]
     assert abs(out["old_rig_z_plays"] - 0.5) < 1e-6  # the pushed-down action still plays
-    assert out["sound"] == [[11, out["sound"][0][1], "hello.wav"]]
-    assert abs(out["sound"][0][1] - out["expected_frames"]) <= 1
+    if out["audio_build"]:
+        assert out["sound"] == [[11, out["sound"][0][1], "hello.wav"]]
+        assert abs(out["sound"][0][1] - out["expected_frames"]) <= 1
+    else:
+        assert out["sound"] == []  # keyed all the same (the report says the strip was skipped)
     assert out["frame_end"] == 11 + out["expected_frames"] - 1
     assert out["undo_flag"] and out["undo_equal"], out["undo_actions"]
     assert out["redo_equal"]

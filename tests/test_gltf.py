@@ -384,6 +384,9 @@ sc.render.fps, sc.render.fps_base = fps, 1.0
 bpy.ops.import_scene.gltf(filepath=path)
 # Blender's glTF importer puts t = 0 on frame 0; DREAM-Talk's convention is frame 1 = first sample.
 def fcurves(action):
+    if not hasattr(action, "layers"):  # Blender 4.2/4.3: legacy actions
+        yield from action.fcurves
+        return
     for layer in action.layers:
         for strip in layer.strips:
             for bag in strip.channelbags:
