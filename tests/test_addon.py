@@ -91,6 +91,16 @@ def run_session(body: str, zip_path: Path, tmp: Path) -> dict:
     return run_blender(SESSION + textwrap.dedent(body), zip_path, tmp)
 
 
+# The start of several sessions: the proxy head as the target and a.wav as the audio.
+PROXY_WITH_AUDIO = """
+sc = bpy.context.scene
+s = sc.dreamtalk
+ops = sys.modules[MODULE + ".addon.operators"]
+bpy.ops.dreamtalk.add_proxy_head()
+s.audio_path = TMP + "/a.wav"
+"""
+
+
 def _write_wav(path: Path, seconds: float, sr: int = 16000) -> None:
     """A short speech-like tone burst as 16-bit mono WAV."""
     t = np.arange(int(seconds * sr)) / sr
@@ -349,12 +359,7 @@ def test_bad_input_reports_and_leaves_scene_untouched(addon_zip, tmp_path):
 
 def test_keyframed_emotion_becomes_an_emotion_track(addon_zip, tmp_path):
     _write_wav(tmp_path / "a.wav", 3.0)
-    out = run_session('''
-    sc = bpy.context.scene
-    s = sc.dreamtalk
-    ops = sys.modules[MODULE + ".addon.operators"]
-    bpy.ops.dreamtalk.add_proxy_head()
-    s.audio_path = TMP + "/a.wav"
+    out = run_session(PROXY_WITH_AUDIO + textwrap.dedent('''
     s.start_frame = 11
     out["fps"] = keying.scene_fps(sc)
     out["keyed_before"] = ops.emotion_is_keyed(sc)
@@ -380,7 +385,7 @@ def test_keyframed_emotion_becomes_an_emotion_track(addon_zip, tmp_path):
         out["meta_track"] = anim.metadata.get("emotion_track")
     s.style_path = TMP + "/style.csv"
     out["style_err"] = error_of(bpy.ops.dreamtalk.generate)
-    ''', addon_zip, tmp_path)
+    '''), addon_zip, tmp_path)
     fps = out["fps"]
     assert out["keyed_before"] is False and out["plain"] == ["emotion", "intensity"]
     assert out["keyed"] is True and out["has_emotion"] is False and out["transition"] == 0.25
@@ -398,12 +403,7 @@ def test_keyframed_emotion_becomes_an_emotion_track(addon_zip, tmp_path):
 def test_blender_without_audio_keys_everything_and_says_the_sound_strip_was_skipped(addon_zip, tmp_path):
     """The bpy 4.2 wheel has no Audaspace: new_sound raises. The keys must stand and the report must say so."""
     _write_wav(tmp_path / "a.wav", 1.0)
-    out = run_session('''
-    sc = bpy.context.scene
-    s = sc.dreamtalk
-    ops = sys.modules[MODULE + ".addon.operators"]
-    bpy.ops.dreamtalk.add_proxy_head()
-    s.audio_path = TMP + "/a.wav"
+    out = run_session(PROXY_WITH_AUDIO + textwrap.dedent('''
     def no_audio(*a, **k):
         raise RuntimeError("Error: Blender compiled without Audaspace support\\n")
     keying.add_sound_strip = no_audio
@@ -414,7 +414,7 @@ def test_blender_without_audio_keys_everything_and_says_the_sound_strip_was_skip
     out["keyed"] = keys.animation_data is not None and keys.animation_data.action is not None
     se = sc.sequence_editor
     out["strips"] = 0 if se is None else len(se.strips_all if hasattr(se, "strips_all") else se.sequences_all)
-    ''', addon_zip, tmp_path)
+    '''), addon_zip, tmp_path)
     assert out["keyed"] and out["strips"] == 0
     assert "keyed" in out["msg"] and "sound strip skipped (Error: Blender compiled without Audaspace support" in \
         out["msg"]
