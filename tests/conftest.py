@@ -14,6 +14,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
 
 
+def _bpy_version() -> tuple[int, ...]:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return tuple(int(x) for x in version("bpy").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return ()
+
+
+# The bpy 4.2 wheel crashes at interpreter exit after any call of Blender's own glTF exporter
+# (`import bpy; bpy.ops.export_scene.gltf(...)` alone exits 139); sessions that use it cannot end cleanly there.
+gltf_exporter_crashes_at_exit = pytest.mark.xfail(
+    (4, 0) <= _bpy_version() < (4, 3), strict=True,
+    reason="bpy 4.2 wheel: Blender's glTF exporter segfaults at interpreter exit")
+
+
 def shared_file(rel: str) -> Path:
     """A file under ../shared, or skip the test when it is not there (e.g. a bare clone)."""
     p = SHARED / rel

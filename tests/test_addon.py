@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import gltf_exporter_crashes_at_exit
+
 from test_extension import REPO, pytestmark, run_blender  # noqa: F401  (pytestmark: same skips and marks)
 
 SESSION = '''
@@ -122,6 +124,7 @@ def addon_zip(tmp_path_factory) -> Path:
     return next(out.glob("*.zip"))
 
 
+@gltf_exporter_crashes_at_exit
 def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     _write_wav(tmp_path / "hello.wav", 1.5)
     out = run_session('''

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import gltf_exporter_crashes_at_exit
+
 HAS_BPY = importlib.util.find_spec("bpy") is not None
 TESTS = Path(__file__).resolve().parent
 needs_bpy = pytest.mark.skipif(not HAS_BPY, reason="bpy not importable (pip install bpy==5.0.1)")
@@ -184,6 +186,7 @@ def test_user_blend_cc4_names(tmp_path):
 
 @pytest.mark.blender
 @needs_bpy
+@gltf_exporter_crashes_at_exit
 def test_user_glb_with_head_node(tmp_path):
     src = tmp_path / "user.glb"
     out = tmp_path / "user.fbx"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the test dependencies and run the whole test suite (Blender tests included, under bpy==5.0.1).
+# Install the test dependencies and run the whole test suite (Blender tests included, under bpy==5.0.1), then
+# the Blender tests again under the 4.5 and 4.2 LTS wheels.
 # Idempotent: installs only missing Debian packages, reuses .venv, skips npm when the validator is there.
 # Extra arguments go to pytest, e.g. `bash tools/test.sh -x tests/test_formats.py`.
 set -euo pipefail
@@ -44,4 +45,21 @@ if [ -f package.json ] && [ ! -d node_modules/gltf-validator ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+
+# Blender LTS releases: the Blender tests again under bpy 4.5 and 4.2, one venv each (DREAMTALK_LTS=0 skips them).
+# A version whose wheel cannot be installed here is skipped and said so.
+if [ "${DREAMTALK_LTS:-1}" != 0 ]; then
+  for v in 4.5.15 4.2.23; do
+    venv=".venv-bpy$v"
+    [ -x "$venv/bin/python" ] || python3.11 -m venv "$venv"
+    if "$venv/bin/python" -m pip install -q "numpy<2" "bpy==$v" pytest pygltflib scipy soundfile Pillow \
+        && "$venv/bin/python" -m pip install -q --no-deps -e .; then
+      echo "== Blender tests under bpy==$v"
+      "$venv/bin/python" -m pytest -q -m blender tests/test_addon.py tests/test_extension.py tests/test_fbx.py \
+        tests/test_gltf.py
+    else
+      echo "== bpy==$v cannot be installed here: its Blender tests are skipped"
+    fi
+  done
+fi
