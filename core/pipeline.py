@@ -133,42 +133,15 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``.
 
     ``transcript`` (what is said) is force-aligned to sharpen the mouth; without one, ``recognize`` gets the words
-    from English speech recognition (pocketsphinx, about 3x faster than real time) and uses them the same way.
+    from English speech recognition (pocketsphinx, a few times faster than real time) and uses them the same way.
     ``emotion_track`` (``"0:neutral,2.5:happy@0.8"``, a .json/.csv file or a list of (time, emotion, intensity))
     changes the emotion within the take, cross-fading over ``transition`` seconds (default 0.5); it replaces
     ``emotion`` and ``intensity``.
     """
-    from .emotions import DEFAULT_TRANSITION, parse_emotion_track
-    from .audio import features_from_mel, is_silent, mel_power_numpy, num_frames
-    from .progress import Progress
+    from .audio import features_from_mel, mel_power_numpy, num_frames
 
-    intensity = check_intensity(intensity)
-    if steps is not None and not 1 <= int(steps) <= 1000:
-        raise InputError(f"steps must be in 1..1000, got {steps}")
-    if guidance is None:
-        guidance = DEFAULT_GUIDANCE if style is None else DEFAULT_STYLE_GUIDANCE
-    guidance = float(guidance)
-    if not 0.0 <= guidance <= 20.0:
-        raise InputError(f"guidance must be in 0..20, got {guidance}")
-    fps = float(fps)
-    if not 0 < fps <= 240:
-        raise InputError(f"fps must be in (0, 240], got {fps}")
-    if emotion_track is not None:
-        if style is not None:
-            raise InputError("give a style clip or an emotion track, not both")
-        emotion_track = parse_emotion_track(emotion_track)  # read once; fails before the audio is read
-    transition = DEFAULT_TRANSITION if transition is None else float(transition)
-    if not 0.0 <= transition <= 60.0:
-        raise InputError(f"transition must be in 0..60 seconds, got {transition}")
-    if style is None:
-        canonical_emotion(emotion)  # fail before the audio is read
-    try:
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise InputError(f"seed must be an integer, got {seed!r}") from None
-    if recognize and transcript is not None and str(transcript).strip():
-        raise InputError("give a transcript or ask for speech recognition, not both")
-
+    intensity, guidance, fps, emotion_track, transition, seed = _checked_options(
+        emotion, intensity, style, seed, steps, guidance, fps, transcript, recognize, emotion_track, transition)
     a16, source, sha = _read_audio(audio, sr)
     if a16.size / 16000 > MAX_SECONDS:
         raise InputError(f"audio is {a16.size / 16000 / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
@@ -183,62 +156,13 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     mel = mel_power_numpy(a16)  # (M, 80) at 100 fps, shared by both feature kinds
     feats = features_from_mel(mel, t)  # (T, 82)
 
-    bar = None
     report = progress if callable(progress) else None
-    if progress is True:
-        bar = Progress(t, "generate")
-
-    def on_frames(k: int) -> None:
-        if cancel is not None and cancel():
-            raise Cancelled("generation cancelled")
-        if bar is not None:
-            bar.update(k)
-        if report is not None:
-            on_frames.done += k
-            report(min(1.0, 0.9 * on_frames.done / t))
-    on_frames.done = 0
-
-    try:
-        rng = np.random.default_rng(seed)
-        motion = models.emodiff.sample_sequence(feats, style_vec, rng=rng, steps=steps, guidance=guidance,
-                                                progress=on_frames)  # (T, 55)
-    finally:
-        if bar is not None:
-            bar.close()
+    motion = _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
     weights = np.clip(motion[:, :52], 0.0, 1.0)
     head_rot = motion[:, 52:55].astype(np.float32)
-    if models.lips is not None:
-        lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
-        if models.lips.cfg.phone_scores:
-            from .phone_scores import phone_posteriors
-            lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
-        weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
+    weights = _lips(models, a16, mel, feats, weights, style_vec)
     idx = [INDEX[n] for n in MOUTH_SET]
-    if is_silent(a16):
-        # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
-        # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
-        from .mouth import mouth_track
-        weights[:, idx] = mouth_track([], t).weights[:, idx]
-    phones, share, recognized = None, 0.0, None  # phone timings for the mouth, and their share in the blend
-    aligned = None
-    if transcript is not None and str(transcript).strip():
-        from .align import align_transcript
-        from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
-        try:
-            phones, share, aligned = align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT, True
-        except (InputError, MissingDependency):
-            raise
-        except DreamTalkError as e:
-            # A transcript must never make generation fail where the audio alone works: keep the network's mouth.
-            import warnings
-            warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=2)
-            aligned = False
-    elif recognize and not is_silent(a16):
-        from .align import recognize_phones
-        if progress is True:
-            print("recognizing speech ...", file=sys.stderr, flush=True)
-        phones, recognized = recognize_phones(a16, 16000)
-        share = RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0  # nothing recognised: the network's mouth stays
+    phones, share, aligned, recognized = _timed_phones(a16, transcript, recognize, progress)
     if share:
         mt = _phones_mouth(phones, feats)
         weights[:, idx] = share * mt[:, idx] + (1 - share) * weights[:, idx]
@@ -261,6 +185,112 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if report is not None:
         report(1.0)
     return anim
+
+
+def _checked_options(emotion, intensity, style, seed, steps, guidance, fps, transcript, recognize, emotion_track,
+                     transition) -> tuple:
+    """Validate generate()'s options before any audio is read; returns the normalised values that change."""
+    from .emotions import DEFAULT_TRANSITION, parse_emotion_track
+
+    intensity = check_intensity(intensity)
+    if steps is not None and not 1 <= int(steps) <= 1000:
+        raise InputError(f"steps must be in 1..1000, got {steps}")
+    if guidance is None:
+        guidance = DEFAULT_GUIDANCE if style is None else DEFAULT_STYLE_GUIDANCE
+    guidance = float(guidance)
+    if not 0.0 <= guidance <= 20.0:
+        raise InputError(f"guidance must be in 0..20, got {guidance}")
+    fps = float(fps)
+    if not 0 < fps <= 240:
+        raise InputError(f"fps must be in (0, 240], got {fps}")
+    if emotion_track is not None:
+        if style is not None:
+            raise InputError("give a style clip or an emotion track, not both")
+        emotion_track = parse_emotion_track(emotion_track)  # read once; fails before the audio is read
+    transition = DEFAULT_TRANSITION if transition is None else float(transition)
+    if not 0.0 <= transition <= 60.0:
+        raise InputError(f"transition must be in 0..60 seconds, got {transition}")
+    if style is None:
+        canonical_emotion(emotion)
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise InputError(f"seed must be an integer, got {seed!r}") from None
+    if recognize and transcript is not None and str(transcript).strip():
+        raise InputError("give a transcript or ask for speech recognition, not both")
+    return intensity, guidance, fps, emotion_track, transition, seed
+
+
+def _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, cancel) -> np.ndarray:
+    """(T, 55) EmoDiff motion with the progress bar or callback (up to 0.9) and cancellation between windows."""
+    from .progress import Progress
+
+    t = len(feats)
+    bar = Progress(t, "generate") if progress is True else None
+    report = progress if callable(progress) else None
+    done = [0]
+
+    def on_frames(k: int) -> None:
+        if cancel is not None and cancel():
+            raise Cancelled("generation cancelled")
+        if bar is not None:
+            bar.update(k)
+        if report is not None:
+            done[0] += k
+            report(min(1.0, 0.9 * done[0] / t))
+
+    try:
+        return models.emodiff.sample_sequence(feats, style_vec, rng=np.random.default_rng(seed), steps=steps,
+                                              guidance=guidance, progress=on_frames)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _lips(models, a16, mel, feats, weights, style_vec) -> np.ndarray:
+    """(T, 52) weights with the lip network's mouth (if shipped); a silent file gets the resting mouth."""
+    from .audio import features_from_mel, is_silent
+
+    t = len(feats)
+    if models.lips is not None:
+        lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
+        if models.lips.cfg.phone_scores:
+            from .phone_scores import phone_posteriors
+            lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
+        weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
+    if is_silent(a16):
+        # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
+        # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
+        from .mouth import mouth_track
+        idx = [INDEX[n] for n in MOUTH_SET]
+        weights[:, idx] = mouth_track([], t).weights[:, idx]
+    return weights
+
+
+def _timed_phones(a16, transcript, recognize, progress) -> tuple:
+    """Phone timings for the mouth from a transcript or recognition: (phones, share in the blend, aligned,
+    recognised text); a transcript that cannot be aligned warns and leaves the network's mouth."""
+    from .audio import is_silent
+
+    if transcript is not None and str(transcript).strip():
+        from .align import align_transcript
+        from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
+        try:
+            return align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT, True, None
+        except (InputError, MissingDependency):
+            raise
+        except DreamTalkError as e:
+            # A transcript must never make generation fail where the audio alone works: keep the network's mouth.
+            import warnings
+            warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=3)
+            return None, 0.0, False, None
+    if recognize and not is_silent(a16):
+        from .align import recognize_phones
+        if progress is True:
+            print("recognizing speech ...", file=sys.stderr, flush=True)
+        phones, recognized = recognize_phones(a16, 16000)
+        return phones, (RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0), None, recognized  # nothing heard: no blend
+    return None, 0.0, None, None
 
 
 def save_output(anim: FaceAnimation, path: str | os.PathLike, mesh: str | os.PathLike | None = None,
