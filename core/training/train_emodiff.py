@@ -13,7 +13,7 @@ from ..models.config import EmoDiffConfig, TrainConfig
 from ..models.numpy_nn import EmoDiffNumpy
 from ..sampler import alphas_cumprod, betas_for
 from ..weights import save_weights
-from . import LoopSpec, run_loop
+from .loop import LoopSpec, run_loop
 from .dataset import Corpus, emodiff_batch, load_train_val, motion_stats
 
 F32 = np.float32
@@ -210,7 +210,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     if distill:
         # The teacher is the starting point (``init``); the student starts as a copy and learns to take bigger steps.
         from ..weights import load_weights
-        from . import init_from_weights
+        from .loop import init_from_weights
         if not tcfg.init:
             raise ValueError("distillation needs 'init': the teacher's weights")
         teacher = EmoDiff(cfg)

@@ -21,7 +21,7 @@ from ..models.config import LipsConfig, TrainConfig
 from ..models.numpy_nn import EmoDiffNumpy
 from ..phone_scores import N_PHONE_SCORES
 from ..weights import save_weights
-from . import LoopSpec, run_loop
+from .loop import LoopSpec, run_loop
 from .dataset import (PHONE_CLASSES, Corpus, lips_batch, load_corpus, load_train_val, merge_corpora,
                       sampling_weights)
 
