@@ -138,7 +138,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     changes the emotion within the take, cross-fading over ``transition`` seconds (default 0.5); it replaces
     ``emotion`` and ``intensity``.
     """
-    from .audio import features_from_mel, mel_power_numpy, num_frames
+    from .audio import features_from_mel, is_silent, mel_power_numpy, num_frames
 
     intensity, guidance, fps, emotion_track, transition, seed = _checked_options(
         emotion, intensity, style, seed, steps, guidance, fps, transcript, recognize, emotion_track, transition)
@@ -160,9 +160,10 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     motion = _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
     weights = np.clip(motion[:, :52], 0.0, 1.0)
     head_rot = motion[:, 52:55].astype(np.float32)
-    weights = _lips(models, a16, mel, feats, weights, style_vec)
+    silent = is_silent(a16)
+    weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
     idx = [INDEX[n] for n in MOUTH_SET]
-    phones, share, aligned, recognized = _timed_phones(a16, transcript, recognize, progress)
+    phones, share, aligned, recognized = _timed_phones(a16, transcript, recognize and not silent, progress)
     if share:
         mt = _phones_mouth(phones, feats)
         weights[:, idx] = share * mt[:, idx] + (1 - share) * weights[:, idx]
@@ -247,9 +248,9 @@ def _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, ca
             bar.close()
 
 
-def _lips(models, a16, mel, feats, weights, style_vec) -> np.ndarray:
+def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarray:
     """(T, 52) weights with the lip network's mouth (if shipped); a silent file gets the resting mouth."""
-    from .audio import features_from_mel, is_silent
+    from .audio import features_from_mel
 
     t = len(feats)
     if models.lips is not None:
@@ -258,7 +259,7 @@ def _lips(models, a16, mel, feats, weights, style_vec) -> np.ndarray:
             from .phone_scores import phone_posteriors
             lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
-    if is_silent(a16):
+    if silent:
         # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
         from .mouth import mouth_track
@@ -270,8 +271,6 @@ def _lips(models, a16, mel, feats, weights, style_vec) -> np.ndarray:
 def _timed_phones(a16, transcript, recognize, progress) -> tuple:
     """Phone timings for the mouth from a transcript or recognition: (phones, share in the blend, aligned,
     recognised text); a transcript that cannot be aligned warns and leaves the network's mouth."""
-    from .audio import is_silent
-
     if transcript is not None and str(transcript).strip():
         from .align import align_transcript
         from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
@@ -284,7 +283,7 @@ def _timed_phones(a16, transcript, recognize, progress) -> tuple:
             import warnings
             warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=3)
             return None, 0.0, False, None
-    if recognize and not is_silent(a16):
+    if recognize:
         from .align import recognize_phones
         if progress is True:
             print("recognizing speech ...", file=sys.stderr, flush=True)

@@ -133,7 +133,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     cache = {}
     cache_file = None
     if cache_dir is not None:
-        key = hashlib.sha256(json.dumps([(r["id"], r.get("duration")) for r in rows]).encode()).hexdigest()[:16]
+        key = _rows_key(rows)
         kind = "subframes_" if subframes else ""
         cache_file = Path(cache_dir) / f"features_{kind}{split}_{key}.npz"
         if cache_file.is_file():
@@ -173,6 +173,11 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     return Corpus(clips, styles, style_meta)
 
 
+def _rows_key(rows: list[dict]) -> str:
+    """Cache key of a split's clip list (ids and durations)."""
+    return hashlib.sha256(json.dumps([(r["id"], r.get("duration")) for r in rows]).encode()).hexdigest()[:16]
+
+
 def _posteriors_job(args: tuple[str, int]) -> np.ndarray:
     path, t = args
     audio, _ = load_audio(path)
@@ -183,7 +188,7 @@ def _phone_posteriors_cached(root: Path, rows: list[dict], cache_dir, split: str
     """(T, 42) phone posteriors per clip id, read from or added to ``cache_dir``; fresh ones use every core."""
     cache, cache_file = {}, None
     if cache_dir is not None:
-        key = hashlib.sha256(json.dumps([(r["id"], r.get("duration")) for r in rows]).encode()).hexdigest()[:16]
+        key = _rows_key(rows)
         cache_file = Path(cache_dir) / f"phone_scores_{split}_{key}.npz"
         if cache_file.is_file():
             with np.load(cache_file, allow_pickle=False) as z:
