@@ -176,34 +176,3 @@ class FaceAnimation:
 def zeros(num_frames: int, fps: float = 30.0, **metadata: Any) -> FaceAnimation:
     """A rest-pose animation."""
     return FaceAnimation(fps, np.zeros((num_frames, NUM_BLENDSHAPES), np.float32), metadata=metadata)
-
-
-def head_rotation_matrices(head_rotation: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) rotation matrices for (T, 3) [pitch, yaw, roll] radians, R = Ry(yaw) Rx(pitch) Rz(roll)."""
-    hr = np.asarray(head_rotation, dtype=np.float64)
-    p, y, r = hr[:, 0], hr[:, 1], hr[:, 2]
-    cp, sp, cy, sy, cr, sr = np.cos(p), np.sin(p), np.cos(y), np.sin(y), np.cos(r), np.sin(r)
-    one, zero = np.ones_like(p), np.zeros_like(p)
-    rx = np.stack([one, zero, zero, zero, cp, -sp, zero, sp, cp], -1).reshape(-1, 3, 3)
-    ry = np.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).reshape(-1, 3, 3)
-    rz = np.stack([cr, -sr, zero, sr, cr, zero, zero, zero, one], -1).reshape(-1, 3, 3)
-    return ry @ rx @ rz
-
-
-def head_rotation_quaternions(head_rotation: np.ndarray) -> np.ndarray:
-    """(T, 4) unit quaternions [x, y, z, w] (glTF order) for (T, 3) [pitch, yaw, roll] radians."""
-    hr = np.asarray(head_rotation, dtype=np.float64)
-    def q(axis, ang):
-        out = np.zeros((len(ang), 4))
-        out[:, axis] = np.sin(ang / 2)
-        out[:, 3] = np.cos(ang / 2)
-        return out
-
-    def mul(a, b):
-        ax, ay, az, aw = a.T
-        bx, by, bz, bw = b.T
-        return np.stack([aw * bx + ax * bw + ay * bz - az * by,
-                         aw * by - ax * bz + ay * bw + az * bx,
-                         aw * bz + ax * by - ay * bx + az * bw,
-                         aw * bw - ax * bx - ay * by - az * bz], -1)
-    return mul(mul(q(1, hr[:, 1]), q(0, hr[:, 0])), q(2, hr[:, 2]))

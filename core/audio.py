@@ -304,12 +304,10 @@ def mel_power_numpy(audio: np.ndarray) -> np.ndarray:
     pad = np.concatenate([np.zeros(N_FFT // 2), a, np.zeros(N_FFT // 2 + 1)])
     fb, win = mel_filterbank(), _window()
     out = np.empty((n_mel, N_MELS))
-    offs = np.arange(N_FFT)
+    frames = np.lib.stride_tricks.sliding_window_view(pad, N_FFT)[::HOP][:n_mel]  # (M, N_FFT) view, no copy
     for s in range(0, n_mel, _CHUNK):
-        j = np.arange(s, min(n_mel, s + _CHUNK))
-        frames = pad[j[:, None] * HOP + offs[None, :]] * win
-        spec = np.fft.rfft(frames, axis=1)
-        out[s:s + j.size] = (spec.real ** 2 + spec.imag ** 2) @ fb
+        spec = np.fft.rfft(frames[s:s + _CHUNK] * win, axis=1)
+        out[s:s + len(spec)] = (spec.real ** 2 + spec.imag ** 2) @ fb
     return out
 
 

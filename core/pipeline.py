@@ -157,7 +157,11 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     feats = features_from_mel(mel, t)  # (T, 82)
 
     report = progress if callable(progress) else None
-    motion = _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
+    emo_feats = feats
+    if models.emodiff.cfg.prosody:
+        from .prosody import prosody_features
+        emo_feats = np.concatenate([feats, prosody_features(a16, t)], axis=1)  # (T, 85)
+    motion = _sample_motion(models, emo_feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
     weights = np.clip(motion[:, :52], 0.0, 1.0)
     head_rot = motion[:, 52:55].astype(np.float32)
     silent = is_silent(a16)

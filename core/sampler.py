@@ -1,4 +1,5 @@
-"""Diffusion schedules and the DDIM sampler. Holds no weights: it drives any ``eps_fn(x_t, t, cond) -> eps``.
+"""Diffusion schedules and samplers (DDIM, DPM-Solver++ 2M). Hold no weights: they drive any
+``eps_fn(x_t, t, cond) -> eps``.
 
 Noise comes from a numpy ``Generator`` (PCG64) so a seed gives the same samples on any machine. The training code
 imports the same schedule functions, so train and sample agree on every alpha.
@@ -92,3 +93,60 @@ def ddim_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: i
         if cond_fn is not None and i + 1 < len(ts):
             cond = cond_fn(cond, x0.astype(dtype), i)
     return x
+
+
+def dpm_solver_2m_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: int = 10,
+                         rng: np.random.Generator | int | None = 0, cond: Any = None, x_T: np.ndarray | None = None,
+                         clip_x0: float | None = None, spacing: str = "leading", dtype=np.float32,
+                         cond_fn: Callable[[Any, np.ndarray, int], Any] | None = None) -> np.ndarray:
+    """Draw samples with DPM-Solver++(2M) (Lu et al., 2022): the probability-flow ODE in log-SNR time, second
+    order from the last two clean estimates, on the same timesteps as :func:`ddim_sample`; returns x0.
+
+    Its first step is DDIM's. Few-step DDIM (a first-order solver) shrinks brief events such as blinks towards
+    the mean; the second-order step cuts that error at no extra network call. Arguments as in ddim_sample
+    (deterministic: no eta).
+    """
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    acp = np.asarray(acp, np.float64)
+    ts = ddim_timesteps(len(acp), steps, spacing)
+    x = gen.standard_normal(shape).astype(np.float64) if x_T is None else np.asarray(x_T, np.float64).copy()
+    prev_x0, prev_h = None, None
+    for i, t in enumerate(ts):
+        a_t = acp[t]
+        eps = np.asarray(eps_fn(x.astype(dtype), int(t), cond), np.float64)
+        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        if clip_x0 is not None:
+            x0 = np.clip(x0, -clip_x0, clip_x0)
+        if i + 1 == len(ts):
+            return x0.astype(dtype)  # the last step lands on the clean estimate itself, as DDIM's does
+        a_n = acp[ts[i + 1]]
+        h = _log_snr_half(a_n) - _log_snr_half(a_t)  # > 0: towards less noise
+        # Second order: extrapolate the clean estimate from the last two (r = prev_h / h). First order (DDIM's
+        # step) at the start and on the last update, whose log-SNR step is many times the one before and would
+        # extrapolate far (the "lower order final" of DPM-Solver++ for few steps).
+        last = i + 2 == len(ts)
+        d = x0 if prev_x0 is None or last else (1 + h / (2 * prev_h)) * x0 - h / (2 * prev_h) * prev_x0
+        x = math.sqrt((1 - a_n) / (1 - a_t)) * x - math.sqrt(a_n) * math.expm1(-h) * d
+        prev_x0, prev_h = x0, h
+        if cond_fn is not None:
+            cond = cond_fn(cond, x0.astype(dtype), i)
+    return x.astype(dtype)
+
+
+def _log_snr_half(a: float) -> float:
+    """lambda = log(alpha / sigma) of DPM-Solver for a signal fraction abar = a."""
+    return 0.5 * math.log(a / (1 - a))
+
+
+SOLVERS = ("ddim", "dpmpp2m")
+
+
+def sample(solver: str, eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, **kw) -> np.ndarray:
+    """Run the named solver ("ddim" or "dpmpp2m") with ddim_sample's keyword arguments."""
+    if solver == "ddim":
+        return ddim_sample(eps_fn, shape, acp, **kw)
+    if solver == "dpmpp2m":
+        if kw.pop("eta", 0.0):
+            raise ValueError("the dpmpp2m solver is deterministic: eta must be 0")
+        return dpm_solver_2m_sample(eps_fn, shape, acp, **kw)
+    raise ValueError(f"unknown solver {solver!r} ({' or '.join(SOLVERS)})")

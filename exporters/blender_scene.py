@@ -1,8 +1,7 @@
 """bpy-side helpers for the FBX exporter: build a shape-keyed mesh from arrays, key animation, export.
 
 Imported only inside a Blender process (or with the ``bpy`` wheel); :mod:`.fbx` imports it lazily.
-Everything here works on plain arrays and names; it never imports the rest of the package, so
-Blender can also run this file on its own (``runpy.run_path``) in a helper process.
+Everything here works on plain arrays and names; of the package it needs only ``core.rotation``.
 
 Frames: glTF / ARKit data are +Y up with the face looking along +Z; Blender is +Z up with the face
 looking along -Y. ``Y_UP_TO_Z_UP`` maps one to the other.
@@ -10,12 +9,14 @@ looking along -Y. ``Y_UP_TO_Z_UP`` maps one to the other.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 
 import bpy
 import numpy as np
-from mathutils import Matrix
+
+from ..core.rotation import quat_conj, quat_mul, sign_continuous
 
 # (x, y, z) glTF -> (x, -z, y) Blender: a proper rotation (+90 degrees about X).
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -142,101 +143,180 @@ def find_head(objects):
     return None, None
 
 
-# ---- keying -------------------------------------------------------------------------------
+# ---- keying (the one implementation: the add-on's addon/keying.py calls these too) ------------------
+# Every take is a NEW action per datablock, keys written with ``keyframe_points.foreach_set`` (one call per
+# curve). Blender 4.2/4.3 have legacy actions (``Action.fcurves``); 4.4+ layered ones (slots, layers, keyframe
+# strips, channelbags), and 5.0 removed ``Action.fcurves``.
 
-def _fcurves_of(action):
-    """All F-curves of an action (layered actions in 4.4+, legacy ``Action.fcurves`` before)."""
+def is_layered(action) -> bool:
+    """True when F-curves live in a slot's channelbag (4.4+), False for legacy actions (4.2/4.3)."""
+    return hasattr(action, "slots") and (not hasattr(action, "fcurves") or hasattr(bpy.types, "ActionChannelbag"))
+
+
+def fcurves_of(action) -> list:
+    """All F-curves of an action (every layer, strip and channelbag in 4.4+, ``Action.fcurves`` before)."""
     if hasattr(action, "layers") and len(action.layers):
         return [fc for layer in action.layers for strip in layer.strips
                 for bag in strip.channelbags for fc in bag.fcurves]
     return list(getattr(action, "fcurves", ()))
 
 
-def _new_action(id_block, name: str):
-    """A fresh action assigned to ``id_block`` (its previous action is replaced, not edited)."""
+def push_down_action(anim_data) -> str | None:
+    """Move the active action (if any) to a new NLA track instead of overwriting it; returns its name."""
+    old = anim_data.action
+    if old is None:
+        return None
+    old_slot = getattr(anim_data, "action_slot", None)
+    start = int(math.floor(old.frame_range[0]))
+    track = anim_data.nla_tracks.new()
+    track.name = old.name
+    strip = track.strips.new(old.name, start, old)
+    if old_slot is not None and hasattr(strip, "action_slot"):
+        strip.action_slot = old_slot
+    anim_data.action = None
+    return old.name
+
+
+def new_take(id_block, name: str, id_type: str):
+    """``(action, slot, curves)``: a new action for ``id_block`` (``id_type`` "KEY" or "OBJECT"), its slot
+    (None before 4.4) and what owns its F-curves (the slot's channelbag, or the legacy action)."""
     action = bpy.data.actions.new(name)
+    if not is_layered(action):
+        return action, None, action
+    slot = action.slots.new(id_type=id_type, name=id_block.name)
+    layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+    strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type="KEYFRAME")
+    return action, slot, strip.channelbag(slot, ensure=True)
+
+
+def key_curve(curves, path: str, index: int, frames: np.ndarray, values: np.ndarray, group: str | None = None):
+    """A new LINEAR F-curve on ``curves`` (from :func:`new_take`) with (T,) ``values`` at (T,) ``frames``."""
+    fc = curves.fcurves.new(path, index=index)
+    if group:
+        fc.group = curves.groups.get(group) or curves.groups.new(group)
+    n = len(frames)
+    co = np.empty((n, 2), np.float32)  # (T, 2) [frame, value]
+    co[:, 0] = frames
+    co[:, 1] = values
+    fc.keyframe_points.add(n)
+    fc.keyframe_points.foreach_set("co", co.ravel())
+    linear = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+    fc.keyframe_points.foreach_set("interpolation", np.full(n, linear, np.int32))
+    fc.update()
+    return fc
+
+
+def assign_take(id_block, action, slot, push_down: bool = True) -> str | None:
+    """Make ``action`` the active action of ``id_block``; the old one moves to the NLA (``push_down``) or is
+    just unassigned. Returns the name of the action pushed down."""
     ad = id_block.animation_data or id_block.animation_data_create()
+    pushed = push_down_action(ad) if push_down else None
     ad.action = action
+    if slot is not None and hasattr(ad, "action_slot"):
+        ad.action_slot = slot
+    return pushed
+
+
+def keyed_take(id_block, id_type: str, name: str, curves_spec, push_down: bool):
+    """Build a take from ``curves_spec`` [(path, index, frames, values, group)], removed again on failure."""
+    action, slot, curves = new_take(id_block, name, id_type)
+    try:
+        for path, index, frames, values, group in curves_spec:
+            key_curve(curves, path, index, frames, values, group)
+    except Exception:
+        bpy.data.actions.remove(action)
+        raise
+    assign_take(id_block, action, slot, push_down)
     return action
 
 
-def _fcurve(action, id_block, path: str, index: int = 0, group: str = ""):
-    if hasattr(action, "fcurve_ensure_for_datablock"):
-        if "group_name" in type(action).bl_rna.functions["fcurve_ensure_for_datablock"].parameters:
-            return action.fcurve_ensure_for_datablock(id_block, path, index=index, group_name=group)
-        return action.fcurve_ensure_for_datablock(id_block, path, index=index)  # 4.4/4.5: no groups here
-    return action.fcurves.new(path, index=index, action_group=group)
-
-
-def _set_keys(fc, frames: np.ndarray, values: np.ndarray) -> None:
-    """Replace ``fc``'s keys with LINEAR keys at ``frames``; (T,) each."""
-    co = np.empty((len(frames), 2), np.float32)
-    co[:, 0] = frames
-    co[:, 1] = values
-    fc.keyframe_points.clear()
-    fc.keyframe_points.add(len(frames))
-    fc.keyframe_points.foreach_set("co", co.ravel())
-    linear = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
-    fc.keyframe_points.foreach_set("interpolation", np.full(len(frames), linear, np.int32))
-    fc.update()
-
-
-def key_shape_keys(mesh_ob, names, values: np.ndarray, start_frame: int = 1, action_name: str = "DreamTalk"):
+def key_shape_keys(mesh_ob, names, values: np.ndarray, start_frame: int = 1, action_name: str | None = None,
+                   push_down: bool = False):
     """Key (T, K) ``values`` onto ``mesh_ob``'s shape keys ``names`` at frames start_frame .. start_frame+T-1."""
     key = mesh_ob.data.shape_keys
     values = np.asarray(values, np.float64)
     frames = start_frame + np.arange(values.shape[0], dtype=np.float64)
-    action = _new_action(key, f"{action_name}_{mesh_ob.name}_shapes")
+    spec = []
     for j, n in enumerate(names):
         kb = key.key_blocks[n]
         kb.slider_min = min(kb.slider_min, 0.0)
         kb.slider_max = max(kb.slider_max, 1.0)
-        fc = _fcurve(action, key, f'key_blocks["{bpy.utils.escape_identifier(n)}"].value', 0, "Shape Keys")
-        _set_keys(fc, frames, values[:, j])
-    return action
+        spec.append((f'key_blocks["{bpy.utils.escape_identifier(n)}"].value', 0, frames, values[:, j], None))
+    return keyed_take(key, "KEY", action_name or f"DreamTalk_{mesh_ob.name}_shapes", spec, push_down)
 
 
-def world_rotations_to_local(head_ob, bone_name, rotations_gltf: np.ndarray) -> np.ndarray:
-    """(T, 4) local quaternions (w, x, y, z) that turn the head by (T, 3, 3) rotations given in the glTF frame.
+# glTF/ARKit head frame (+Y up, face along +Z) -> Blender (+Z up, face along -Y): +90 degrees about X.
+Q_Y_UP_TO_Z_UP = np.array([math.sin(math.pi / 4), 0.0, 0.0, math.cos(math.pi / 4)])  # (x, y, z, w)
+WXYZ, XYZW = [3, 0, 1, 2], [1, 2, 3, 0]  # reorder (x, y, z, w) <-> Blender's (w, x, y, z)
 
-    The rotation acts in world space about the head's own pivot: with B the rest orientation in
-    world space, a pose bone's rotation is the delta B^-1 R B; an object's rotation replaces its
-    current one, so that delta is applied on top of it.
-    """
-    r_world = Y_UP_TO_Z_UP @ rotations_gltf @ Y_UP_TO_Z_UP.T  # (T, 3, 3) Blender world frame
+
+def rest_quaternions(head_ob, bone_name):
+    """(rest, pre), (x, y, z, w): world rest orientation of the head, local rotation applied before the delta."""
     if bone_name is not None:
         rest = head_ob.matrix_world.to_3x3() @ head_ob.data.bones[bone_name].matrix_local.to_3x3()
+        pre = np.array([0.0, 0.0, 0.0, 1.0])
     else:
         rest = head_ob.matrix_world.to_3x3()
-    b = np.array(rest.normalized(), np.float64)  # (3, 3)
-    local = np.linalg.inv(b) @ r_world @ b  # (T, 3, 3)
-    if bone_name is None:
-        local = np.array(head_ob.matrix_basis.to_3x3().normalized(), np.float64) @ local
-    quats = np.array([list(Matrix(m.tolist()).to_quaternion()) for m in local])  # (T, 4) w, x, y, z
-    # Keep neighbours on the same hemisphere so LINEAR keys never swing the long way round.
-    for i in range(1, len(quats)):
-        if np.dot(quats[i], quats[i - 1]) < 0:
-            quats[i] = -quats[i]
-    return quats
+        pre = np.array(list(head_ob.matrix_basis.to_3x3().normalized().to_quaternion()), np.float64)[XYZW]
+    return np.array(list(rest.normalized().to_quaternion()), np.float64)[XYZW], pre
 
 
-def key_head_rotation(head_ob, bone_name, rotations_gltf: np.ndarray, start_frame: int = 1,
-                      action_name: str = "DreamTalk"):
-    """Key (T, 3, 3) head rotations (glTF frame) on a bone of ``head_ob`` or on the object itself."""
-    quats = world_rotations_to_local(head_ob, bone_name, rotations_gltf)
-    frames = start_frame + np.arange(len(quats), dtype=np.float64)
-    action = _new_action(head_ob, f"{action_name}_{head_ob.name}")
+def head_local_quaternions(head_ob, bone_name, q_gltf: np.ndarray) -> np.ndarray:
+    """(T, 4) Blender local (w, x, y, z) rotations that turn the head by (T, 4) (x, y, z, w) rotations given in
+    the glTF frame, about its own pivot.
+
+    A world rotation Rw about the pivot is the local delta B^-1 Rw B for a head whose world rest orientation
+    is B; an object keeps its current rotation under the delta. Neighbours stay on one hemisphere.
+    """
+    c = Q_Y_UP_TO_Z_UP
+    world = quat_mul(quat_mul(c, q_gltf), quat_conj(c))  # (T, 4) Blender world frame
+    rest, pre = rest_quaternions(head_ob, bone_name)
+    local = quat_mul(pre, quat_mul(quat_mul(quat_conj(rest), world), rest))
+    return sign_continuous(local)[:, WXYZ]
+
+
+def gltf_quaternions_from_local(head_ob, bone_name, local: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`head_local_quaternions`: (T, 4) local (w, x, y, z) -> (T, 4) glTF-frame (x, y, z, w)."""
+    rest, pre = rest_quaternions(head_ob, bone_name)
+    c = Q_Y_UP_TO_Z_UP
+    world = quat_mul(quat_mul(rest, quat_mul(quat_conj(pre), np.asarray(local, np.float64)[:, XYZW])), quat_conj(rest))
+    q = quat_mul(quat_mul(quat_conj(c), world), c)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def rotation_target(head_ob, bone_name):
+    """(owner with rotation_mode, data path prefix, group name) of the head's rotation channels."""
     if bone_name is not None:
         pb = head_ob.pose.bones[bone_name]
-        pb.rotation_mode = "QUATERNION"
-        path = f'pose.bones["{bpy.utils.escape_identifier(bone_name)}"].rotation_quaternion'
-        group = bone_name
+        return pb, f'pose.bones["{bpy.utils.escape_identifier(bone_name)}"].', bone_name
+    return head_ob, "", "Object Transforms"
+
+
+def key_head_rotation(head_ob, bone_name, q_gltf: np.ndarray, start_frame: int = 1, action_name: str | None = None,
+                      push_down: bool = False):
+    """Key (T, 4) glTF-frame head rotations (x, y, z, w) on a bone of ``head_ob`` or on the object itself.
+
+    Keys quaternions, or Euler angles in the owner's own order when it rotates by Euler (so the rig's
+    existing animation in the NLA keeps working). Returns the action.
+    """
+    quats = head_local_quaternions(head_ob, bone_name, q_gltf)  # (T, 4)
+    owner, prefix, group = rotation_target(head_ob, bone_name)
+    if owner.rotation_mode == "AXIS_ANGLE":
+        owner.rotation_mode = "QUATERNION"
+    if owner.rotation_mode == "QUATERNION":
+        path, values = prefix + "rotation_quaternion", quats
     else:
-        head_ob.rotation_mode = "QUATERNION"
-        path, group = "rotation_quaternion", "Object Transforms"
-    for i in range(4):
-        _set_keys(_fcurve(action, head_ob, path, i, group), frames, quats[:, i])
-    return action
+        from mathutils import Quaternion
+        eul, prev = [], None
+        for q in quats:  # (T,) small loop: Euler continuity needs make-compatible per frame
+            e = Quaternion(q).to_euler(owner.rotation_mode, prev) if prev is not None else \
+                Quaternion(q).to_euler(owner.rotation_mode)
+            eul.append(tuple(e))
+            prev = e
+        path, values = prefix + "rotation_euler", np.array(eul, np.float64)
+    frames = start_frame + np.arange(len(quats), dtype=np.float64)
+    spec = [(path, i, frames, values[:, i], group) for i in range(values.shape[1])]
+    return keyed_take(head_ob, "OBJECT", action_name or f"DreamTalk_{head_ob.name}", spec, push_down)
 
 
 # ---- time shift and export ------------------------------------------------------------------
@@ -244,7 +324,7 @@ def key_head_rotation(head_ob, bone_name, rotations_gltf: np.ndarray, start_fram
 def shift_time(offset: float) -> None:
     """Move every action key and NLA strip by ``offset`` frames (only in a session this process owns)."""
     for action in bpy.data.actions:
-        for fc in _fcurves_of(action):
+        for fc in fcurves_of(action):
             for kp in fc.keyframe_points:
                 kp.co.x += offset
                 kp.handle_left.x += offset
@@ -357,13 +437,13 @@ def read_back(path: str, frames: int) -> dict:
             else None
     # First/last key frame and key count over every imported F-curve (shape keys and bones).
     key_frames = [(fc.keyframe_points[0].co.x, fc.keyframe_points[-1].co.x, len(fc.keyframe_points))
-                  for a in bpy.data.actions for fc in _fcurves_of(a) if len(fc.keyframe_points)]
+                  for a in bpy.data.actions for fc in fcurves_of(a) if len(fc.keyframe_points)]
     # Imported shape-key keys by name: (frames, values), independent of how the importer times them.
     shape_keys = {}
     for ob in meshes:
         ad = ob.data.shape_keys.animation_data
         curves = {}
-        for fc in (_fcurves_of(ad.action) if ad and ad.action else ()):
+        for fc in (fcurves_of(ad.action) if ad and ad.action else ()):
             m = re.match(r'key_blocks\["(.+)"\]\.value$', fc.data_path)
             if m:
                 co = np.empty(2 * len(fc.keyframe_points), np.float32)

@@ -86,14 +86,14 @@ def export_fbx(anim, path, mesh=None, preset: str | None = None) -> FbxReport:
     if not bpy.app.background:
         # Inside a user's interactive Blender: never reset their scene; work in a helper process.
         return _export_in_helper(anim, out, mesh_path, preset)
-    return _export_here(anim, out, mesh_path, preset)
+    return export_fbx_here(anim, out, mesh_path, preset)
 
 
-def _export_here(anim, out: Path, mesh_path: Path | None, preset: str | None) -> FbxReport:
+def export_fbx_here(anim, out: Path, mesh_path: Path | None, preset: str | None) -> FbxReport:
     """The standalone path: this process owns Blender's state and resets it."""
     import bpy
 
-    from ..core.animation import head_rotation_matrices
+    from ..core.rotation import head_rotation_quaternions
     from ..rigs.arkit import ARKIT_NAMES
     from . import blender_scene as bs
 
@@ -102,7 +102,7 @@ def _export_here(anim, out: Path, mesh_path: Path | None, preset: str | None) ->
     bs.reset_session()
     scene = bpy.context.scene
     report = FbxReport(str(out), t, float(anim.fps), "proxy" if mesh_path is None else str(mesh_path))
-    rotations = head_rotation_matrices(anim.head_rotation)  # (T, 3, 3) glTF frame
+    rotations = head_rotation_quaternions(anim.head_rotation)  # (T, 4) glTF frame (x, y, z, w)
 
     if mesh_path is None:
         from ..rigs.proxy_head import build_proxy_head
@@ -196,6 +196,18 @@ def _helper_command(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+def _helper_code(body: str) -> str:
+    """Python for a helper process: this package's ``fbx``, ``bs`` (blender_scene) and ``formats`` modules
+    imported by their public names, then ``body``."""
+    pkg_dir = Path(__file__).resolve().parents[1]
+    pkg = pkg_dir.name
+    return ("import sys, json, importlib\n"
+            f"sys.path.insert(0, {str(pkg_dir.parent)!r})\n"
+            f"fbx = importlib.import_module({pkg + '.exporters.fbx'!r})\n"
+            f"bs = importlib.import_module({pkg + '.exporters.blender_scene'!r})\n"
+            f"formats = importlib.import_module({pkg + '.core.formats'!r})\n" + body)
+
+
 def _run_helper(code: str) -> None:
     proc = subprocess.run(_helper_command(code), capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
@@ -208,20 +220,14 @@ def _export_in_helper(anim, out: Path, mesh_path: Path | None, preset: str | Non
     import json
 
     from ..core.formats import write_animation
-    pkg_dir = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as td:
         anim_file = Path(td) / "anim.npz"
         report_file = Path(td) / "report.json"
         write_animation(anim, anim_file)
-        code = (
-            "import sys, json, importlib\n"
-            f"sys.path.insert(0, {str(pkg_dir.parent)!r})\n"
-            f"pkg = {pkg_dir.name!r}\n"
-            "fbx = importlib.import_module(pkg + '.exporters.fbx')\n"
-            "formats = importlib.import_module(pkg + '.core.formats')\n"
+        mp = None if mesh_path is None else str(mesh_path)
+        code = _helper_code(
             f"a = formats.read_animation({str(anim_file)!r})\n"
-            f"mp = {None if mesh_path is None else str(mesh_path)!r}\n"
-            f"r = fbx._export_here(a, fbx.Path({str(out)!r}), fbx.Path(mp) if mp else None, {preset!r})\n"
+            f"r = fbx.export_fbx_here(a, fbx.Path({str(out)!r}), fbx.Path({mp!r}) if {mp!r} else None, {preset!r})\n"
             f"open({str(report_file)!r}, 'w').write(json.dumps(r.to_dict()))\n"
         )
         _run_helper(code)
@@ -248,16 +254,11 @@ def export_fbx_from_scene(objects, path, frame_start: int | None = None, frame_e
     fe = scene.frame_end if frame_end is None else int(frame_end)
     if fe < fs:
         raise InputError(f"frame range {fs}..{fe} is empty")
-    script = Path(__file__).with_name("blender_scene.py")
     with tempfile.TemporaryDirectory() as td, atomic_path(out) as tmp:
         blend = Path(td) / "selection.blend"
         bpy.data.libraries.write(str(blend), set(objects), fake_user=True)
-        code = (
-            "import runpy\n"
-            f"bs = runpy.run_path({str(script)!r})\n"
-            f"bs['export_blend_objects']({str(blend)!r}, {str(tmp)!r}, {fs}, {fe}, "
-            f"{scene.render.fps}, {scene.render.fps_base!r})\n"
-        )
+        code = _helper_code(f"bs.export_blend_objects({str(blend)!r}, {str(tmp)!r}, {fs}, {fe}, "
+                            f"{scene.render.fps}, {scene.render.fps_base!r})\n")
         _run_helper(code)
     return {"path": str(out), "frames": fe - fs + 1, "fps": scene.render.fps / scene.render.fps_base,
             "objects": [ob.name for ob in objects], "size_bytes": out.stat().st_size}

@@ -20,7 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.animation import FaceAnimation, head_rotation_quaternions
+from ..core.animation import FaceAnimation
+from ..core.rotation import head_rotation_quaternions, matrix_to_quat, quat_conj, quat_mul, sign_continuous
 from ..core.errors import InputError
 from ..core.fileio import atomic_write_bytes
 from ..rigs.arkit import ARKIT_NAMES
@@ -161,11 +162,7 @@ def _with_hold(a: np.ndarray, hold: bool) -> np.ndarray:
 
 def _rotation_quaternions(anim: FaceAnimation) -> np.ndarray:
     """(T, 4) float32 unit quaternions, sign-continuous so LINEAR (slerp) never takes the long way."""
-    q = head_rotation_quaternions(anim.head_rotation)
-    for k in range(1, len(q)):
-        if np.dot(q[k], q[k - 1]) < 0:
-            q[k] = -q[k]
-    q = q.astype(np.float32)
+    q = sign_continuous(head_rotation_quaternions(anim.head_rotation)).astype(np.float32)
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
@@ -346,13 +343,6 @@ def _find_head_node(nodes: list[dict]) -> int | None:
     return None
 
 
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = np.moveaxis(a, -1, 0)
-    bx, by, bz, bw = np.moveaxis(b, -1, 0)
-    return np.stack([aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz], -1)
-
-
 def _node_rotation(node: dict) -> np.ndarray:
     """The rotation part (x, y, z, w) of a node's rest transform."""
     if "rotation" in node:
@@ -360,17 +350,8 @@ def _node_rotation(node: dict) -> np.ndarray:
     if "matrix" in node:
         m = np.asarray(node["matrix"], dtype=np.float64).reshape(4, 4).T[:3, :3]
         m = m / np.linalg.norm(m, axis=0, keepdims=True)
-        return _matrix_to_quat(m)
+        return matrix_to_quat(m)
     return np.array([0.0, 0.0, 0.0, 1.0])
-
-
-def _matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    w = np.sqrt(max(0.0, 1 + m[0, 0] + m[1, 1] + m[2, 2])) / 2
-    x = np.copysign(np.sqrt(max(0.0, 1 + m[0, 0] - m[1, 1] - m[2, 2])) / 2, m[2, 1] - m[1, 2])
-    y = np.copysign(np.sqrt(max(0.0, 1 - m[0, 0] + m[1, 1] - m[2, 2])) / 2, m[0, 2] - m[2, 0])
-    z = np.copysign(np.sqrt(max(0.0, 1 - m[0, 0] - m[1, 1] + m[2, 2])) / 2, m[1, 0] - m[0, 1])
-    q = np.array([x, y, z, w])
-    return q / np.linalg.norm(q)
 
 
 def _parent_world_rotation(nodes: list[dict], index: int) -> np.ndarray:
@@ -382,7 +363,7 @@ def _parent_world_rotation(nodes: list[dict], index: int) -> np.ndarray:
         i = parent.get(i)
     q = np.array([0.0, 0.0, 0.0, 1.0])
     for i in reversed(chain):
-        q = _quat_mul(q, _node_rotation(nodes[i]))
+        q = quat_mul(q, _node_rotation(nodes[i]))
     return q
 
 
@@ -475,15 +456,11 @@ def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path
         # Rotate in world axes about the node: local(t) = P^-1 R(t) P q0, P = parent's world rotation.
         p = _parent_world_rotation(nodes, head)
         q0 = _node_rotation(nodes[head])
-        pinv = p * [-1, -1, -1, 1]
         acc = doc["accessors"][samplers[rs]["output"]]
         q = np.frombuffer(bytes(b.data[doc["bufferViews"][acc["bufferView"]]["byteOffset"]:][:acc["count"] * 16]),
                           dtype=np.float32).reshape(-1, 4).astype(np.float64)
-        local = _quat_mul(_quat_mul(_quat_mul(pinv, q), p), q0)
-        local /= np.linalg.norm(local, axis=1, keepdims=True)
-        for k in range(1, len(local)):
-            if np.dot(local[k], local[k - 1]) < 0:
-                local[k] = -local[k]
+        local = quat_mul(quat_mul(quat_mul(quat_conj(p), q), p), q0)
+        local = sign_continuous(local / np.linalg.norm(local, axis=1, keepdims=True))
         off = doc["bufferViews"][acc["bufferView"]]["byteOffset"]
         b.data[off:off + local.size * 4] = local.astype(np.float32).tobytes()
         if "matrix" in nodes[head]:

@@ -80,7 +80,7 @@ class ProxyHead:
                 raise ValueError(f"weights must have 52 values in ARKit order, got {w.shape}")
             v = v + np.tensordot(w, self.deltas, axes=(0, 0))
         if head_rotation is not None:
-            from ..core.animation import head_rotation_matrices
+            from ..core.rotation import head_rotation_matrices
             r = head_rotation_matrices(np.asarray(head_rotation, dtype=np.float64).reshape(1, 3))[0]
             v = (v - self.pivot) @ r.T + self.pivot
         return v

@@ -173,7 +173,7 @@ def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     out["head_paths"] = sorted(hc)
     out["head_action"] = rig.animation_data.action.name
     # Independent check of the head: the evaluated bone's world rotation equals C R C^T times its rest.
-    mats = importlib.import_module(MODULE + ".core.animation").head_rotation_matrices(exp.head_rotation)
+    mats = importlib.import_module(MODULE + ".core.rotation").head_rotation_matrices(exp.head_rotation)
     c = Matrix(((1, 0, 0), (0, 0, -1), (0, 1, 0)))
     rest = (rig.matrix_world @ rig.data.bones["Head"].matrix_local).to_3x3().normalized()
     herr = 0.0

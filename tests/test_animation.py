@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dreamtalk.core.animation import (FaceAnimation, head_rotation_matrices, head_rotation_quaternions, zeros)
+from dreamtalk.core.animation import FaceAnimation, zeros
+from dreamtalk.core.rotation import head_rotation_matrices, head_rotation_quaternions
 from dreamtalk.core.errors import InputError
 from dreamtalk.rigs.arkit import ARKIT_NAMES, INDEX, LLF_BLENDSHAPE_ORDER
 

@@ -27,7 +27,7 @@ import json, sys
 import numpy as np
 sys.path.insert(0, {str(TESTS)!r})
 from conftest import make_animation
-from dreamtalk.core.animation import head_rotation_matrices
+from dreamtalk.core.rotation import head_rotation_matrices, head_rotation_quaternions
 from dreamtalk.rigs.arkit import ARKIT_NAMES
 
 def rot_err(a, b):
@@ -235,12 +235,12 @@ def test_export_from_scene_leaves_session_alone(tmp_path):
         scene = bpy.context.scene
         bs.set_timing(scene, 24.0, 20)
         bs.key_shape_keys(ob, list(ARKIT_NAMES), anim.weights)
-        bs.key_head_rotation(rig, "Head", head_rotation_matrices(anim.head_rotation))
+        bs.key_head_rotation(rig, "Head", head_rotation_quaternions(anim.head_rotation))
         extra = bpy.data.objects.new("NotSelected", None)
         scene.collection.objects.link(extra)
         info = export_fbx_from_scene([ob, rig], {str(out)!r})
         act = ob.data.shape_keys.animation_data.action
-        fc = bs._fcurves_of(act)[0]
+        fc = bs.fcurves_of(act)[0]
         kept = dict(first=fc.keyframe_points[0].co.x, start=scene.frame_start, end=scene.frame_end,
                     objects=sorted(o.name for o in scene.objects))
         m = measure({str(out)!r}, anim, {{"DreamTalkHead": (list(ARKIT_NAMES), anim.weights)}})
@@ -283,3 +283,23 @@ def test_bad_paths(tmp_path, make_anim):
         export_fbx(make_anim(5), tmp_path / "out.fbx", mesh=tmp_path / "missing.blend")
     with pytest.raises(InputError, match="must be one of"):
         export_fbx(make_anim(5), tmp_path / "out.fbx", mesh=tmp_path / "mesh.obj")
+
+
+@pytest.mark.blender
+def test_helper_code_calls_only_public_names_that_exist():
+    """The helper process's Python names functions as text: a rename must fail here, not inside Blender."""
+    import re
+
+    from dreamtalk.core import formats
+    from dreamtalk.exporters import blender_scene, fbx
+    mods = {"fbx": fbx, "bs": blender_scene, "formats": formats}
+    code = fbx._helper_code("a = formats.read_animation('x')\nr = fbx.export_fbx_here(a, fbx.Path('y'), None, None)\n"
+                            "bs.export_blend_objects('b', 'o', 1, 2, 30, 1.0)\n")
+    compile(code, "helper", "exec")
+    calls = re.findall(r"\b(fbx|bs|formats)\.(\w+)", code)
+    assert {c for c in calls} >= {("fbx", "export_fbx_here"), ("bs", "export_blend_objects")}
+    for mod, name in calls:
+        assert not name.startswith("_") and hasattr(mods[mod], name), f"{mod}.{name}"
+    src = Path(fbx.__file__).read_text()
+    for mod, name in re.findall(r"\b(fbx|bs|formats)\.(\w+)\(", src[src.index("def _helper_code"):]):
+        assert not name.startswith("_") and hasattr(mods[mod], name), f"{mod}.{name} in fbx.py's helper code"

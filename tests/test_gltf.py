@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dreamtalk.core.animation import head_rotation_matrices, head_rotation_quaternions
+from dreamtalk.core.rotation import head_rotation_matrices, head_rotation_quaternions
 from dreamtalk.core.errors import InputError
 from dreamtalk.exporters.gltf import animate_user_gltf, read_gltf, write_proxy_glb
 from dreamtalk.exporters.keyreduce import quat_angle, slerp
@@ -287,8 +287,8 @@ def test_user_glb_animation_and_report(user_files):
     # Head rotation composes with the node's rest rotation: at rest pose it equals the rest rotation.
     q = accessor(doc, blob, chans[("Head", "rotation")]["output"])
     rest = np.array(doc["nodes"][2]["rotation"])
-    from dreamtalk.exporters.gltf import _quat_mul
-    expect = _quat_mul(head_rotation_quaternions(anim.head_rotation), rest)  # parent (Root) has no rotation
+    from dreamtalk.core.rotation import quat_mul
+    expect = quat_mul(head_rotation_quaternions(anim.head_rotation), rest)  # parent (Root) has no rotation
     assert quat_angle(q[:60], expect).max() < 1e-5
     assert any("wrinkleNose_custom" in line for line in report.lines())
 

@@ -62,20 +62,63 @@ def test_emodiff_eps_parity():
         assert np.abs(a - b).max() <= 1e-4
 
 
-def test_emodiff_motion_conv_parity_and_effect():
+def _variant_parity(seed: int, t: int, **changes):
+    """A random torch/numpy pair of TINY with ``changes``; asserts parity of the raw output at step t."""
     import dataclasses
-    cfg = dataclasses.replace(TINY, motion_kernel=5)
-    tm, nm = _emodiff_pair(5, cfg)
-    rng = np.random.default_rng(6)
+    cfg = dataclasses.replace(TINY, **changes)
+    tm, nm = _emodiff_pair(seed, cfg)
+    rng = np.random.default_rng(seed + 1)
     cond = _cond(rng, 2)
     x = rng.standard_normal((2, TINY.window, TINY.motion_dim)).astype(np.float32)
-    a, b = _torch_eps(tm, x, 20, cond), nm.eps(x, 20, cond)
-    assert np.abs(a - b).max() <= 1e-4
+    b = nm.raw(x, t, cond)
+    assert np.abs(_torch_eps(tm, x, t, cond) - b).max() <= 1e-4
+    return cfg, tm, x, cond, b
+
+
+def test_emodiff_motion_conv_parity_and_effect():
+    cfg, tm, x, cond, b = _variant_parity(5, 20, motion_kernel=5)
     # The conv makes a token depend on its neighbours' noisy frames; without it, a frame sees only itself
     # before attention, so zeroing the conv must change the output.
     plain = EmoDiffNumpy({k: (np.zeros_like(v) if k.startswith("motion_conv") else v)
                           for k, v in export_arrays(tm).items()}, cfg.to_dict())
-    assert np.abs(plain.eps(x, 20, cond) - b).max() > 1e-3
+    assert np.abs(plain.raw(x, 20, cond) - b).max() > 1e-3
+
+
+def test_emodiff_output_conv_parity_identity_start_and_edges():
+    import dataclasses
+    from dreamtalk.core.models.numpy_nn import depthwise_conv_edge
+    cfg = dataclasses.replace(TINY, out_kernel=5, prediction="x0")
+    torch.manual_seed(0)
+    fresh = EmoDiff(cfg)
+    w = fresh.out_conv.weight.detach().numpy()[:, 0]  # (55, 5) starts as the identity
+    assert np.array_equal(w[:, 2], np.ones(55)) and not w[:, [0, 1, 3, 4]].any()
+    _variant_parity(12, 30, out_kernel=5, prediction="x0")
+    # Edge padding: a constant channel stays constant through a smoothing kernel, even at the window ends.
+    y = np.full((1, 7, 2), 3.0, np.float32)
+    k = np.array([[0.25, 0.5, 0.25], [0.0, 1.0, 0.0]], np.float32)
+    assert np.allclose(depthwise_conv_edge(y, k, np.zeros(2, np.float32)), 3.0)
+    z = np.zeros((1, 5, 1), np.float32)
+    z[0, 2, 0] = 1.0
+    assert np.allclose(depthwise_conv_edge(z, k[:1], np.zeros(1, np.float32))[0, :, 0], [0, 0.25, 0.5, 0.25, 0])
+    with pytest.raises(ValueError, match="out_kernel"):
+        dataclasses.replace(TINY, out_kernel=4)
+
+
+def test_window_padding_marks_silence_in_the_energy_column_whatever_is_appended():
+    from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
+    from dreamtalk.core.models.numpy_nn import PAD_ENERGY
+    for width, energy in ((FEATURE_DIM, FEATURE_DIM - 2), (FEATURE_DIM + 3, FEATURE_DIM - 2),
+                          (FEATURE_DIM + 42, FEATURE_DIM - 2), (SUBFRAME_FEATURE_DIM + 42, SUBFRAME_FEATURE_DIM - 2)):
+        w = window_slice(np.ones((5, width), np.float32), 0, TINY)  # the prefix lies before the clip: padding
+        assert np.all(w[0, energy] == PAD_ENERGY) and np.count_nonzero(w[0]) == 1 and np.all(w[TINY.prefix] == 1)
+
+
+def test_prosody_config_needs_its_audio_columns():
+    import dataclasses
+    with pytest.raises(ValueError, match="audio_dim"):
+        dataclasses.replace(TINY, prosody=True)
+    cfg = dataclasses.replace(TINY, prosody=True, audio_dim=TINY.audio_dim + 3)
+    assert EmoDiffConfig.from_dict(cfg.to_dict()) == cfg
 
 
 def test_x0_prediction_is_handed_to_the_sampler_as_noise():

@@ -163,6 +163,55 @@ def test_emodiff_distills_into_a_student_that_knows_its_steps(corpus, tmp_path):
         train_emodiff(corpus, tmp_path / "w", student_cfg, wrong, max_steps=1, quiet=True)
 
 
+def test_emodiff_finetune_grows_new_audio_columns_from_zero(corpus, tmp_path):
+    import dataclasses
+
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    base = train_emodiff(corpus, tmp_path / "base", TINY_E, TINY_T, max_steps=2, quiet=True)
+    cfg = dataclasses.replace(TINY_E, prosody=True, audio_dim=TINY_E.audio_dim + 3, out_kernel=3)
+    tc = dataclasses.replace(TINY_T, init=base["weights"], lr=0.0, warmup_steps=1)
+    grown = train_emodiff(corpus, tmp_path / "grown", cfg, tc, max_steps=1, quiet=True)
+    wa, wb = load_weights(base["weights"]), load_weights(grown["weights"])
+    old, new = wa.params["audio_conv.weight"], wb.params["audio_conv.weight"]
+    assert new.shape == (old.shape[0], old.shape[1] + 3, old.shape[2])
+    assert np.array_equal(new[:, :old.shape[1]], old) and not new[:, old.shape[1]:].any()
+    assert any(f.startswith("prosody_train_") for f in (p.name for p in (tmp_path / "grown/cache").iterdir()))
+    # With the new columns at zero and the output conv at the identity, the grown net is the same function.
+    nm_a, nm_b = EmoDiffNumpy.from_file(base["weights"]), EmoDiffNumpy.from_file(grown["weights"])
+    rng = np.random.default_rng(4)
+    feats = rng.standard_normal((20, TINY_E.audio_dim)).astype(np.float32)
+    more = np.concatenate([feats, rng.standard_normal((20, 3)).astype(np.float32)], axis=1)
+    sty = nm_a.emotion_style("happy", 1.0)
+    assert np.allclose(nm_a.sample_sequence(feats, sty, rng=0, steps=3),
+                       nm_b.sample_sequence(more, sty, rng=0, steps=3), atol=1e-4)
+    bad = dataclasses.replace(TINY_E, d_model=TINY_E.d_model * 2)
+    with pytest.raises(ValueError, match="do not fit"):
+        train_emodiff(corpus, tmp_path / "bad", bad, tc, max_steps=1, quiet=True)
+
+
+def test_emodiff_snr_weighting_counts_clean_inputs_more():
+    from dreamtalk.core.models.emodiff_torch import EmoDiff
+    from dreamtalk.core.training.train_emodiff import emodiff_loss
+    import dataclasses
+
+    cfg = dataclasses.replace(TINY_E, prediction="x0", p_drop_style=0.0)
+    model = EmoDiff(cfg).eval()
+    b, w = 4, cfg.window
+    batch = {"x0": torch.zeros(b, w, 55), "style": torch.zeros(b, 20, 55),
+             "audio": torch.zeros(b, cfg.seq_len, cfg.audio_dim), "prefix": torch.zeros(b, cfg.prefix, 55),
+             "prefix_mask": torch.zeros(b, cfg.prefix), "mask": torch.ones(b, w)}
+    with torch.no_grad():
+        g = lambda: torch.Generator().manual_seed(5)
+        plain = float(emodiff_loss(model, batch, g(), False))
+        model.cfg = dataclasses.replace(cfg, snr_cap=5.0)
+        weighted = float(emodiff_loss(model, batch, g(), False))
+        model.cfg = dataclasses.replace(cfg, snr_cap=1.0)
+        capped_at_one = float(emodiff_loss(model, batch, g(), False))
+    # Weights are min(SNR + 1, cap) >= 1: more loss than unweighted, equal when the cap is 1.
+    assert weighted > plain * 1.05
+    assert capped_at_one == pytest.approx(plain, rel=1e-6)
+
+
 def test_emodiff_loss_difference_terms_single_out_frame_noise():
     from dreamtalk.core.models.emodiff_torch import EmoDiff
     from dreamtalk.core.training.train_emodiff import emodiff_loss

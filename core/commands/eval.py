@@ -63,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _common(np_)
     np_.add_argument("--emotion", default="neutral", help="emotion to generate with (default neutral)")
     np_.add_argument("--seed", type=int, default=0, help="seed of the first clip; clip i gets seed + i (default 0)")
+    np_.add_argument("--takes", type=int, default=1,
+                     help="generate each clip this many times (take k adds k * 1000 to the seed), so blink and "
+                          "brow statistics of a short set rest on more events (default 1)")
     np_.add_argument("--corpus", default=None, help="synthetic corpus DIR whose held-out clips are a reference")
     np_.add_argument("--corpus-split", default="test", help="split of --corpus to use (default test)")
     np_.add_argument("--corpus-clips", type=int, default=200, help="at most this many corpus clips (default 200)")
@@ -319,6 +322,7 @@ def _corpus_animations(args) -> list:
 def run_naturalness(args: argparse.Namespace) -> int:
     """Run the naturalness evaluation: generated vs corpus vs captures; print the table and the bars."""
     from ..emotions import canonical_emotion
+    from ..errors import InputError
     from ..eval.naturalness import bars, evaluate_set, naturalness_table, plot
     from ..formats import read_animation
     from ..progress import Progress
@@ -326,11 +330,14 @@ def run_naturalness(args: argparse.Namespace) -> int:
     emotion = canonical_emotion(args.emotion)
     generate = _generator(args)
     clips = _load(args)
+    if args.takes < 1:
+        raise InputError(f"--takes must be at least 1, got {args.takes}")
     anims = []
-    with Progress(len(clips), "eval naturalness") as bar:
-        for i, c in enumerate(clips):  # one seed per clip: independent takes, not one noise pattern for all
-            anims.append(generate(c.audio, c.sr, seed=args.seed + i, emotion=emotion))
-            bar.update(1)
+    with Progress(len(clips) * args.takes, "eval naturalness") as bar:
+        for k in range(args.takes):
+            for i, c in enumerate(clips):  # one seed per clip and take: independent takes, not one noise pattern
+                anims.append(generate(c.audio, c.sr, seed=args.seed + i + 1000 * k, emotion=emotion))
+                bar.update(1)
     sets = {"generated": evaluate_set(anims)}
     if args.corpus:
         sets["corpus"] = evaluate_set(_corpus_animations(args))
@@ -346,7 +353,7 @@ def run_naturalness(args: argparse.Namespace) -> int:
         slim = {n: {k: v for k, v in r.items() if k not in ("blink_events", "head_speed")} for n, r in sets.items()}
         _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
                                     "weights": args.weights, "emotion": emotion, "seed": args.seed,
-                                    "steps": args.steps, "captures": list(args.captures), "corpus": args.corpus,
+                                    "takes": args.takes, "steps": args.steps, "captures": list(args.captures), "corpus": args.corpus,
                                     "sets": slim, "bars": verdict})
     return 0
 

@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..phones import CONSONANTS, SILENCE, VOWELS, Phone, validate
 from .emotion_layer import EmotionLayer, emotion_layer
 from ..mouth import MouthTrack, mouth_track
-from .prosody import Prosody, analyze, from_phones, num_frames
+from ..prosody import Prosody, analyze, from_phones, num_frames
 
 _LIP_OPENERS = ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight", "mouthFunnel")
 _CLOSERS = ("mouthPressLeft", "mouthPressRight", "mouthRollLower", "mouthRollUpper")

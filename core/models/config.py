@@ -8,6 +8,8 @@ from typing import Any
 from ...rigs.arkit import MOUTH_SET
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..phone_scores import N_PHONE_SCORES
+from ..prosody import PROSODY_DIM
+from ..sampler import SOLVERS
 
 MOTION_DIM = 55  # 52 ARKit weights + head [pitch, yaw, roll]
 
@@ -61,10 +63,31 @@ class EmoDiffConfig:
     acc_weight: float = 0.0
     # DDIM steps these weights are made for (the default of `generate`); a distilled student runs at its own.
     sample_steps: int = 10
+    # ODE solver these weights sample with by default: "ddim" (first order) or "dpmpp2m" (DPM-Solver++ 2M).
+    solver: str = "ddim"
+    # Pitch, voicing and loudness (core/prosody.py, 3 columns) appended to the audio features; audio_dim must
+    # match. Brow raises and nods ride on pitch accents, which the mel features show only indirectly.
+    prosody: bool = False
+    # Per-channel temporal conv (edge-padded) on the network's output window. The clean motion is band-limited,
+    # so the best estimate of it is too: the conv lets the network filter what a per-frame output head cannot.
+    # 1 = none; it starts as the identity, so fine-tuning starts from the same function.
+    out_kernel: int = 1
+    # Training only, prediction "x0": the loss of each example is weighted by min(SNR + 1, cap) (the weighting of
+    # v-prediction, capped as in Min-SNR): nearly clean inputs, where blinks and brow raises are sharpened,
+    # count up to ``cap`` times more than with a plain clean-window loss. 0 = unweighted.
+    snr_cap: float = 0.0
 
     def __post_init__(self):
         if not 1 <= self.sample_steps <= self.diffusion_steps:
             raise ValueError(f"EmoDiffConfig: sample_steps must be in 1..{self.diffusion_steps}")
+        want = FEATURE_DIM + (PROSODY_DIM if self.prosody else 0)
+        if self.audio_dim != want:
+            raise ValueError(f"EmoDiffConfig: audio_dim {self.audio_dim} does not match prosody={self.prosody} "
+                             f"(needs {want})")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"EmoDiffConfig: solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
+        if self.out_kernel < 1 or self.out_kernel % 2 == 0:
+            raise ValueError(f"EmoDiffConfig: out_kernel must be odd and >= 1, got {self.out_kernel}")
         if self.prediction not in ("eps", "x0"):
             raise ValueError(f"EmoDiffConfig: prediction must be 'eps' or 'x0', got {self.prediction!r}")
 

@@ -97,6 +97,13 @@ class EmoDiff(nn.Module):
         self.blocks = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers))
         self.ln_out = nn.LayerNorm(d)
         self.out = nn.Linear(d, cfg.motion_dim)
+        if cfg.out_kernel > 1:
+            k = cfg.out_kernel
+            self.out_conv = nn.Conv1d(cfg.motion_dim, cfg.motion_dim, k, groups=cfg.motion_dim)
+            with torch.no_grad():  # the identity: a fine-tune starts from the same function
+                self.out_conv.weight.zero_()
+                self.out_conv.weight[:, 0, k // 2] = 1.0
+                self.out_conv.bias.zero_()
 
     def normalize(self, motion: torch.Tensor) -> torch.Tensor:
         """Raw (…, 55) weights+head -> model units."""
@@ -127,7 +134,11 @@ class EmoDiff(nn.Module):
         h = tok + self.audio_lin(a) + self.pos_emb + cond
         for blk in self.blocks:
             h = blk(h)
-        return self.out(self.ln_out(h[:, k:k + w]))
+        y = self.out(self.ln_out(h[:, k:k + w]))  # (B, W, 55)
+        if cfg.out_kernel > 1:
+            pad = cfg.out_kernel // 2
+            y = self.out_conv(F.pad(y.transpose(1, 2), (pad, pad), mode="replicate")).transpose(1, 2)
+        return y
 
 
 def export_arrays(model: nn.Module) -> dict[str, np.ndarray]:

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, INDEX
+from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..emotions import INTENSITY_LEVELS, canonical_emotion, check_intensity
 from ..errors import InputError
-from ..sampler import alphas_cumprod, betas_for, classifier_free_guidance, ddim_sample
+from ..sampler import alphas_cumprod, betas_for, classifier_free_guidance, sample
 from .config import EmoDiffConfig, LipsConfig
 
 F32 = np.float32
@@ -37,11 +38,17 @@ def timestep_embedding(t: np.ndarray | int, dim: int) -> np.ndarray:
     return emb.astype(F32)
 
 
+def energy_column(width: int) -> int:
+    """Index of the energy column in features of ``width``: the frame (82) or sub-frame (242) features come
+    first (energy, then flux, last), then any appended columns."""
+    return (SUBFRAME_FEATURE_DIM if width >= SUBFRAME_FEATURE_DIM else FEATURE_DIM) - 2
+
+
 def window_slice(features: np.ndarray, start: int, cfg: EmoDiffConfig) -> np.ndarray:
     """(prefix+window+lookahead, A) audio features for the window whose first generated frame is ``start``."""
     s0, s1 = start - cfg.prefix, start + cfg.window + cfg.lookahead
     out = np.zeros((s1 - s0, features.shape[1]), F32)
-    out[:, -2] = PAD_ENERGY
+    out[:, energy_column(features.shape[1])] = PAD_ENERGY  # appended columns (prosody, posteriors) pad with 0
     lo, hi = max(0, s0), min(features.shape[0], s1)
     if hi > lo:
         out[lo - s0:hi - s0] = features[lo:hi]
@@ -111,6 +118,19 @@ def conv1d(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1, taps:
     for j in range(1, k):
         out += xp[:, j * dilation:j * dilation + t].reshape(-1, cin) @ taps[j]
     return out.reshape(bsz, t, w.shape[0])
+
+
+def depthwise_conv_edge(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(B, L, C) -> (B, L, C): each channel convolved with its own odd kernel ``w`` (C, K), edges repeated
+    (torch Conv1d with groups=C on a replicate-padded input)."""
+    k = w.shape[1]
+    pad = k // 2
+    xp = np.concatenate([np.repeat(x[:, :1], pad, axis=1), x, np.repeat(x[:, -1:], pad, axis=1)], axis=1)
+    n = x.shape[1]
+    out = np.broadcast_to(np.asarray(b, F32), x.shape).astype(F32)
+    for j in range(k):
+        out = out + xp[:, j:j + n] * w[:, j]
+    return out
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -315,7 +335,10 @@ class EmoDiffNumpy:
         h += self._step_vec(t, b)[:, None, :]
         for i in range(c.n_layers):
             h = p.block(h, f"blocks.{i}", c.n_heads)
-        return p.linear(p.ln(h[:, c.prefix:c.prefix + c.window], "ln_out"), "out")
+        y = p.linear(p.ln(h[:, c.prefix:c.prefix + c.window], "ln_out"), "out")  # (B, W, 55)
+        if c.out_kernel > 1:
+            y = depthwise_conv_edge(y, p["out_conv.weight"][:, 0], p["out_conv.bias"])
+        return y
 
     def guided_eps_fn(self, guidance: float = 1.0):
         """``eps_fn(x_t, t, cond)`` for the sampler with classifier-free guidance on the style (1 = none).
@@ -358,14 +381,14 @@ class EmoDiffNumpy:
             prefix_mask = np.ones(c.prefix, F32) if prefix_mask is None else np.asarray(prefix_mask, F32)
         cond = WindowCond(audio_window[None].astype(F32), prefix_n[None], prefix_mask[None],
                           np.asarray(style, F32)[None])
-        x0 = ddim_sample(self.guided_eps_fn(guidance), (1, c.window, c.motion_dim), self.acp, steps=steps, eta=eta,
-                         rng=rng, cond=cond, clip_x0=c.clip_x0)
+        x0 = sample(c.solver, self.guided_eps_fn(guidance), (1, c.window, c.motion_dim), self.acp, steps=steps,
+                    eta=eta, rng=rng, cond=cond, clip_x0=c.clip_x0)
         return self.denormalize(x0[0])
 
     def sample_sequence(self, features: np.ndarray, style: np.ndarray, rng: np.random.Generator | int = 0,
                         steps: int = 10, guidance: float = 1.0, eta: float = 0.0,
                         initial: np.ndarray | None = None, parallel: bool = True, batch_windows: int = 64,
-                        progress=None, overlap: int | None = None) -> np.ndarray:
+                        progress=None, overlap: int | None = None, solver: str | None = None) -> np.ndarray:
         """(T, A) features -> (T, 55) raw motion, window by window; each window sees the previous window's tail.
 
         Windows start every ``window - overlap`` frames (``overlap`` defaults to OVERLAP, at most half of what a
@@ -376,7 +399,8 @@ class EmoDiffNumpy:
         several times faster than ``parallel=False``, which samples the windows one after another on final
         frames. ``initial`` (55,) raw is the first frame's expression given to the first window. ``progress``
         (optional) is called with the number of frames done. ``style`` is (Ds,) for the whole take or (T, Ds)
-        per frame (an emotion that changes within the take).
+        per frame (an emotion that changes within the take). ``solver`` ("ddim", "dpmpp2m") defaults to the
+        config's.
         """
         c = self.cfg
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -425,8 +449,8 @@ class EmoDiffNumpy:
                 msk[1:] = 1.0
                 return WindowCond(cond.audio, pre, msk, cond.style)
 
-            x0 = ddim_sample(fn, (b, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=gen, cond=cond,
-                             clip_x0=c.clip_x0, cond_fn=chain)
+            x0 = sample(solver or c.solver, fn, (b, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=gen,
+                        cond=cond, clip_x0=c.clip_x0, cond_fn=chain)
             for j, w in enumerate(wins):
                 wt = np.ones(c.window)
                 if overlap and w > 0:

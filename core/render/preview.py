@@ -12,7 +12,8 @@ from typing import Iterator
 
 import numpy as np
 
-from ..animation import FaceAnimation, head_rotation_matrices
+from ..animation import FaceAnimation
+from ..rotation import head_rotation_matrices
 from ..errors import InputError
 
 VIEWS = ("front", "three_quarter")

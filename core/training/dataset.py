@@ -21,6 +21,7 @@ from ..formats import read_npz
 from ..models.config import EmoDiffConfig
 from ..models.numpy_nn import motion_from_animation, window_slice
 from ..phone_scores import phone_posteriors
+from ..prosody import prosody_features
 from ..phones import PHONES, read_alignment
 
 F32 = np.float32
@@ -118,13 +119,14 @@ def _style_key(rel: str) -> str:
 
 def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
                 limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False,
-                style_prefix: str = "", phone_scores: bool = False) -> Corpus:
+                style_prefix: str = "", phone_scores: bool = False, prosody: bool = False) -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
     ``subframes`` computes the sub-frame audio features (core/audio.py) instead of the frame features;
     ``style_prefix`` keeps the style keys of several corpora apart; ``phone_scores`` appends the acoustic
-    model's phone posteriors (core/phone_scores.py), computed on all cores and cached apart.
+    model's phone posteriors (core/phone_scores.py), computed on all cores and cached apart; ``prosody`` then
+    appends pitch, voicing and loudness (core/prosody.py), cached the same way.
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -139,7 +141,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
         if cache_file.is_file():
             with np.load(cache_file, allow_pickle=False) as z:
                 cache = {k: z[k] for k in z.files}
-    posteriors = _phone_posteriors_cached(root, rows, cache_dir, split) if phone_scores else {}
+    posteriors = _columns_cached("phone_scores", root, rows, cache_dir, split) if phone_scores else {}
+    pros = _columns_cached("prosody", root, rows, cache_dir, split) if prosody else {}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
         motion, mouth, layer = _anim_arrays(root / r["anim"], extras)
@@ -158,6 +161,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
                 style_meta[skey] = (r.get("emotion", "neutral"), int(r.get("level", 0)))
         if phone_scores:
             feats = np.concatenate([feats, posteriors[r["id"]]], axis=1)
+        if prosody:
+            feats = np.concatenate([feats, pros[r["id"]]], axis=1)
         clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
                           layer, pids, str(r.get("voice", ""))))
         if progress is not None:
@@ -178,32 +183,33 @@ def _rows_key(rows: list[dict]) -> str:
     return hashlib.sha256(json.dumps([(r["id"], r.get("duration")) for r in rows]).encode()).hexdigest()[:16]
 
 
-def _posteriors_job(args: tuple[str, int]) -> np.ndarray:
-    path, t = args
+def _columns_job(args: tuple[str, str, int]) -> np.ndarray:
+    kind, path, t = args
     audio, _ = load_audio(path)
-    return phone_posteriors(audio, t)
+    return phone_posteriors(audio, t) if kind == "phone_scores" else prosody_features(audio, t)
 
 
-def _phone_posteriors_cached(root: Path, rows: list[dict], cache_dir, split: str) -> dict[str, np.ndarray]:
-    """(T, 42) phone posteriors per clip id, read from or added to ``cache_dir``; fresh ones use every core."""
+def _columns_cached(kind: str, root: Path, rows: list[dict], cache_dir, split: str) -> dict[str, np.ndarray]:
+    """(T, C) extra input columns per clip id (``kind`` "phone_scores" or "prosody"), read from or added to
+    ``cache_dir``; fresh ones use every core."""
     cache, cache_file = {}, None
     if cache_dir is not None:
         key = _rows_key(rows)
-        cache_file = Path(cache_dir) / f"phone_scores_{split}_{key}.npz"
+        cache_file = Path(cache_dir) / f"{kind}_{split}_{key}.npz"
         if cache_file.is_file():
             with np.load(cache_file, allow_pickle=False) as z:
                 cache = {k: z[k] for k in z.files}
     lengths = {r["id"]: _anim_length(root / r["anim"]) for r in rows}
     todo = [r for r in rows if r["id"] not in cache or len(cache[r["id"]]) != lengths[r["id"]]]
     if todo:
-        jobs = [(str(root / r["audio"]), lengths[r["id"]]) for r in todo]
+        jobs = [(kind, str(root / r["audio"]), lengths[r["id"]]) for r in todo]
         workers = max(1, min(len(jobs) // 8, os.cpu_count() or 1))
         if workers > 1:
             from concurrent.futures import ProcessPoolExecutor
             with ProcessPoolExecutor(workers) as ex:
-                out = list(ex.map(_posteriors_job, jobs, chunksize=16))
+                out = list(ex.map(_columns_job, jobs, chunksize=16))
         else:
-            out = [_posteriors_job(j) for j in jobs]
+            out = [_columns_job(j) for j in jobs]
         cache.update({r["id"]: o for r, o in zip(todo, out)})
         if cache_file is not None:
             with atomic_path(cache_file) as tmp:
@@ -238,9 +244,10 @@ def sampling_weights(corpus: Corpus, voice_weights: dict[str, float] | None = No
 
 def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                    limit: int | None = None, extras: bool = False,
-                   subframes: bool = False, phone_scores: bool = False) -> tuple[Corpus, Corpus, str]:
+                   subframes: bool = False, phone_scores: bool = False,
+                   prosody: bool = False) -> tuple[Corpus, Corpus, str]:
     """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so)."""
-    kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores)
+    kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores, prosody=prosody)
     train = load_corpus(data_dir, "train", cache_dir, limit, **kw)
     try:
         return train, load_corpus(data_dir, "val", cache_dir, limit, **kw), "val split"

@@ -84,16 +84,31 @@ def _plot(log_path: Path, png: Path, title: str) -> None:
 
 def init_from_weights(model, w, path: str | os.PathLike) -> None:
     """Load the arrays of weights ``w`` (read from ``path``) into ``model``; parameters it lacks keep their
-    initialisation. Every array must match a parameter or buffer of the model by name and shape.
+    initialisation. Every array must match a parameter or buffer of the model by name and shape, or be smaller
+    along one axis only (the model has new input columns, e.g. more audio features): it fills the leading part
+    and the rest is zero, so the new inputs start with no effect.
     """
     import torch
 
     state = model.state_dict()
     extra = sorted(set(w.params) - set(state))
-    bad = [k for k in w.params if k in state and tuple(state[k].shape) != tuple(w.params[k].shape)]
+    load, bad = {}, []
+    for k, v in w.params.items():
+        if k not in state:
+            continue
+        have, want = tuple(v.shape), tuple(state[k].shape)
+        diff = [i for i, (a, b) in enumerate(zip(have, want)) if a != b]
+        if have == want:
+            load[k] = torch.as_tensor(v)
+        elif len(have) == len(want) and len(diff) == 1 and have[diff[0]] < want[diff[0]]:
+            grown = torch.zeros(want, dtype=state[k].dtype)
+            grown[tuple(slice(0, n) for n in have)] = torch.as_tensor(v)
+            load[k] = grown
+        else:
+            bad.append(k)
     if extra or bad:
         raise ValueError(f"init {path}: arrays that do not fit the model: {', '.join((extra + bad)[:5])}")
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in w.params.items()}, strict=False)
+    model.load_state_dict(load, strict=False)
 
 
 def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minutes: float | None = None,

@@ -44,14 +44,19 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     out = model(x_t, t, b["audio"], model.normalize(b["prefix"]), b["prefix_mask"], style)
     m = b["mask"][..., None]
     err = out - (x0 if cfg.prediction == "x0" else noise)  # (B, W, 55)
-    loss = (err ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
+    if cfg.snr_cap > 0 and cfg.prediction == "x0":
+        m = m * (a / (1 - a) + 1).clamp(max=cfg.snr_cap)  # (B, W, 1) min(SNR + 1, cap) per example
+    loss = (err ** 2 * m).sum() / (b["mask"].sum() * x0.shape[-1]).clamp(min=1)
     for order, weight in ((1, cfg.vel_weight), (2, cfg.acc_weight)):
         if weight > 0:
             d = torch.diff(err, n=order, dim=1)
+            real = b["mask"][..., None]
             md = m[:, order:]
+            norm = real[:, order:]
             for k in range(order):  # a difference counts only where every frame it spans is real
-                md = md * m[:, k:k + d.shape[1]]
-            loss = loss + weight * (d ** 2 * md).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
+                md = md * real[:, k:k + d.shape[1]]
+                norm = norm * real[:, k:k + d.shape[1]]
+            loss = loss + weight * (d ** 2 * md).sum() / (norm.sum() * x0.shape[-1]).clamp(min=1)
     return loss
 
 
@@ -180,7 +185,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
 
     out = Path(out_dir)
     cache = out / "cache"
-    train, val, val_source = load_train_val(data_dir, cache, limit)
+    train, val, val_source = load_train_val(data_dir, cache, limit, prosody=cfg.prosody)
     torch.manual_seed(tcfg.seed)
     model = EmoDiff(cfg)
     mean, std = motion_stats(train)

@@ -18,7 +18,8 @@ from typing import Iterator
 
 import numpy as np
 
-from ...animation import FaceAnimation, head_rotation_matrices
+from ...animation import FaceAnimation
+from ...rotation import head_rotation_matrices
 from ...errors import InputError
 from . import landmarks as L
 

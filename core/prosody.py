@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..phones import SILENCE, VOWELS
+from .phones import SILENCE, VOWELS
 
 F0_MIN = 60.0  # Hz: lowest male speaking pitch we look for
 F0_MAX = 400.0  # Hz: highest female/child speaking pitch we look for
@@ -65,16 +65,33 @@ def analyze(audio: np.ndarray, sr: int, fps: float = 30.0, num_frames_out: int |
     rms = np.sqrt(np.mean(fr ** 2, axis=1))
     rms_db = np.maximum(20.0 * np.log10(rms + 1e-10), SILENCE_DB)
 
+    loud_ref = float(np.percentile(rms_db, 95))
+    # Only frames loud enough to count as voiced get a pitch search (the rest stay unvoiced, f0 0).
+    loud = np.flatnonzero((rms_db > loud_ref - 35.0) & (rms_db > SILENCE_DB + 10))
+    voiced = np.zeros(t, bool)
+    f0 = np.zeros(t)
+    if loud.size:
+        peak, f0_loud = _autocorr_pitch(fr[loud], sr, win)
+        voiced[loud] = peak > 0.45  # periodic: a clear autocorrelation peak
+        f0[loud] = np.where(voiced[loud], f0_loud, 0.0)
+    return Prosody(float(fps), rms_db.astype(np.float64), voiced, f0.astype(np.float64))
+
+
+def _autocorr_pitch(fr: np.ndarray, sr: int, win: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, win) frames -> (N,) normalised autocorrelation peak and f0 in Hz at that peak."""
+    n = fr.shape[0]
     # Normalised autocorrelation via FFT (Hann window), corrected for the window's own autocorrelation.
-    hann = np.hanning(win)
-    x = (fr - fr.mean(axis=1, keepdims=True)) * hann
-    nfft = 1 << int(np.ceil(np.log2(2 * win)))
-    ac = np.fft.irfft(np.abs(np.fft.rfft(x, nfft)) ** 2, nfft)[:, :win]
-    wac = np.fft.irfft(np.abs(np.fft.rfft(hann, nfft)) ** 2, nfft)[:win]
-    ac = ac / np.maximum(wac, 1e-9)
-    ac = ac / np.maximum(ac[:, :1], 1e-12)
     lo = max(2, int(sr / F0_MAX))
     hi = min(win - 2, int(sr / F0_MIN))
+    hann = np.hanning(win)
+    x = (fr - fr.mean(axis=1, keepdims=True)) * hann
+    # Circular autocorrelation is exact for lags < nfft - win: lags up to hi + 1 need no more (not 2 * win).
+    nfft = 1 << int(np.ceil(np.log2(win + hi + 2)))
+    n_lag = hi + 2
+    ac = np.fft.irfft(np.abs(np.fft.rfft(x, nfft)) ** 2, nfft)[:, :n_lag]
+    wac = np.fft.irfft(np.abs(np.fft.rfft(hann, nfft)) ** 2, nfft)[:n_lag]
+    ac = ac / np.maximum(wac, 1e-9)
+    ac = ac / np.maximum(ac[:, :1], 1e-12)
     seg = ac[:, lo:hi]
     # The shortest-lag local maximum within 10% of the best one: avoids sub-octave (period-doubling) errors.
     best = seg.max(axis=1, keepdims=True)
@@ -82,17 +99,13 @@ def analyze(audio: np.ndarray, sr: int, fps: float = 30.0, num_frames_out: int |
     is_peak[:, 1:-1] = (seg[:, 1:-1] >= seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
     ok = is_peak & (seg >= 0.9 * best)
     lag = np.where(ok.any(axis=1), np.argmax(ok, axis=1), np.argmax(seg, axis=1)) + lo
-    peak = seg[np.arange(t), lag - lo]
+    rows = np.arange(n)
+    peak = seg[rows, lag - lo]
     # Parabolic interpolation around the peak for sub-sample lag.
-    a, b, c = ac[np.arange(t), lag - 1], ac[np.arange(t), lag], ac[np.arange(t), np.minimum(lag + 1, win - 1)]
+    a, b, c = ac[rows, lag - 1], ac[rows, lag], ac[rows, np.minimum(lag + 1, n_lag - 1)]
     den = a - 2 * b + c
     shift = np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(np.abs(den) > 1e-12, den, 1.0), 0.0)
-    f0 = sr / np.maximum(lag + np.clip(shift, -0.5, 0.5), 1.0)
-    loud_ref = float(np.percentile(rms_db, 95))
-    # Voiced: periodic (autocorrelation peak) and not far below the clip's loud frames.
-    voiced = (peak > 0.45) & (rms_db > loud_ref - 35.0) & (rms_db > SILENCE_DB + 10)
-    f0 = np.where(voiced, f0, 0.0)
-    return Prosody(float(fps), rms_db.astype(np.float64), voiced, f0.astype(np.float64))
+    return peak, sr / np.maximum(lag + np.clip(shift, -0.5, 0.5), 1.0)
 
 
 def from_phones(phones, fps: float, t: int, seed: int = 0) -> Prosody:
@@ -116,3 +129,14 @@ def from_phones(phones, fps: float, t: int, seed: int = 0) -> Prosody:
         accents += np.exp(-0.5 * ((centres - c) / 0.12) ** 2)
     f0 = np.where(voiced, decl * 2 ** (3.0 * accents / 12.0), 0.0)
     return Prosody(float(fps), rms_db, voiced, f0)
+
+
+PROSODY_DIM = 3  # columns of prosody_features
+
+
+def prosody_features(audio: np.ndarray, num_frames_out: int, sr: int = 16000, fps: float = 30.0) -> np.ndarray:
+    """(T, 3) float32 network inputs: pitch in semitones over the clip's median / 4 (0 unvoiced), voicing,
+    loudness. Mel features show pitch only as harmonic spacing; brows and nods follow pitch accents."""
+    p = analyze(audio, sr, fps, num_frames_out)
+    pz = np.clip(p.pitch_z() / 4.0, -1.5, 1.5)
+    return np.stack([pz, p.voiced.astype(np.float64), p.loudness()], axis=1).astype(np.float32)
