@@ -457,6 +457,50 @@ def _canonical_arkit(name: str) -> str:
     return a
 
 
+def _basis_rows(p, canon_to_rig: dict[str, list[str]], rig_set: set[str],
+                basis_overrides) -> dict[str, dict[str, float]]:
+    """Rig shape key -> {ARKit name: weight} projection vectors of a projection preset (with the overrides)."""
+    basis_rows: dict[str, dict[str, float]] = {}
+    if p.kind == "projection":
+        for c, vec in p.basis.items():
+            for rn in canon_to_rig.get(c, ()):
+                basis_rows[rn] = dict(vec)
+        for both, left, right in p.folds:
+            # A rig with only the both-sides shape gets it as an ordinary basis vector.
+            if both in canon_to_rig and not (left in canon_to_rig and right in canon_to_rig):
+                vec = dict(p.basis[left])
+                for k, v in p.basis[right].items():
+                    vec[k] = vec.get(k, 0.0) + v
+                for rn in canon_to_rig[both]:
+                    basis_rows[rn] = vec
+    if basis_overrides:
+        if p.kind != "projection":
+            raise InputError(f"basis_overrides need a projection preset (vrm0, vrm1, vroid), not {p.name!r}")
+        for rn, vec in basis_overrides.items():
+            if rn not in rig_set:
+                raise InputError(f"basis override target {rn!r} is not one of the rig's shape keys")
+            basis_rows[rn] = {_canonical_arkit(k): float(v) for k, v in vec.items()}
+    return basis_rows
+
+
+def _apply_overrides(a2t: dict[str, tuple[str, ...]], overrides, rig_set: set[str]) -> set[str]:
+    """Put the user's ARKit -> shape key(s) overrides into ``a2t`` (None drives nothing); returns the ARKit
+    names now copied directly."""
+    copied: set[str] = set()
+    for k, v in (overrides or {}).items():
+        a = _canonical_arkit(k)
+        ts = () if v is None else ((v,) if isinstance(v, str) else tuple(v))
+        for t in ts:
+            if t not in rig_set:
+                raise InputError(f"override target {t!r} for {a} is not one of the rig's shape keys")
+        copied.add(a)
+        if ts:
+            a2t[a] = ts
+        else:
+            a2t.pop(a, None)
+    return copied
+
+
 def map_names(shape_key_names: Sequence[str], preset: str | None = None,
               overrides: _MappingT[str, str | Sequence[str] | None] | None = None,
               basis_overrides: _MappingT[str, _MappingT[str, float]] | None = None) -> Mapping:
@@ -482,39 +526,8 @@ def map_names(shape_key_names: Sequence[str], preset: str | None = None,
             if ts:
                 a2t[a] = ts
 
-    basis_rows: dict[str, dict[str, float]] = {}
-    if p.kind == "projection":
-        for c, vec in p.basis.items():
-            for rn in canon_to_rig.get(c, ()):
-                basis_rows[rn] = dict(vec)
-        for both, left, right in p.folds:
-            # A rig with only the both-sides shape gets it as an ordinary basis vector.
-            if both in canon_to_rig and not (left in canon_to_rig and right in canon_to_rig):
-                vec = dict(p.basis[left])
-                for k, v in p.basis[right].items():
-                    vec[k] = vec.get(k, 0.0) + v
-                for rn in canon_to_rig[both]:
-                    basis_rows[rn] = vec
-    if basis_overrides:
-        if p.kind != "projection":
-            raise InputError(f"basis_overrides need a projection preset (vrm0, vrm1, vroid), not {p.name!r}")
-        for rn, vec in basis_overrides.items():
-            if rn not in rig_set:
-                raise InputError(f"basis override target {rn!r} is not one of the rig's shape keys")
-            basis_rows[rn] = {_canonical_arkit(k): float(v) for k, v in vec.items()}
-
-    copied: set[str] = set()
-    for k, v in (overrides or {}).items():
-        a = _canonical_arkit(k)
-        ts = () if v is None else ((v,) if isinstance(v, str) else tuple(v))
-        for t in ts:
-            if t not in rig_set:
-                raise InputError(f"override target {t!r} for {a} is not one of the rig's shape keys")
-        copied.add(a)
-        if ts:
-            a2t[a] = ts
-        else:
-            a2t.pop(a, None)
+    basis_rows = _basis_rows(p, canon_to_rig, rig_set, basis_overrides)
+    copied = _apply_overrides(a2t, overrides, rig_set)
 
     folds = []
     for both, left, right in p.folds:
