@@ -80,57 +80,11 @@ class Fragments:
         return img.reshape(self.height, self.width)
 
 
-def rasterize(sx: np.ndarray, sy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, width: int, height: int,
-              double_sided: np.ndarray | None = None, near: float = 1e-3) -> Fragments:
-    """Visible fragments of (F, 3) ``triangles`` over vertices at pixel coords ``sx, sy`` with camera ``depth``.
-
-    Triangles wound counter-clockwise as seen by the camera are front faces; others are culled unless
-    ``double_sided`` (F,) bool allows them. Triangles with a corner closer than ``near`` are dropped.
-    """
-    tris = np.asarray(triangles, dtype=np.int64)
-    if tris.ndim != 2 or tris.shape[1] != 3:
-        raise ValueError(f"triangles must be (F, 3), got {tris.shape}")
-    if len(tris) >= 2 ** _TRI_BITS:
-        raise ValueError(f"too many triangles ({len(tris)})")
-    sx = np.asarray(sx, dtype=np.float64)
-    sy = np.asarray(sy, dtype=np.float64)
-    invz = 1.0 / np.maximum(np.asarray(depth, dtype=np.float64), near)
-    x0, x1, x2 = sx[tris[:, 0]], sx[tris[:, 1]], sx[tris[:, 2]]
-    y0, y1, y2 = sy[tris[:, 0]], sy[tris[:, 1]], sy[tris[:, 2]]
-    # With y down, a triangle counter-clockwise in the viewer's eyes has negative signed area here.
-    area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    front = area < 0
-    keep = front if double_sided is None else (front | np.asarray(double_sided, bool))
-    zmin = np.minimum(np.minimum(depth[tris[:, 0]], depth[tris[:, 1]]), depth[tris[:, 2]])
-    ymin_f = np.minimum(np.minimum(y0, y1), y2)
-    ymax_f = np.maximum(np.maximum(y0, y1), y2)
-    xmin_f = np.minimum(np.minimum(x0, x1), x2)
-    xmax_f = np.maximum(np.maximum(x0, x1), x2)
-    keep &= (area != 0) & (zmin > near) & (xmax_f >= 0) & (xmin_f < width) & (ymax_f >= 0) & (ymin_f < height)
-    ids = np.nonzero(keep)[0]
-    empty = Fragments(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float32),
-                      np.zeros(0, bool), width, height)
-    if len(ids) == 0:
-        return empty
-    # Make every kept triangle positively oriented (swap corners 1 and 2 where needed); remember the swap.
-    x0, y0, area, fr = x0[ids], y0[ids], area[ids], front[ids]
-    neg = area < 0
-    x1s, y1s = np.where(neg, x2[ids], x1[ids]), np.where(neg, y2[ids], y1[ids])
-    x2s, y2s = np.where(neg, x1[ids], x2[ids]), np.where(neg, y1[ids], y2[ids])
-    x1, y1, x2, y2 = x1s, y1s, x2s, y2s
-    area = np.abs(area)
-    # Rows whose pixel centres lie inside the triangle's y-range.
-    r0 = np.maximum(np.ceil(ymin_f[ids] - 0.5), 0).astype(np.int64)
-    r1 = np.minimum(np.floor(ymax_f[ids] - 0.5), height - 1).astype(np.int64)
-    nrows = np.maximum(r1 - r0 + 1, 0)
-    total = int(nrows.sum())
-    if total == 0:
-        return empty
-    row_t = np.repeat(np.arange(len(ids)), nrows)  # (R,) local triangle index
-    start = np.cumsum(nrows) - nrows
-    row_y = (r0[row_t] + np.arange(total) - start[row_t]).astype(np.int64)
-    yc = row_y + 0.5
-    # Edge (p -> q) function E = (qx - px)(y - py) - (qy - py)(x - px) >= 0 inside; linear in x: E = a x + b.
+def _row_spans(x0, y0, x1, y1, x2, y2, row_t, yc, width: int):
+    """Per row of a triangle: first and last pixel column whose centre is inside, (R,) each; (-1, -2) outside.
+    Corners are positively oriented; an edge (p -> q) function E = (qx - px)(y - py) - (qy - py)(x - px) >= 0
+    inside is linear in x along a row: E = a x + b."""
+    total = len(row_t)
     xl = np.full(total, -np.inf)
     xr = np.full(total, np.inf)
     ok = np.ones(total, bool)
@@ -148,17 +102,36 @@ def rasterize(sx: np.ndarray, sy: np.ndarray, depth: np.ndarray, triangles: np.n
     c0 = np.maximum(np.ceil(xl - 0.5 - eps), 0)
     c1 = np.minimum(np.floor(xr - 0.5 + eps), width - 1)
     cnt = np.where(ok & (c1 >= c0), c1 - c0 + 1, 0).astype(np.int64)
-    n_pix = int(cnt.sum())
-    if n_pix == 0:
-        return empty
-    c0 = c0.astype(np.int64)
-    first = np.cumsum(cnt) - cnt
-    # np.repeat (a sequential copy) is much cheaper than gathering per-row values with an index array.
-    px_x = np.arange(n_pix, dtype=np.int64) - np.repeat(first - c0, cnt)  # (P,) pixel column
+    return c0, cnt
+
+
+def _visible(tris, sx, sy, depth, width: int, height: int, double_sided, near: float):
+    """Kept triangle ids (front-facing or double-sided, on screen, in front of ``near``) and per-triangle
+    corner coordinates, signed area and facing."""
+    x0, x1, x2 = sx[tris[:, 0]], sx[tris[:, 1]], sx[tris[:, 2]]
+    y0, y1, y2 = sy[tris[:, 0]], sy[tris[:, 1]], sy[tris[:, 2]]
+    # With y down, a triangle counter-clockwise in the viewer's eyes has negative signed area here.
+    area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    front = area < 0
+    keep = front if double_sided is None else (front | np.asarray(double_sided, bool))
+    zmin = np.minimum(np.minimum(depth[tris[:, 0]], depth[tris[:, 1]]), depth[tris[:, 2]])
+    ymin_f = np.minimum(np.minimum(y0, y1), y2)
+    ymax_f = np.maximum(np.maximum(y0, y1), y2)
+    xmin_f = np.minimum(np.minimum(x0, x1), x2)
+    xmax_f = np.maximum(np.maximum(x0, x1), x2)
+    keep &= (area != 0) & (zmin > near) & (xmax_f >= 0) & (xmin_f < width) & (ymax_f >= 0) & (ymin_f < height)
+    return np.nonzero(keep)[0], (x0, y0, x1, y1, x2, y2), area, front, (ymin_f, ymax_f)
+
+
+def _nearest(iz_tri, neg, corners, area, row_t, row_y, cnt, px_x, ids, fr, width: int, height: int) -> Fragments:
+    """Depth test of every covered pixel (quantised 1/z in the high bits, triangle in the low bits of one
+    int64, so one minimum per pixel resolves it) and the winners' barycentric weights in input corner order."""
+    x0, y0, x1, y1, x2, y2 = corners
+    yc = row_y + 0.5
     # 1/z is affine in screen space: plane coefficients per triangle from its 3 corners.
-    iz0 = invz[tris[ids, 0]]
-    iz1 = np.where(neg, invz[tris[ids, 2]], invz[tris[ids, 1]])
-    iz2 = np.where(neg, invz[tris[ids, 1]], invz[tris[ids, 2]])
+    iz0 = iz_tri[:, 0]
+    iz1 = np.where(neg, iz_tri[:, 2], iz_tri[:, 1])
+    iz2 = np.where(neg, iz_tri[:, 1], iz_tri[:, 2])
     # Barycentric weights of corners 1 and 2 as affine functions of (x, y).
     inv_a = 1.0 / area
     l1x, l1y = -(y0 - y2) * inv_a, (x0 - x2) * inv_a  # E(2->0) / area
@@ -169,7 +142,7 @@ def rasterize(sx: np.ndarray, sy: np.ndarray, depth: np.ndarray, triangles: np.n
     zb = (iz1 - iz0) * l1y + (iz2 - iz0) * l2y
     zc = iz0 + (iz1 - iz0) * l1c + (iz2 - iz0) * l2c
     # Per row: invz = za * x + (zb * y + zc), so only one multiply-add per pixel.
-    lo, hi = float(invz[tris[ids]].min()), float(invz[tris[ids]].max())
+    lo, hi = float(iz_tri.min()), float(iz_tri.max())
     scale = (_DEPTH_LEVELS - 1) / max(hi - lo, 1e-12)
     # Quantised depth q = (hi - invz) * scale, affine in x along a row: q = qa * x + qb.
     qa = -za[row_t] * scale
@@ -197,6 +170,57 @@ def rasterize(sx: np.ndarray, sy: np.ndarray, depth: np.ndarray, triangles: np.n
     bary[:, 2] = np.where(nl, b1, b2)
     np.clip(bary, 0.0, 1.0, out=bary)
     return Fragments(pixels, ids[local], bary, fr[local], width, height)
+
+
+def rasterize(sx: np.ndarray, sy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, width: int, height: int,
+              double_sided: np.ndarray | None = None, near: float = 1e-3) -> Fragments:
+    """Visible fragments of (F, 3) ``triangles`` over vertices at pixel coords ``sx, sy`` with camera ``depth``.
+
+    Triangles wound counter-clockwise as seen by the camera are front faces; others are culled unless
+    ``double_sided`` (F,) bool allows them. Triangles with a corner closer than ``near`` are dropped.
+    """
+    tris = np.asarray(triangles, dtype=np.int64)
+    if tris.ndim != 2 or tris.shape[1] != 3:
+        raise ValueError(f"triangles must be (F, 3), got {tris.shape}")
+    if len(tris) >= 2 ** _TRI_BITS:
+        raise ValueError(f"too many triangles ({len(tris)})")
+    sx = np.asarray(sx, dtype=np.float64)
+    sy = np.asarray(sy, dtype=np.float64)
+    invz = 1.0 / np.maximum(np.asarray(depth, dtype=np.float64), near)
+    ids, (x0, y0, x1, y1, x2, y2), area, front, (ymin_f, ymax_f) = _visible(tris, sx, sy, depth, width, height,
+                                                                             double_sided, near)
+    empty = Fragments(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float32),
+                      np.zeros(0, bool), width, height)
+    if len(ids) == 0:
+        return empty
+    # Make every kept triangle positively oriented (swap corners 1 and 2 where needed); remember the swap.
+    x0, y0, area, fr = x0[ids], y0[ids], area[ids], front[ids]
+    neg = area < 0
+    x1s, y1s = np.where(neg, x2[ids], x1[ids]), np.where(neg, y2[ids], y1[ids])
+    x2s, y2s = np.where(neg, x1[ids], x2[ids]), np.where(neg, y1[ids], y2[ids])
+    x1, y1, x2, y2 = x1s, y1s, x2s, y2s
+    area = np.abs(area)
+    # Rows whose pixel centres lie inside the triangle's y-range.
+    r0 = np.maximum(np.ceil(ymin_f[ids] - 0.5), 0).astype(np.int64)
+    r1 = np.minimum(np.floor(ymax_f[ids] - 0.5), height - 1).astype(np.int64)
+    nrows = np.maximum(r1 - r0 + 1, 0)
+    total = int(nrows.sum())
+    if total == 0:
+        return empty
+    row_t = np.repeat(np.arange(len(ids)), nrows)  # (R,) local triangle index
+    start = np.cumsum(nrows) - nrows
+    row_y = (r0[row_t] + np.arange(total) - start[row_t]).astype(np.int64)
+    yc = row_y + 0.5
+    c0, cnt = _row_spans(x0, y0, x1, y1, x2, y2, row_t, yc, width)
+    n_pix = int(cnt.sum())
+    if n_pix == 0:
+        return empty
+    c0 = c0.astype(np.int64)
+    first = np.cumsum(cnt) - cnt
+    # np.repeat (a sequential copy) is much cheaper than gathering per-row values with an index array.
+    px_x = np.arange(n_pix, dtype=np.int64) - np.repeat(first - c0, cnt)  # (P,) pixel column
+    return _nearest(invz[tris[ids]], neg, (x0, y0, x1, y1, x2, y2), area, row_t, row_y, cnt, px_x, ids, fr,
+                    width, height)
 
 
 def srgb_lut(levels: int = 4096) -> np.ndarray:
