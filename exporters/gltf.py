@@ -367,28 +367,9 @@ def _parent_world_rotation(nodes: list[dict], index: int) -> np.ndarray:
     return q
 
 
-def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path: str | os.PathLike,
-                      preset: str | None = None, reduce: float | None = None) -> UserAnimationReport:
-    """Add ``anim`` to a user's glTF/GLB as one new animation, keeping everything else; write dst atomically.
-
-    Every node whose mesh has mappable morph targets gets a weights channel (ordered by that mesh's own
-    targets; targets nothing drives keep the mesh's default weight). The head rotation goes on a node named
-    head/neck (case-insensitive), composed with its rest rotation in world axes. Existing bufferViews,
-    accessors and buffers keep their indices: new data is appended.
-    """
-    src, dst = Path(src_path), Path(dst_path)
-    doc, blob, is_glb = read_gltf(src)
-    out_glb = dst.suffix.lower() == ".glb"
-    if out_glb != is_glb:
-        raise InputError(f"write a {'.glb' if is_glb else '.gltf'} file for a {'.glb' if is_glb else '.gltf'} "
-                         f"input (got {dst.name}); converting between the two is not supported")
-    meshes = doc.get("meshes", [])
-    nodes = doc.get("nodes", [])
-    with_targets = [i for i, m in enumerate(meshes) if any(p.get("targets") for p in m.get("primitives", []))]
-    if not with_targets:
-        raise InputError(f"{src.name} has no morph targets (blend shapes); nothing to animate. "
-                         "Export the model with its shape keys, or use the built-in proxy head")
-    report = UserAnimationReport(path=str(dst), preset=preset or "auto", frames=anim.num_frames)
+def _mesh_tracks(anim: FaceAnimation, meshes: list[dict], with_targets: list[int], preset: str | None,
+                 report: UserAnimationReport) -> dict[int, np.ndarray]:
+    """(T, targets) weights track per mesh index whose morph target names map; fills ``report``'s mapping."""
     mesh_tracks: dict[int, np.ndarray] = {}
     driven_arkit: set[str] = set()
     for mi in with_targets:
@@ -421,15 +402,12 @@ def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path
             driven_arkit.add(a)
         driven_arkit.update(a for a in ARKIT_NAMES if a not in mapping.unmapped_arkit)
         report.unmapped_targets[label] = [n for n in names if n not in set(out_names)]
-    if not mesh_tracks:
-        raise InputError(f"none of the morph target names in {src.name} match ARKit blendshapes "
-                         f"(checked {', '.join(report.skipped_meshes)}); pick a rig preset with --preset")
     report.unmapped_arkit = [a for a in ARKIT_NAMES if a not in driven_arkit]
-    mesh_nodes = [(ni, n["mesh"]) for ni, n in enumerate(nodes) if n.get("mesh") in mesh_tracks]
-    if not mesh_nodes:
-        raise InputError(f"the meshes with morph targets in {src.name} are not placed in any node")
+    return mesh_tracks
 
-    # Where new binary data goes: the GLB chunk (buffer 0), or a new embedded buffer for .gltf.
+
+def _new_data_buffer(doc: dict, blob: bytes | None, is_glb: bool, src: Path, dst: Path) -> _Bin:
+    """Where new binary data goes: the GLB chunk (buffer 0), or a new embedded buffer for .gltf."""
     buffers = doc.setdefault("buffers", [])
     if is_glb:
         if buffers and "uri" not in buffers[0]:
@@ -446,6 +424,60 @@ def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path
         b = _Bin(doc, len(buffers) - 1)
         _relocate_uris(doc, src.parent, dst.parent)
 
+    return b
+
+
+def _head_channel(doc: dict, b: _Bin, nodes: list[dict], head: int, samplers: list[dict], rs: int) -> dict:
+    """Turn the head sampler's world rotations into the node's local ones (in place); returns its channel."""
+    # Rotate in world axes about the node: local(t) = P^-1 R(t) P q0, P = parent's world rotation.
+    p = _parent_world_rotation(nodes, head)
+    q0 = _node_rotation(nodes[head])
+    acc = doc["accessors"][samplers[rs]["output"]]
+    q = np.frombuffer(bytes(b.data[doc["bufferViews"][acc["bufferView"]]["byteOffset"]:][:acc["count"] * 16]),
+                      dtype=np.float32).reshape(-1, 4).astype(np.float64)
+    local = quat_mul(quat_mul(quat_mul(quat_conj(p), q), p), q0)
+    local = sign_continuous(local / np.linalg.norm(local, axis=1, keepdims=True))
+    off = doc["bufferViews"][acc["bufferView"]]["byteOffset"]
+    b.data[off:off + local.size * 4] = local.astype(np.float32).tobytes()
+    if "matrix" in nodes[head]:
+        raise InputError(f"head node {nodes[head].get('name')!r} uses a matrix transform, which glTF "
+                         "forbids animating; re-export the model with TRS transforms")
+    return {"sampler": rs, "target": {"node": head, "path": "rotation"}}
+
+
+def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path: str | os.PathLike,
+                      preset: str | None = None, reduce: float | None = None) -> UserAnimationReport:
+    """Add ``anim`` to a user's glTF/GLB as one new animation, keeping everything else; write dst atomically.
+
+    Every node whose mesh has mappable morph targets gets a weights channel (ordered by that mesh's own
+    targets; targets nothing drives keep the mesh's default weight). The head rotation goes on a node named
+    head/neck (case-insensitive), composed with its rest rotation in world axes. Existing bufferViews,
+    accessors and buffers keep their indices: new data is appended.
+    """
+    src, dst = Path(src_path), Path(dst_path)
+    doc, blob, is_glb = read_gltf(src)
+    out_glb = dst.suffix.lower() == ".glb"
+    if out_glb != is_glb:
+        raise InputError(f"write a {'.glb' if is_glb else '.gltf'} file for a {'.glb' if is_glb else '.gltf'} "
+                         f"input (got {dst.name}); converting between the two is not supported")
+    meshes = doc.get("meshes", [])
+    nodes = doc.get("nodes", [])
+    with_targets = [i for i, m in enumerate(meshes) if any(p.get("targets") for p in m.get("primitives", []))]
+    if not with_targets:
+        raise InputError(f"{src.name} has no morph targets (blend shapes); nothing to animate. "
+                         "Export the model with its shape keys, or use the built-in proxy head")
+    report = UserAnimationReport(path=str(dst), preset=preset or "auto", frames=anim.num_frames)
+    mesh_tracks = _mesh_tracks(anim, meshes, with_targets, preset, report)
+    if not mesh_tracks:
+        raise InputError(f"none of the morph target names in {src.name} match ARKit blendshapes "
+                         f"(checked {', '.join(report.skipped_meshes)}); pick a rig preset with --preset")
+    mesh_nodes = [(ni, n["mesh"]) for ni, n in enumerate(nodes) if n.get("mesh") in mesh_tracks]
+    if not mesh_nodes:
+        raise InputError(f"the meshes with morph targets in {src.name} are not placed in any node")
+
+    b = _new_data_buffer(doc, blob, is_glb, src, dst)
+    buffers = doc["buffers"]
+
     tracks = [mesh_tracks[mi] for mi in mesh_tracks]
     head = _find_head_node(nodes)
     samplers, ws, rs, s = _add_samplers(b, anim, tracks, head is not None, reduce)
@@ -453,20 +485,7 @@ def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path
     channels = [{"sampler": sampler_of[mi], "target": {"node": ni, "path": "weights"}} for ni, mi in mesh_nodes]
     report.nodes = [str(nodes[ni].get("name", f"node {ni}")) for ni, _ in mesh_nodes]
     if head is not None:
-        # Rotate in world axes about the node: local(t) = P^-1 R(t) P q0, P = parent's world rotation.
-        p = _parent_world_rotation(nodes, head)
-        q0 = _node_rotation(nodes[head])
-        acc = doc["accessors"][samplers[rs]["output"]]
-        q = np.frombuffer(bytes(b.data[doc["bufferViews"][acc["bufferView"]]["byteOffset"]:][:acc["count"] * 16]),
-                          dtype=np.float32).reshape(-1, 4).astype(np.float64)
-        local = quat_mul(quat_mul(quat_mul(quat_conj(p), q), p), q0)
-        local = sign_continuous(local / np.linalg.norm(local, axis=1, keepdims=True))
-        off = doc["bufferViews"][acc["bufferView"]]["byteOffset"]
-        b.data[off:off + local.size * 4] = local.astype(np.float32).tobytes()
-        if "matrix" in nodes[head]:
-            raise InputError(f"head node {nodes[head].get('name')!r} uses a matrix transform, which glTF "
-                             "forbids animating; re-export the model with TRS transforms")
-        channels.append({"sampler": rs, "target": {"node": head, "path": "rotation"}})
+        channels.append(_head_channel(doc, b, nodes, head, samplers, rs))
         report.head_node = str(nodes[head].get("name"))
     doc.setdefault("animations", []).append({"name": ANIMATION_NAME, "samplers": samplers, "channels": channels,
                                              "extras": _anim_extras(anim)})
