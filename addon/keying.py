@@ -84,15 +84,9 @@ def head_local_quaternions(head_ob, bone_name, head_rotation: np.ndarray) -> np.
 
 def head_rotation_from_local(head_ob, bone_name, local: np.ndarray) -> np.ndarray:
     """Inverse of :func:`head_local_quaternions`: (T, 4) local rotations -> (T, 3) [pitch, yaw, roll]."""
-    x, y, z, w = bs.gltf_quaternions_from_local(head_ob, bone_name, local).T
-    # R = Ry(yaw) Rx(pitch) Rz(roll): row 1 is [cp sr, cp cr, -sp], column 2 is [sy cp, -sp, cy cp].
-    r12 = 2 * (y * z - w * x)
-    r10 = 2 * (x * y + w * z)
-    r11 = 1 - 2 * (x * x + z * z)
-    r02 = 2 * (x * z + w * y)
-    r22 = 1 - 2 * (x * x + y * y)
-    pitch = np.arcsin(np.clip(-r12, -1.0, 1.0))
-    return np.stack([pitch, np.arctan2(r02, r22), np.arctan2(r10, r11)], -1).astype(np.float32)
+    from ..core.rotation import head_rotation_from_quaternions
+
+    return head_rotation_from_quaternions(bs.gltf_quaternions_from_local(head_ob, bone_name, local))
 
 
 def key_head_animation(head_ob, bone_name, anim, start_frame: int, action_name: str, fps: float | None = None):

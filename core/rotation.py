@@ -47,6 +47,20 @@ def head_rotation_quaternions(head_rotation: np.ndarray) -> np.ndarray:
     return quat_mul(quat_mul(about(1, hr[:, 1]), about(0, hr[:, 0])), about(2, hr[:, 2]))
 
 
+def head_rotation_from_quaternions(q: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`head_rotation_quaternions`: (T, 4) (x, y, z, w) -> (T, 3) float32 [pitch, yaw, roll]."""
+    q = np.asarray(q, np.float64)
+    x, y, z, w = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
+    # R = Ry(yaw) Rx(pitch) Rz(roll): row 1 is [cp sr, cp cr, -sp], column 2 is [sy cp, -sp, cy cp].
+    r12 = 2 * (y * z - w * x)
+    r10 = 2 * (x * y + w * z)
+    r11 = 1 - 2 * (x * x + z * z)
+    r02 = 2 * (x * z + w * y)
+    r22 = 1 - 2 * (x * x + y * y)
+    pitch = np.arcsin(np.clip(-r12, -1.0, 1.0))
+    return np.stack([pitch, np.arctan2(r02, r22), np.arctan2(r10, r11)], -1).astype(np.float32)
+
+
 def sign_continuous(q: np.ndarray) -> np.ndarray:
     """(T, 4) quaternions with each on the same hemisphere as the one before, so interpolating neighbours
     (LINEAR keys, slerp) never swings the long way round."""

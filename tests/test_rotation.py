@@ -1,8 +1,8 @@
 """core/rotation.py: the one home of head rotation maths (matrices, quaternions, sign continuity)."""
 import numpy as np
 
-from dreamtalk.core.rotation import (head_rotation_matrices, head_rotation_quaternions, matrix_to_quat, quat_conj,
-                                     quat_mul, sign_continuous)
+from dreamtalk.core.rotation import (head_rotation_from_quaternions, head_rotation_matrices, head_rotation_quaternions,
+                                     matrix_to_quat, quat_conj, quat_mul, sign_continuous)
 
 
 def _quat_to_matrix(q):
@@ -23,6 +23,8 @@ def test_quaternions_matrices_and_product_agree():
     prod = quat_mul(quats[:-1], quats[1:])
     assert np.allclose(_quat_to_matrix(prod[3]), mats[3] @ mats[4], atol=1e-12)
     assert np.allclose(quat_mul(quats, quat_conj(quats)), [0, 0, 0, 1], atol=1e-12)
+    back = head_rotation_from_quaternions(-quats)  # either sign of a quaternion is the same rotation
+    assert back.dtype == np.float32 and np.allclose(back, hr, atol=1e-5)
 
 
 def test_sign_continuity_keeps_rotations_and_takes_the_short_way():

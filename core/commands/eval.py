@@ -353,8 +353,8 @@ def run_naturalness(args: argparse.Namespace) -> int:
         slim = {n: {k: v for k, v in r.items() if k not in ("blink_events", "head_speed")} for n, r in sets.items()}
         _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
                                     "weights": args.weights, "emotion": emotion, "seed": args.seed,
-                                    "takes": args.takes, "steps": args.steps, "captures": list(args.captures), "corpus": args.corpus,
-                                    "sets": slim, "bars": verdict})
+                                    "takes": args.takes, "steps": args.steps, "captures": list(args.captures),
+                                    "corpus": args.corpus, "sets": slim, "bars": verdict})
     return 0
 
 

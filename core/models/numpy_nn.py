@@ -388,7 +388,7 @@ class EmoDiffNumpy:
     def sample_sequence(self, features: np.ndarray, style: np.ndarray, rng: np.random.Generator | int = 0,
                         steps: int = 10, guidance: float = 1.0, eta: float = 0.0,
                         initial: np.ndarray | None = None, parallel: bool = True, batch_windows: int = 64,
-                        progress=None, overlap: int | None = None, solver: str | None = None) -> np.ndarray:
+                        progress=None, overlap: int | None = None) -> np.ndarray:
         """(T, A) features -> (T, 55) raw motion, window by window; each window sees the previous window's tail.
 
         Windows start every ``window - overlap`` frames (``overlap`` defaults to OVERLAP, at most half of what a
@@ -399,8 +399,7 @@ class EmoDiffNumpy:
         several times faster than ``parallel=False``, which samples the windows one after another on final
         frames. ``initial`` (55,) raw is the first frame's expression given to the first window. ``progress``
         (optional) is called with the number of frames done. ``style`` is (Ds,) for the whole take or (T, Ds)
-        per frame (an emotion that changes within the take). ``solver`` ("ddim", "dpmpp2m") defaults to the
-        config's.
+        per frame (an emotion that changes within the take). The solver is the config's.
         """
         c = self.cfg
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -449,7 +448,7 @@ class EmoDiffNumpy:
                 msk[1:] = 1.0
                 return WindowCond(cond.audio, pre, msk, cond.style)
 
-            x0 = sample(solver or c.solver, fn, (b, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=gen,
+            x0 = sample(c.solver, fn, (b, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=gen,
                         cond=cond, clip_x0=c.clip_x0, cond_fn=chain)
             for j, w in enumerate(wins):
                 wt = np.ones(c.window)

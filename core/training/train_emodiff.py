@@ -44,19 +44,17 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     out = model(x_t, t, b["audio"], model.normalize(b["prefix"]), b["prefix_mask"], style)
     m = b["mask"][..., None]
     err = out - (x0 if cfg.prediction == "x0" else noise)  # (B, W, 55)
+    w = 1.0
     if cfg.snr_cap > 0 and cfg.prediction == "x0":
-        m = m * (a / (1 - a) + 1).clamp(max=cfg.snr_cap)  # (B, W, 1) min(SNR + 1, cap) per example
-    loss = (err ** 2 * m).sum() / (b["mask"].sum() * x0.shape[-1]).clamp(min=1)
+        w = (a / (1 - a) + 1).clamp(max=cfg.snr_cap)  # (B, 1, 1) min(SNR + 1, cap) per example
+    loss = (err ** 2 * m * w).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
     for order, weight in ((1, cfg.vel_weight), (2, cfg.acc_weight)):
         if weight > 0:
             d = torch.diff(err, n=order, dim=1)
-            real = b["mask"][..., None]
             md = m[:, order:]
-            norm = real[:, order:]
             for k in range(order):  # a difference counts only where every frame it spans is real
-                md = md * real[:, k:k + d.shape[1]]
-                norm = norm * real[:, k:k + d.shape[1]]
-            loss = loss + weight * (d ** 2 * md).sum() / (norm.sum() * x0.shape[-1]).clamp(min=1)
+                md = md * m[:, k:k + d.shape[1]]
+            loss = loss + weight * (d ** 2 * md * w).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
     return loss
 
 
