@@ -331,17 +331,100 @@ class Recognizer:
         return phones, words
 
     def recognize(self, audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
-        """Phones tiling [0, duration] and the recognised text of ``audio`` (float mono at ``sr``)."""
+        """Phones tiling [0, duration] and the recognised text of ``audio`` (float mono at ``sr``), in this process."""
         pcm = _to_pcm16(audio, sr)
-        phones: list[tuple[str, float, float]] = []
-        words: list[str] = []
-        for a, b in _chunks(pcm):
-            ph, ws = self._piece(pcm[a:b].tobytes())
-            phones += [(p, s + a / ALIGN_SR, e + a / ALIGN_SR) for p, s, e in ph]
-            words += ws
-        return _tile(phones, len(pcm) / ALIGN_SR), " ".join(words)
+        pieces = _chunks(pcm)
+        return _join_pieces(pcm, pieces, [self._piece(pcm[a:b].tobytes()) for a, b in pieces])
+
+
+def _join_pieces(pcm: np.ndarray, pieces: list[tuple[int, int]], done: list) -> tuple[list[Phone], str]:
+    """Phones (tiling the whole audio) and text from each piece's (phones, words), in piece order."""
+    phones: list[tuple[str, float, float]] = []
+    words: list[str] = []
+    for (a, _), (ph, ws) in zip(pieces, done):
+        phones += [(p, s + a / ALIGN_SR, e + a / ALIGN_SR) for p, s, e in ph]
+        words += ws
+    return _tile(phones, len(pcm) / ALIGN_SR), " ".join(words)
+
 
 
 def recognize_phones(audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
     """Recognise English speech in ``audio`` (N,) float32 mono: (phones tiling [0, N/sr], recognised text)."""
-    return Recognizer().recognize(audio, sr)
+    return start_recognition(audio, sr).result()
+
+
+_WORKER_RECOGNIZER: Recognizer | None = None  # one decoder per worker process, made on its first piece
+
+
+def _recognize_piece(raw: bytes) -> tuple[list[tuple[str, float, float]], list[str]]:
+    """Worker-process entry: phones and words of one piece."""
+    global _WORKER_RECOGNIZER
+    if _WORKER_RECOGNIZER is None:
+        _WORKER_RECOGNIZER = Recognizer()
+    return _WORKER_RECOGNIZER._piece(raw)
+
+
+def recognition_workers() -> int:
+    """Worker processes for recognition: one per core, but 0 (in this process) where forking is unsafe.
+
+    The pieces are independent and the decoder holds the GIL, so only processes overlap them. Only the fork
+    start method is used: spawned children would re-import the caller's main script (and inside Blender the
+    package lives under a namespace a child cannot import). ``DREAMTALK_RECOGNIZE_WORKERS`` overrides (0 = off).
+    """
+    import multiprocessing
+    import os
+    env = os.environ.get("DREAMTALK_RECOGNIZE_WORKERS")
+    if env is not None and env.strip():
+        try:
+            return max(0, int(env))
+        except ValueError:
+            raise InputError(f"DREAMTALK_RECOGNIZE_WORKERS must be an integer, got {env!r}") from None
+    if not __package__.startswith("dreamtalk.") or multiprocessing.get_start_method() != "fork":
+        return 0
+    return os.cpu_count() or 1
+
+
+class RecognitionJob:
+    """Recognition under way in worker processes while the caller does other work; :meth:`result` joins it."""
+
+    def __init__(self, audio: np.ndarray, sr: int, workers: int | None = None) -> None:
+        try:
+            import pocketsphinx  # noqa: F401  (fail here, in the caller, with the one-line message)
+        except ImportError:
+            raise MissingDependency("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
+                from None
+        self.pcm = _to_pcm16(audio, sr)
+        self.pieces = _chunks(self.pcm)
+        workers = recognition_workers() if workers is None else workers
+        self._pool, self._futures = None, None
+        if workers > 0:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self._pool = ProcessPoolExecutor(min(workers, len(self.pieces)),
+                                             mp_context=multiprocessing.get_context("fork"))
+            # Longest pieces first, so no worker is left with a long one at the end.
+            order = sorted(range(len(self.pieces)), key=lambda i: self.pieces[i][0] - self.pieces[i][1])
+            self._futures = {i: self._pool.submit(_recognize_piece, self.pcm[a:b].tobytes())
+                             for i in order for a, b in [self.pieces[i]]}
+
+    def result(self) -> tuple[list[Phone], str]:
+        """Phones tiling [0, duration] and the recognised text (waits for the workers)."""
+        try:
+            if self._futures is None:
+                rec = Recognizer()
+                return _join_pieces(self.pcm, self.pieces, [rec._piece(self.pcm[a:b].tobytes()) for a, b in self.pieces])
+            return _join_pieces(self.pcm, self.pieces, [self._futures[i].result() for i in range(len(self.pieces))])
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the workers (pieces not started are dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def start_recognition(audio: np.ndarray, sr: int, workers: int | None = None) -> RecognitionJob:
+    """Start recognising ``audio`` (N,) float mono at ``sr``: in worker processes where possible (see
+    :func:`recognition_workers`), otherwise when :meth:`RecognitionJob.result` is called."""
+    return RecognitionJob(audio, sr, workers)

@@ -157,17 +157,27 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     feats = features_from_mel(mel, t)  # (T, 82)
 
     report = progress if callable(progress) else None
-    emo_feats = feats
-    if models.emodiff.cfg.prosody:
-        from .prosody import prosody_features
-        emo_feats = np.concatenate([feats, prosody_features(a16, t)], axis=1)  # (T, 85)
-    motion = _sample_motion(models, emo_feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
-    weights = np.clip(motion[:, :52], 0.0, 1.0)
-    head_rot = motion[:, 52:55].astype(np.float32)
     silent = is_silent(a16)
-    weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
+    job = None
+    if recognize and not silent:
+        from .align import start_recognition
+        if progress is True:
+            print("recognizing speech ...", file=sys.stderr, flush=True)
+        job = start_recognition(a16, 16000)  # worker processes recognise while EmoDiff samples here
+    try:
+        emo_feats = feats
+        if models.emodiff.cfg.prosody:
+            from .prosody import prosody_features
+            emo_feats = np.concatenate([feats, prosody_features(a16, t)], axis=1)  # (T, 85)
+        motion = _sample_motion(models, emo_feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
+        weights = np.clip(motion[:, :52], 0.0, 1.0)
+        head_rot = motion[:, 52:55].astype(np.float32)
+        weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
+        phones, share, aligned, recognized = _timed_phones(a16, transcript, job)
+    finally:
+        if job is not None:
+            job.cancel()
     idx = [INDEX[n] for n in MOUTH_SET]
-    phones, share, aligned, recognized = _timed_phones(a16, transcript, recognize and not silent, progress)
     if share:
         mt = _phones_mouth(phones, feats)
         weights[:, idx] = share * mt[:, idx] + (1 - share) * weights[:, idx]
@@ -272,8 +282,8 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
     return weights
 
 
-def _timed_phones(a16, transcript, recognize, progress) -> tuple:
-    """Phone timings for the mouth from a transcript or recognition: (phones, share in the blend, aligned,
+def _timed_phones(a16, transcript, job) -> tuple:
+    """Phone timings for the mouth from a transcript or a recognition job: (phones, share in the blend, aligned,
     recognised text); a transcript that cannot be aligned warns and leaves the network's mouth."""
     if transcript is not None and str(transcript).strip():
         from .align import align_transcript
@@ -287,11 +297,8 @@ def _timed_phones(a16, transcript, recognize, progress) -> tuple:
             import warnings
             warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=3)
             return None, 0.0, False, None
-    if recognize:
-        from .align import recognize_phones
-        if progress is True:
-            print("recognizing speech ...", file=sys.stderr, flush=True)
-        phones, recognized = recognize_phones(a16, 16000)
+    if job is not None:
+        phones, recognized = job.result()
         return phones, (RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0), None, recognized  # nothing heard: no blend
     return None, 0.0, None, None
 

@@ -110,3 +110,33 @@ def test_recognize_falls_back_to_word_times_when_the_phone_pass_fails():
     ref = next(p for p in align_transcript(audio, 16000, "go forward ten meters") if p.phone == "M")
     assert abs(m.start - ref.start) < 0.1  # word time shared evenly: coarser, still in place
     assert not isinstance(rec.decoder, PhonePassFails)  # a fresh decoder replaced the one that failed
+
+
+@pytest.mark.skipif(not CLIP.exists(), reason="pocketsphinx-testdata not installed")
+def test_recognition_in_worker_processes_equals_one_process(monkeypatch):
+    pytest.importorskip("pocketsphinx")
+    import multiprocessing
+
+    import soundfile as sf
+
+    from dreamtalk.core import align
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("worker processes are used with the fork start method only")
+    audio, sr = sf.read(str(CLIP), dtype="float32")
+    monkeypatch.setattr(align, "CHUNK_MIN_S", 1.0)  # several pieces out of one short clip
+    monkeypatch.setattr(align, "CHUNK_MAX_S", 2.0)
+    assert len(_chunks(align._to_pcm16(audio, sr))) >= 2
+    job = align.start_recognition(audio, sr, workers=2)
+    assert job._futures is not None  # really in other processes
+    assert job.result() == align.Recognizer().recognize(audio, sr)
+
+
+def test_recognition_workers_setting(monkeypatch):
+    from dreamtalk.core.align import recognition_workers
+    monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "0")
+    assert recognition_workers() == 0
+    monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "3")
+    assert recognition_workers() == 3
+    monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "many")
+    with pytest.raises(Exception, match="must be an integer"):
+        recognition_workers()

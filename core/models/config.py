@@ -120,6 +120,10 @@ class LipsConfig:
     dropout: float = 0.1
     p_drop_style: float = 0.1
     closure_weight: float = 4.0  # extra loss weight on frames where the target lips are closed
+    # Extra loss weight on frames where the target lips are open but the prediction is closed. With only
+    # closure_weight w the weighted-median optimum closes whenever P(closed) > 1/(1+w) (0.11 at w=8), which on
+    # unfamiliar voices means closing on every doubtful consonant; an equal weight here moves that to 1/2.
+    false_closure_weight: float = 0.0
     # False hides the mouth-set channels of the face input: the network must read the lips from the audio
     # instead of polishing EmoDiff's (softer) mouth; the face still tells it the emotion (smile, press...).
     mouth_input: bool = False

@@ -25,6 +25,7 @@ from .loop import LoopSpec, run_loop
 from .dataset import (PHONE_CLASSES, Corpus, lips_batch, load_corpus, load_train_val, merge_corpora,
                       sampling_weights)
 
+CLOSED_GAP = 0.05  # lip gap below which the lips count as closed in the loss
 SEGMENT = 96  # frames per training segment (receptive field of the default stack is 61)
 
 
@@ -45,7 +46,7 @@ def lip_gap_torch(mouth, face, names):
 
 
 def make_lips_loss(cfg: LipsConfig):
-    """L1 on the mouth channels + lip-gap L1 weighted up where the target lips are closed."""
+    """L1 on the mouth channels + lip-gap L1 weighted up on target closures and on predicted false closures."""
     def loss_fn(model, b: dict, gen, train: bool):
         import torch
         style = b["style"]
@@ -60,7 +61,10 @@ def make_lips_loss(cfg: LipsConfig):
         l1 = ((pred - b["target"]).abs().mean(-1) * m).sum() / m.sum().clamp(min=1)
         g_t = lip_gap_torch(b["target"], b["face"], cfg.mouth_names)
         g_p = lip_gap_torch(pred, b["face"], cfg.mouth_names)
-        w = m * (1 + cfg.closure_weight * (g_t < 0.05).float())
+        closed_t = (g_t < CLOSED_GAP).float()
+        # (B, L): a false closure is an open target with a closed prediction (a mask: no gradient through it)
+        false_c = (1 - closed_t) * (g_p.detach() < CLOSED_GAP).float()
+        w = m * (1 + cfg.closure_weight * closed_t + cfg.false_closure_weight * false_c)
         gap = ((g_p - g_t).abs() * w).sum() / w.sum().clamp(min=1)
         if not aux:
             return l1 + gap
