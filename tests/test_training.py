@@ -365,3 +365,33 @@ def test_canonical_side_mirrors_unilateral_clips_onto_one_side():
     left[:, [INDEX["mouthSmileLeft"], INDEX["mouthSmileRight"]]] = left[:, [INDEX["mouthSmileRight"], INDEX["mouthSmileLeft"]]]
     left[:, [INDEX["mouthDimpleLeft"], INDEX["mouthDimpleRight"]]] = left[:, [INDEX["mouthDimpleRight"], INDEX["mouthDimpleLeft"]]]
     assert canonical_side(left, UNILATERAL["contempt"]) is left  # already on the canonical side
+
+
+def test_lips_false_closure_weight_counts_closed_predictions_on_open_targets():
+    import torch
+
+    from dreamtalk.core.training.train_lips import make_lips_loss
+    from dreamtalk.rigs.arkit import MOUTH_SET
+
+    names = list(MOUTH_SET)
+    jaw = names.index("jawOpen")
+    target = torch.zeros(1, 4, len(names))
+    target[..., jaw] = 0.4  # lips open on every frame
+    pred = target.clone()
+    pred[0, :2, jaw] = 0.0  # the network seals them on two frames: false closures
+
+    class Fixed(torch.nn.Module):
+        def forward(self, audio, face, style, phones=False):
+            return pred
+
+    b = {"audio": torch.zeros(1, 4, 1), "face": torch.zeros(1, 4, 52), "style": torch.zeros(1, 2),
+         "target": target, "mask": torch.ones(1, 4)}
+
+    def loss(fcw):
+        cfg = LipsConfig(closure_weight=8.0, false_closure_weight=fcw, phone_classes=0, phone_weight=0.0)
+        return float(make_lips_loss(cfg)(Fixed(), b, None, train=False))
+
+    # gap term: frames weighted 1 + fcw where closed on an open target, so the mean moves from 0.2 to 0.36
+    assert loss(8.0) > loss(0.0) + 0.1
+    pred[0, :2, jaw] = 0.3  # still open: no false closure, the weight does not apply
+    assert loss(8.0) == pytest.approx(loss(0.0))
