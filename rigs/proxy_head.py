@@ -293,40 +293,41 @@ def _surface_z(verts: np.ndarray, tris: np.ndarray, xy: np.ndarray) -> np.ndarra
     return out
 
 
-def _build_skin():
-    """Skin grid + slit lower copies + mouth pouch, as one closed surface; returns layout info."""
-    us = _column_azimuths()  # column i <-> u; mirror column is (N_U - i) % N_U
-    vs, jm = _row_elevations()
-    uu, vv = np.meshgrid(us, vs)
-    pts = _skin_shape(uu.ravel(), vv.ravel())  # (N_V * N_U, 3), row-major (row j, column i)
-    # The mouth row lies at MOUTH_Y; the slit ends at the columns nearest the mouth corners.
-    c0 = N_U // 2  # column of u = 0
-    row_x = pts[jm * N_U + c0:(jm + 1) * N_U, 0]
-    SLIT_K = int(np.argmin(np.abs(row_x - MOUTH_HALF_WIDTH)))
-    # Snap the grid vertex nearest each lip outline (per front column) onto it, so that colouring triangles
-    # by centroid gives a smooth outline instead of a saw-tooth. Height depends on elevation only.
+def _snap_lip_outlines(pts: np.ndarray, us: np.ndarray, vs: np.ndarray, jm: int) -> None:
+    """Move the grid vertex nearest each lip outline (per front column) onto the outline, in place."""
+    # Colouring triangles by centroid then gives a smooth outline instead of a saw-tooth. Height depends on
+    # elevation only, so a fine (elevation -> height) table inverts it.
     vfine = np.linspace(vs[jm - 12], vs[jm + 12], 4001)
     yfine = _skin_shape(np.zeros(len(vfine)), vfine)[:, 1]
     for c in range(N_U):
-        col = pts[c::N_U]
+        col = pts[c::N_U]  # (N_V, 3) view of column c
         for sgn in (1, -1):
             ty = MOUTH_Y + sgn * _lip_height(col[jm, 0], sgn)
             j = int(np.argmin(np.abs(col[:, 1] - ty)))
             if col[jm, 2] <= 0 or abs(ty - MOUTH_Y) < 0.0008 or j == jm or (j - jm) * sgn <= 0:
                 continue
             pts[j * N_U + c] = _skin_shape(us[c:c + 1], np.interp([ty], yfine, vfine))[0]
-    slit_cols = [c0 + k for k in range(-SLIT_K, SLIT_K + 1)]
+
+
+def _skin_grid() -> tuple[np.ndarray, int, list[int]]:
+    """(N_V * N_U, 3) skin grid, row-major (row j, column i), lips snapped; the mouth row and the slit columns."""
+    us = _column_azimuths()  # column i <-> u; mirror column is (N_U - i) % N_U
+    vs, jm = _row_elevations()
+    uu, vv = np.meshgrid(us, vs)
+    pts = _skin_shape(uu.ravel(), vv.ravel())  # (N_V * N_U, 3)
+    # The mouth row lies at MOUTH_Y; the slit ends at the columns nearest the mouth corners.
+    c0 = N_U // 2  # column of u = 0
+    row_x = pts[jm * N_U + c0:(jm + 1) * N_U, 0]
+    slit_k = int(np.argmin(np.abs(row_x - MOUTH_HALF_WIDTH)))
+    _snap_lip_outlines(pts, us, vs, jm)
+    slit_cols = [c0 + k for k in range(-slit_k, slit_k + 1)]
     for c in slit_cols:
         pts[jm * N_U + c, 1] = MOUTH_Y
-    grid_n = N_V * N_U
-    # Lower copies of the interior slit columns.
-    inner = slit_cols[1:-1]
-    lower = pts[[jm * N_U + c for c in inner]].copy()
-    south = grid_n + len(inner)
-    north = south + 1
-    pole_s = np.array([[0.0, pts[:N_U, 1].min() - 0.004, -0.020]])
-    pole_n = _skin_shape(np.zeros(1), np.full(1, np.pi / 2))
-    lower_of = {c: grid_n + i for i, c in enumerate(inner)}
+    return pts, jm, slit_cols
+
+
+def _skin_triangles(jm: int, lower_of: dict[int, int], south: int, north: int) -> np.ndarray:
+    """(2 * N_V * N_U, 3) grid quads (lower slit copies under the mouth row), then the two pole fans."""
     tris = []
     for j in range(N_V - 1):
         for i in range(N_U):
@@ -343,7 +344,73 @@ def _build_skin():
         i2 = (i + 1) % N_U
         tris.append((south, i2, i))
         tris.append((north, (N_V - 1) * N_U + i, (N_V - 1) * N_U + i2))
-    tris = np.array(tris)
+    return np.array(tris)
+
+
+# Mouth pouch rings, outermost first: (depth behind the lips, half-height, x scale of the slit loop).
+POUCH_RINGS = ((0.003, 0.002, 1.00), (0.010, 0.006, 1.02), (0.022, 0.011, 1.0), (0.036, 0.010, 0.85),
+               (0.048, 0.005, 0.50))
+
+
+def _pouch_rings(skin_v: np.ndarray, grid_tris: np.ndarray, lp: np.ndarray, loop_side: np.ndarray) -> np.ndarray:
+    """(R * L, 3) pouch rings extruded inward from the (L, 3) slit loop ``lp``, kept behind the lip skin."""
+    pouch = []
+    for r, (d, h, s) in enumerate(POUCH_RINGS):
+        xr = np.clip(lp[:, 0] / (MOUTH_HALF_WIDTH * 1.02), -1, 1)
+        yo = loop_side * h * np.where(loop_side < 0, 0.8, 1.0) * np.sqrt(np.maximum(0.0, 1 - xr ** 2)) ** 0.5
+        ring = np.stack([lp[:, 0] * s, MOUTH_Y + yo, lp[:, 2] - d], -1)
+        # Keep every ring well behind the lip skin in front of it (lips are only a few mm thick).
+        zs = _surface_z(skin_v, grid_tris, ring[:, :2])
+        ring[:, 2] = np.where(np.isnan(zs), ring[:, 2], np.minimum(ring[:, 2], zs - (0.0025 + 0.002 * r)))
+        pouch.append(ring)
+    return np.concatenate(pouch)
+
+
+def _pouch_triangles(loop: list[int], base: int, skin_tris: np.ndarray) -> np.ndarray:
+    """Pouch triangles: slit loop -> rings (vertices from ``base``) -> centre fan, wound like the skin."""
+    n_rings, L = len(POUCH_RINGS), len(loop)
+    ring_idx = [np.array(loop)] + [base + r * L + np.arange(L) for r in range(n_rings)]
+    ptris = []
+    for r in range(n_rings):
+        A, B = ring_idx[r], ring_idx[r + 1]
+        for i in range(L):
+            i2 = (i + 1) % L
+            ptris += [(A[i], B[i], B[i2]), (A[i], B[i2], A[i2])]
+    cidx = base + n_rings * L  # the centre vertex follows the rings
+    last = ring_idx[-1]
+    for i in range(L):
+        ptris.append((last[i], cidx, last[(i + 1) % L]))
+    ptris = np.array(ptris)
+    # Orientation: pouch triangles contain the loop edge A[1] -> A[0]; the skin must hold A[0] -> A[1].
+    skin_edges = {(int(t[k]), int(t[(k + 1) % 3])) for t in skin_tris for k in range(3)}
+    if (int(ring_idx[0][0]), int(ring_idx[0][1])) not in skin_edges:
+        ptris = ptris[:, ::-1]
+    return ptris
+
+
+def _skin_materials(all_v: np.ndarray, tris_all: np.ndarray, n_skin_tris: int) -> np.ndarray:
+    """(F,) material per triangle: lips where the centroid lies in the lip band, mouth for the pouch."""
+    cen = all_v[tris_all].mean(1)
+    dy = cen[:, 1] - MOUTH_Y
+    in_lips = (np.abs(dy) < _lip_height(cen[:, 0], np.sign(dy))) & (cen[:, 2] > 0.04)
+    mats = np.where(in_lips, MATERIALS.index("lips"), MATERIALS.index("skin"))
+    mats[n_skin_tris:] = MATERIALS.index("mouth")
+    return mats
+
+
+def _build_skin():
+    """Skin grid + slit lower copies + mouth pouch, as one closed surface; returns layout info."""
+    pts, jm, slit_cols = _skin_grid()
+    grid_n = N_V * N_U
+    # Lower copies of the interior slit columns.
+    inner = slit_cols[1:-1]
+    lower = pts[[jm * N_U + c for c in inner]].copy()
+    south = grid_n + len(inner)
+    north = south + 1
+    pole_s = np.array([[0.0, pts[:N_U, 1].min() - 0.004, -0.020]])
+    pole_n = _skin_shape(np.zeros(1), np.full(1, np.pi / 2))
+    lower_of = {c: grid_n + i for i, c in enumerate(inner)}
+    tris = _skin_triangles(jm, lower_of, south, north)
     skin_v = np.concatenate([pts, lower, pole_s, pole_n])
     tags = np.zeros(len(skin_v), np.int32)
     tags[grid_n:grid_n + len(inner)] = 1  # lower lip copies: same positions as the upper ones
@@ -355,57 +422,24 @@ def _build_skin():
     # from the right corner to the left corner, then back along the lower edge.
     loop = [jm * N_U + c for c in slit_cols] + [lower_of[c] for c in reversed(inner)]
     loop_side = np.array([side[k] for k in loop])
-    lp = skin_v[loop]
-    rings = [(0.003, 0.002, 1.00), (0.010, 0.006, 1.02), (0.022, 0.011, 1.0), (0.036, 0.010, 0.85),
-             (0.048, 0.005, 0.50)]
-    zc = lp[:, 2].max()
-    pouch = []
-    grid_tris = tris[:2 * (N_V - 1) * N_U]
-    for r, (d, h, s) in enumerate(rings):
-        xr = np.clip(lp[:, 0] / (MOUTH_HALF_WIDTH * 1.02), -1, 1)
-        yo = loop_side * h * np.where(loop_side < 0, 0.8, 1.0) * np.sqrt(np.maximum(0.0, 1 - xr ** 2)) ** 0.5
-        ring = np.stack([lp[:, 0] * s, MOUTH_Y + yo, lp[:, 2] - d], -1)
-        # Keep every ring well behind the lip skin in front of it (lips are only a few mm thick).
-        zs = _surface_z(skin_v, grid_tris, ring[:, :2])
-        ring[:, 2] = np.where(np.isnan(zs), ring[:, 2], np.minimum(ring[:, 2], zs - (0.0025 + 0.002 * r)))
-        pouch.append(ring)
-    pouch = np.concatenate(pouch)
-    center = np.array([[0.0, MOUTH_Y - 0.002, zc - rings[-1][0] - 0.006]])
+    lp = skin_v[loop]  # (L, 3)
+    pouch = _pouch_rings(skin_v, tris[:2 * (N_V - 1) * N_U], lp, loop_side)
+    center = np.array([[0.0, MOUTH_Y - 0.002, lp[:, 2].max() - POUCH_RINGS[-1][0] - 0.006]])
     base = len(skin_v)
-    L = len(loop)
-    ring_idx = [np.array(loop)] + [base + r * L + np.arange(L) for r in range(len(rings))]
-    ptris = []
-    for r in range(len(rings)):
-        A, B = ring_idx[r], ring_idx[r + 1]
-        for i in range(L):
-            i2 = (i + 1) % L
-            ptris += [(A[i], B[i], B[i2]), (A[i], B[i2], A[i2])]
-    cidx = base + len(pouch)
-    last = ring_idx[-1]
-    for i in range(L):
-        ptris.append((last[i], cidx, last[(i + 1) % L]))
-    ptris = np.array(ptris)
-    # Orientation: pouch triangles contain the loop edge A[1] -> A[0]; the skin must hold A[0] -> A[1].
-    skin_edges = {(int(t[k]), int(t[(k + 1) % 3])) for t in tris for k in range(3)}
-    if (int(ring_idx[0][0]), int(ring_idx[0][1])) not in skin_edges:
-        ptris = ptris[:, ::-1]
+    L, n_rings = len(loop), len(POUCH_RINGS)
+    ptris = _pouch_triangles(loop, base, tris)
     all_v = np.concatenate([skin_v, pouch, center])
     pouch_ring = np.concatenate([np.zeros(base, np.int32),
-                                 np.repeat(np.arange(1, len(rings) + 1), L).astype(np.int32),
-                                 np.array([len(rings) + 1], np.int32)])
-    pouch_loop = np.concatenate([np.full(base, -1), np.tile(np.array(loop), len(rings)), [-1]])
-    side_all = np.concatenate([side, np.tile(loop_side, len(rings)), [0.0]])
+                                 np.repeat(np.arange(1, n_rings + 1), L).astype(np.int32),
+                                 np.array([n_rings + 1], np.int32)])
+    pouch_loop = np.concatenate([np.full(base, -1), np.tile(np.array(loop), n_rings), [-1]])
+    side_all = np.concatenate([side, np.tile(loop_side, n_rings), [0.0]])
     tags = np.concatenate([tags, np.full(len(pouch) + 1, 2, np.int32)])
     # Pouch vertices get tag 2 (+ ring) so mirror matching never confuses them with skin.
     tags[base:] += pouch_ring[base:] * 10
     tris_all = np.concatenate([tris, ptris])
-    # Materials: lips where the triangle centroid lies in the lip band, mouth for the pouch.
-    cen = all_v[tris_all].mean(1)
-    dy = cen[:, 1] - MOUTH_Y
-    in_lips = (np.abs(dy) < _lip_height(cen[:, 0], np.sign(dy))) & (cen[:, 2] > 0.04)
-    mats = np.where(in_lips, MATERIALS.index("lips"), MATERIALS.index("skin"))
-    mats[len(tris):] = MATERIALS.index("mouth")
-    info = dict(n_skin=base, side=side_all, pouch_ring=pouch_ring, pouch_loop=pouch_loop, n_rings=len(rings),
+    mats = _skin_materials(all_v, tris_all, len(tris))
+    info = dict(n_skin=base, side=side_all, pouch_ring=pouch_ring, pouch_loop=pouch_loop, n_rings=n_rings,
                 grid_n=grid_n)
     return all_v, tris_all, mats, tags, info
 
@@ -619,80 +653,91 @@ def build_proxy_head() -> ProxyHead:
 
 # ---- shape keys -----------------------------------------------------------------------------------------
 
-def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
-    """(52, V, 3) offsets: Left and centre keys authored here, Right keys = mirror of Left."""
-    V = len(v)
-    D = {n: np.zeros((V, 3)) for n in ARKIT_NAMES}
-    n_skin = info["n_skin"]
-    skin = np.zeros(V, bool)
-    skin[:n_skin] = True  # the skin proper (not the pouch)
-    pouch = np.zeros(V, bool)
-    pouch[n_skin:len(info["side"])] = True
-    side = np.zeros(V)
-    side[:len(info["side"])] = info["side"]
-    x, y, z = v[:, 0], v[:, 1], v[:, 2]
-    # Every skin mask is 3D around a point on the face surface so the back of the head never moves.
-    face_pts = v[:n_skin]
+class _ShapeContext:
+    """The rest mesh and the region masks every shape key is authored from."""
 
-    def on_face(cx, cy):
-        front = face_pts[:, 2] > 0
-        d = np.where(front, (face_pts[:, 0] - cx) ** 2 + (face_pts[:, 1] - cy) ** 2, np.inf)
-        return np.array([cx, cy, face_pts[int(np.argmin(d)), 2]])
+    def __init__(self, v: np.ndarray, info: dict) -> None:
+        self.v = v  # (V, 3) symmetrised rest positions
+        self.V = V = len(v)
+        n_skin = info["n_skin"]
+        self.skin = np.zeros(V, bool)
+        self.skin[:n_skin] = True  # the skin proper (not the pouch)
+        self.pouch = np.zeros(V, bool)
+        self.pouch[n_skin:len(info["side"])] = True
+        self.side = np.zeros(V)  # (V,) +1 upper lip edge, -1 lower lip edge
+        self.side[:len(info["side"])] = info["side"]
+        self.x, self.y, self.z = v[:, 0], v[:, 1], v[:, 2]
+        # Every skin mask is 3D around a point on the face surface so the back of the head never moves.
+        self.face_pts = v[:n_skin]
+        # Upper / lower lip membership (sharp at the slit, soft beyond the corners).
+        upper_soft = _smoothstep(MOUTH_Y - 0.003, MOUTH_Y + 0.003, self.y)
+        self.upper = np.where(self.side > 0, 1.0, np.where(self.side < 0, 0.0, upper_soft))
+        self.front = _smoothstep(0.02, 0.05, self.z)
+        self.lips = self.skin_mask(0.0, MOUTH_Y, 0.024, 0.010) * self.front
+        self.lips_wide = self.skin_mask(0.0, MOUTH_Y, 0.034, 0.020) * self.front
+        self.up_lip, self.low_lip = self.lips * self.upper, self.lips * (1 - self.upper)
+        # The pouch follows the lip edge it grows from, fading with depth (ring_f per pouch ring).
+        self.pr = info["pouch_ring"]
+        self.loop = info["pouch_loop"]
+        self.ring_f = np.array([1.0] + [0.8, 0.5, 0.2, 0.05, 0.0] + [0.0] * 4)
+        pouch_idx = np.nonzero(self.pouch)[0]
+        self.pouch_idx = pouch_idx[self.loop[pouch_idx] >= 0]
 
-    def skin_mask(cx, cy, sx, sy, sz=0.02):
-        return np.where(skin, _gauss(v, on_face(cx, cy), (sx, sy, sz)), 0.0)
+    def on_face(self, cx, cy) -> np.ndarray:
+        """(3,) the front face point at (cx, cy): the z of the nearest front skin vertex."""
+        front = self.face_pts[:, 2] > 0
+        d = np.where(front, (self.face_pts[:, 0] - cx) ** 2 + (self.face_pts[:, 1] - cy) ** 2, np.inf)
+        return np.array([cx, cy, self.face_pts[int(np.argmin(d)), 2]])
 
-    # Upper / lower lip membership (sharp at the slit, soft beyond the corners).
-    upper_soft = _smoothstep(MOUTH_Y - 0.003, MOUTH_Y + 0.003, y)
-    upper = np.where(side > 0, 1.0, np.where(side < 0, 0.0, upper_soft))
-    front = _smoothstep(0.02, 0.05, z)
-    lips = skin_mask(0.0, MOUTH_Y, 0.024, 0.010) * front
-    lips_wide = skin_mask(0.0, MOUTH_Y, 0.034, 0.020) * front
-    up_lip, low_lip = lips * upper, lips * (1 - upper)
+    def skin_mask(self, cx, cy, sx, sy, sz=0.02) -> np.ndarray:
+        """(V,) Gaussian falloff around a face point, zero off the skin."""
+        return np.where(self.skin, _gauss(self.v, self.on_face(cx, cy), (sx, sy, sz)), 0.0)
 
-    # Jaw: rigid rotation of the lower face, lower teeth, tongue and the pouch floor.
+    def lip_shape(self, delta: np.ndarray) -> np.ndarray:
+        """(V, 3) skin offsets with the pouch following its lip edge (fading with depth)."""
+        delta = np.where(self.skin[:, None], delta, 0.0)
+        delta[self.pouch_idx] = delta[self.loop[self.pouch_idx]] * self.ring_f[self.pr[self.pouch_idx]][:, None]
+        return delta
+
+
+def _jaw_shapes(c: _ShapeContext, parts: np.ndarray, D: dict) -> None:
+    """jawOpen / jawForward / jawLeft: a rigid rotation of the lower face, lower teeth, tongue and pouch floor."""
+    x, y, z = c.x, c.y, c.z
     # Lower lip follows the jaw fully in the middle and less toward the corners: an oval opening.
     inside = 1 - _smoothstep(MOUTH_HALF_WIDTH * 0.25, MOUTH_HALF_WIDTH * 1.6, np.abs(x))
     soft = _smoothstep(MOUTH_Y + 0.014, MOUTH_Y - 0.030, y)
-    lower = inside * (1 - upper) + (1 - inside) * soft
+    lower = inside * (1 - c.upper) + (1 - inside) * soft
     jaw = lower * _smoothstep(-0.035, 0.035, z) * _smoothstep(-0.125, -0.085, y)
-    jaw = np.where(skin, jaw, 0.0)
-    pr = info["pouch_ring"]
-    pouch_low = np.where(side[:len(pr)] < 0, 1.0, np.where(side[:len(pr)] > 0, 0.0, 0.5))
+    jaw = np.where(c.skin, jaw, 0.0)  # (V,)
+    pr = c.pr
+    pouch_low = np.where(c.side[:len(pr)] < 0, 1.0, np.where(c.side[:len(pr)] > 0, 0.0, 0.5))
     # Near the lips the pouch follows the jaw weight of the lip edge it grows from (less than 1 toward the
     # corners), so it never slides out past the lip skin; deeper rings take the pouch's own weight.
-    loop = info["pouch_loop"]
-    ring_f = np.array([1.0] + [0.8, 0.5, 0.2, 0.05, 0.0] + [0.0] * 4)
-    f = ring_f[pr]
-    edge_w = jaw[np.maximum(loop, 0)]
+    f = c.ring_f[pr]
+    edge_w = jaw[np.maximum(c.loop, 0)]
     own_w = pouch_low * (1 - 0.25 * (pr == pr.max()))
-    jaw[:len(pr)] = np.where(pouch[:len(pr)], f * edge_w + (1 - f) * own_w, jaw[:len(pr)])
+    jaw[:len(pr)] = np.where(c.pouch[:len(pr)], f * edge_w + (1 - f) * own_w, jaw[:len(pr)])
     jaw[parts == PARTS.index("teethLower")] = 1.0
     jaw[parts == PARTS.index("tongue")] = 1.0
     w = jaw[:, None]
-    rel = v - JAW_HINGE
+    rel = c.v - JAW_HINGE
     D["jawOpen"] = w * (rel @ _rot_x(JAW_OPEN_ANGLE).T - rel)
     D["jawForward"] = w * np.array([0.0, 0.0, 0.007])
     D["jawLeft"] = w * np.array([0.009, 0.0, 0.0])
 
-    # Pouch follows the lip edge it grows from (fading with depth) for lip shapes.
 
-    pouch_idx = np.nonzero(pouch)[0]
-    pouch_idx = pouch_idx[loop[pouch_idx] >= 0]
-
-    def lip_shape(delta: np.ndarray) -> np.ndarray:
-        delta = np.where(skin[:, None], delta, 0.0)
-        delta[pouch_idx] = delta[loop[pouch_idx]] * ring_f[pr[pouch_idx]][:, None]
-        return delta
-
+def _mouth_shapes(c: _ShapeContext, D: dict) -> None:
+    """The mouth keys (centre and Left): lips, corners and chin, the pouch following the lips."""
+    V, x, upper, lips, lip_shape = c.V, c.x, c.upper, c.lips, c.lip_shape
+    up_lip, low_lip, skin_mask = c.up_lip, c.low_lip, c.skin_mask
     jaw_d = D["jawOpen"]
     D["mouthClose"] = lip_shape(-0.62 * jaw_d * low_lip[:, None]
                                 + up_lip[:, None] * np.array([0.0, -0.011, 0.001]))
     cen = skin_mask(0.0, MOUTH_Y, 0.012, 0.012)
     D["mouthFunnel"] = lip_shape(lips[:, None] * np.stack([-0.32 * x, np.zeros(V), np.full(V, 0.008)], -1)
                                  + (cen * lips)[:, None] * np.stack([np.zeros(V), 0.005 * (2 * upper - 1), np.zeros(V)], -1))
-    D["mouthPucker"] = lip_shape(lips_wide[:, None] * np.stack([-0.5 * x, np.zeros(V), np.full(V, 0.013)], -1))
-    D["mouthLeft"] = lip_shape(lips_wide[:, None] * np.array([0.010, 0.0, -0.001]))
+    D["mouthPucker"] = lip_shape(c.lips_wide[:, None] * np.stack([-0.5 * x, np.zeros(V), np.full(V, 0.013)], -1))
+    D["mouthLeft"] = lip_shape(c.lips_wide[:, None] * np.array([0.010, 0.0, -0.001]))
     corner = skin_mask(MOUTH_HALF_WIDTH, MOUTH_Y, 0.013, 0.013)
     corner_s = skin_mask(MOUTH_HALF_WIDTH, MOUTH_Y, 0.009, 0.009)
     cheek = skin_mask(0.038, MOUTH_Y + 0.030, 0.016, 0.014)
@@ -710,21 +755,27 @@ def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
     left_half = _smoothstep(-0.012, 0.012, x)
     D["mouthPressLeft"] = lip_shape((lips * left_half)[:, None]
                                     * np.stack([np.full(V, 0.0015), -0.0025 * (2 * upper - 1), np.full(V, -0.002)], -1))
-    side_l = skin_mask(0.012, MOUTH_Y, 0.013, 0.012) * front
+    side_l = skin_mask(0.012, MOUTH_Y, 0.013, 0.012) * c.front
     D["mouthLowerDownLeft"] = lip_shape((side_l * (1 - upper))[:, None] * np.array([0.0, -0.007, 0.001]))
     D["mouthUpperUpLeft"] = lip_shape((side_l * upper)[:, None] * np.array([0.0, 0.007, 0.001]))
 
-    # Brows, cheeks, nose.
+
+def _brow_cheek_nose_shapes(c: _ShapeContext, D: dict) -> None:
+    """Brows, cheeks and nose (centre and Left keys)."""
+    V, x, skin_mask = c.V, c.x, c.skin_mask
     D["browDownLeft"] = skin_mask(0.030, 0.052, 0.022, 0.012)[:, None] * np.array([-0.003, -0.006, 0.001])
     D["browInnerUp"] = (skin_mask(0.0, 0.050, 0.026, 0.013))[:, None] * np.array([0.0, 0.007, 0.0])
     D["browOuterUpLeft"] = skin_mask(0.046, 0.050, 0.016, 0.013)[:, None] * np.array([0.0, 0.007, 0.0])
     puff = skin_mask(0.040, MOUTH_Y + 0.010, 0.018, 0.020) + skin_mask(-0.040, MOUTH_Y + 0.010, 0.018, 0.020)
-    D["cheekPuff"] = lip_shape(puff[:, None] * np.stack([np.sign(x) * 0.013, np.zeros(V), np.full(V, 0.006)], -1))
+    D["cheekPuff"] = c.lip_shape(puff[:, None] * np.stack([np.sign(x) * 0.013, np.zeros(V), np.full(V, 0.006)], -1))
     D["cheekSquintLeft"] = skin_mask(0.036, 0.010, 0.016, 0.010)[:, None] * np.array([0.0, 0.004, 0.002])
     D["noseSneerLeft"] = (skin_mask(0.012, -0.002, 0.008, 0.013)[:, None] * np.array([0.001, 0.004, 0.0])
                           + skin_mask(0.010, MOUTH_Y + 0.010, 0.010, 0.008)[:, None] * np.array([0.0, 0.002, 0.0]))
 
-    # Eyes: lids change their edge elevation; eyeballs rotate.
+
+def _eye_shapes(c: _ShapeContext, eyes: dict, eye_z: float, D: dict) -> None:
+    """Left eye keys: the lids change their edge elevation, the eyeball rotates about its centre."""
+    V, skin_mask = c.V, c.skin_mask
     eye_start, lid_start = eyes[True]
     n_eye = lid_start - eye_start
     n_lid = len(_lid_params()[0]) * 2
@@ -743,7 +794,7 @@ def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
     D["eyeWideLeft"] = lids(np.radians(34.0), L_) + skin_mask(EYE_X, EYE_Y + 0.016, 0.016, 0.008)[:, None] * np.array([0, 0.002, 0])
     D["eyeSquintLeft"] = lids(np.radians(9.0), np.radians(-6.0)) \
         + skin_mask(EYE_X, EYE_Y - 0.014, 0.015, 0.007)[:, None] * np.array([0.0, 0.003, 0.001])
-    eye_rel = v[eye_sl] - ce
+    eye_rel = c.v[eye_sl] - ce
 
     def look(r, up_edge=U, lo_edge=L_):
         d = lids(up_edge, lo_edge)
@@ -755,13 +806,9 @@ def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
     D["eyeLookOutLeft"] = look(_rot_y(np.radians(30)))  # toward +x, the subject's left
     D["eyeLookInLeft"] = look(_rot_y(-np.radians(30)))
 
-    # Tongue out: forward through the lips and a little down, tip stretched.
-    tongue = parts == PARTS.index("tongue")
-    tz = (v[:, 2] - tongue_c[2]) / 0.024
-    D["tongueOut"][tongue] = np.stack([np.zeros(tongue.sum()), -0.004 - 0.002 * tz[tongue],
-                                       0.034 + 0.010 * tz[tongue]], -1)
 
-    # Right keys: exact mirror images of the Left keys; centre keys made exactly symmetric.
+def _mirrored_shapes(D: dict, mirror: np.ndarray, V: int) -> np.ndarray:
+    """(52, V, 3) in ARKit order: Right keys = exact mirror images of the Left keys, centre keys symmetrised."""
     out = np.zeros((NUM_BLENDSHAPES, V, 3))
     for n in ARKIT_NAMES:
         if n.endswith("Left"):
@@ -771,3 +818,20 @@ def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
             out[INDEX[n]] = 0.5 * (D[n] + _mirror_delta(D[n], mirror))
     out[np.abs(out) < 1e-7] = 0.0
     return out
+
+
+def _author_shapes(v, parts, info, mirror, eyes, tongue_c, eye_z) -> np.ndarray:
+    """(52, V, 3) offsets: Left and centre keys authored here, Right keys = mirror of Left."""
+    V = len(v)
+    D = {n: np.zeros((V, 3)) for n in ARKIT_NAMES}  # name -> (V, 3); keys nothing authors stay zero
+    c = _ShapeContext(v, info)
+    _jaw_shapes(c, parts, D)
+    _mouth_shapes(c, D)  # mouthClose builds on jawOpen
+    _brow_cheek_nose_shapes(c, D)
+    _eye_shapes(c, eyes, eye_z, D)
+    # Tongue out: forward through the lips and a little down, tip stretched.
+    tongue = parts == PARTS.index("tongue")
+    tz = (v[:, 2] - tongue_c[2]) / 0.024
+    D["tongueOut"][tongue] = np.stack([np.zeros(tongue.sum()), -0.004 - 0.002 * tz[tongue],
+                                       0.034 + 0.010 * tz[tongue]], -1)
+    return _mirrored_shapes(D, mirror, V)

@@ -217,6 +217,80 @@ def _write_wav(path: Path, a: np.ndarray) -> None:
         sf.write(str(tmp), pcm, ALIGN_SR, subtype="PCM_16", format="WAV")
 
 
+def _pieces(rec: Recording, words, duration: float) -> list[tuple[str, float, float, str]]:
+    """(clip id, start s, end s, text) of the clips of one recording: long segmented ones cut between segments."""
+    if not (rec.segments and duration > MAX_CLIP_S):
+        return [(rec.id, 0.0, duration, rec.text)]
+    cuts = _cut_points(rec.segments, words, duration)
+    pieces = []
+    for j, (t0, t1) in enumerate(zip(cuts[:-1], cuts[1:])):
+        text = " ".join(w.word for w in words if t0 <= 0.5 * (w.start + w.end) < t1)
+        pieces.append((f"{rec.id}_{j:02d}", t0, t1, text))
+    return pieces
+
+
+def _align_recording(aligner: Aligner, rec: Recording, log):
+    """(16 kHz audio, phones, clip pieces) of one recording, or None (logged) when it cannot be aligned or cut."""
+    audio = _resample(rec.audio, rec.sr)  # (N,) float32 at ALIGN_SR
+    duration = len(audio) / ALIGN_SR
+    try:
+        phones, words = aligner.align(audio, ALIGN_SR, rec.text)
+        pieces = _pieces(rec, words, duration)
+    except DreamTalkError as e:
+        log(f"{rec.id}: skipped, {e}")
+        return None
+    return audio, phones, pieces
+
+
+def _write_clip(out: Path, rec: Recording, piece: tuple, audio: np.ndarray, phones: list[Phone], degraded: bool,
+                log) -> list[dict]:
+    """Write one clip's audio and phones (and its degraded copies); their clips.jsonl records, clean one first."""
+    cid, t0, t1, text = piece
+    i0, i1 = int(round(t0 * ALIGN_SR)), int(round(t1 * ALIGN_SR))
+    clip_audio = audio[i0:i1]
+    clip_dur = len(clip_audio) / ALIGN_SR
+    ph = _slice_phones(phones, i0 / ALIGN_SR, i1 / ALIGN_SR)
+    ph[-1] = Phone(ph[-1].phone, ph[-1].start, round(clip_dur, 5))  # tile exactly
+    _write_wav(out / "audio" / f"{cid}.wav", clip_audio)
+    write_alignment(ph, out / "phones" / f"{cid}.json", text=text, source=rec.source)
+    part = SOURCES[rec.source]["part"]
+    clean = {"id": cid, "split": part, "audio": f"audio/{cid}.wav", "phones": f"phones/{cid}.json",
+             "duration": round(clip_dur, 4), "text": text, "source": rec.source}
+    records = [clean]
+    for k, name in enumerate(DEGRADATIONS if degraded else ()):
+        try:
+            y = degrade(clip_audio, ph, name, seed=zlib.crc32(cid.encode()) + k)
+        except DreamTalkError as e:  # e.g. no ffmpeg for MP3
+            log(f"{cid}: no {name} copy, {e}")
+            continue
+        did = f"{cid}__{name}"
+        _write_wav(out / "audio" / f"{did}.wav", y)
+        records.append(dict(clean, id=did, split=f"{part}-{name}", audio=f"audio/{did}.wav", condition=name))
+    return records
+
+
+def _realdev_manifest(out: Path, clips: list[dict], per_source: Counter, notes: list[str], t_start: float) -> dict:
+    """The manifest: splits, sizes, sources with their licences, phone counts of the clean clips, notes."""
+    degraded_clips = [c for c in clips if "condition" in c]
+    clips_clean = [c for c in clips if "condition" not in c]
+    phone_counts: Counter = Counter()
+    for c in clips_clean:
+        for p in json.loads((out / c["phones"]).read_text())["phones"]:
+            if p[0] != SILENCE:
+                phone_counts[p[0]] += 1
+    seconds = sum(c["duration"] for c in clips_clean)
+    return {
+        "kind": "realdev", "splits": dict(sorted(Counter(c["split"] for c in clips).items())),
+        "degradations": {k: {"op": fn, **kw} for k, (fn, kw) in DEGRADATIONS.items()} if degraded_clips else {},
+        "clips": len(clips_clean), "degraded_clips": len(degraded_clips), "seconds": round(seconds, 2),
+        "minutes": round(seconds / 60, 3), "hours": round(seconds / 3600, 5),
+        "sources": [{"name": k, "clips": per_source.get(k, 0), **v} for k, v in SOURCES.items()],
+        "aligner": "pocketsphinx forced alignment (en-us model, CMUdict; espeak-ng for missing words)",
+        "phone_counts": dict(sorted(phone_counts.items())),
+        "notes": notes, "wall_s": round(time.monotonic() - t_start, 2),
+    }
+
+
 def build_realdev(out_dir, quiet: bool = False, degraded: bool = True) -> dict:
     """Build the real-speech dev set in ``out_dir``; return the manifest dict (also written to manifest.json).
 
@@ -230,6 +304,7 @@ def build_realdev(out_dir, quiet: bool = False, degraded: bool = True) -> dict:
     notes: list[str] = []
 
     def log(msg: str) -> None:
+        """Keep a note for the manifest (and print it unless quiet)."""
         notes.append(msg)
         if not quiet:
             print(msg, file=sys.stderr)
@@ -241,73 +316,18 @@ def build_realdev(out_dir, quiet: bool = False, degraded: bool = True) -> dict:
     clips, per_source = [], Counter()
     with Progress(len(recordings), "realdev", enabled=not quiet) as bar:
         for rec in recordings:
-            audio = _resample(rec.audio, rec.sr)
-            duration = len(audio) / ALIGN_SR
-            try:
-                phones, words = aligner.align(audio, ALIGN_SR, rec.text)
-            except DreamTalkError as e:
-                log(f"{rec.id}: skipped, {e}")
-                bar.update(1)
-                continue
-            if rec.segments and duration > MAX_CLIP_S:
-                try:
-                    cuts = _cut_points(rec.segments, words, duration)
-                except DreamTalkError as e:
-                    log(f"{rec.id}: skipped, {e}")
-                    bar.update(1)
-                    continue
-                pieces = []
-                for j, (t0, t1) in enumerate(zip(cuts[:-1], cuts[1:])):
-                    text = " ".join(w.word for w in words if t0 <= 0.5 * (w.start + w.end) < t1)
-                    pieces.append((f"{rec.id}_{j:02d}", t0, t1, text))
-            else:
-                pieces = [(rec.id, 0.0, duration, rec.text)]
-            for cid, t0, t1, text in pieces:
-                i0, i1 = int(round(t0 * ALIGN_SR)), int(round(t1 * ALIGN_SR))
-                clip_audio = audio[i0:i1]
-                clip_dur = len(clip_audio) / ALIGN_SR
-                ph = _slice_phones(phones, i0 / ALIGN_SR, i1 / ALIGN_SR)
-                ph[-1] = Phone(ph[-1].phone, ph[-1].start, round(clip_dur, 5))  # tile exactly
-                _write_wav(out / "audio" / f"{cid}.wav", clip_audio)
-                write_alignment(ph, out / "phones" / f"{cid}.json", text=text, source=rec.source)
-                part = SOURCES[rec.source]["part"]
-                clean = {"id": cid, "split": part, "audio": f"audio/{cid}.wav", "phones": f"phones/{cid}.json",
-                              "duration": round(clip_dur, 4), "text": text, "source": rec.source}
-                clips.append(clean)
-                per_source[rec.source] += 1
-                for k, name in enumerate(DEGRADATIONS if degraded else ()):
-                    try:
-                        y = degrade(clip_audio, ph, name, seed=zlib.crc32(cid.encode()) + k)
-                    except DreamTalkError as e:  # e.g. no ffmpeg for MP3
-                        log(f"{cid}: no {name} copy, {e}")
-                        continue
-                    did = f"{cid}__{name}"
-                    _write_wav(out / "audio" / f"{did}.wav", y)
-                    clips.append(dict(clean, id=did, split=f"{part}-{name}", audio=f"audio/{did}.wav",
-                                      condition=name))
+            aligned = _align_recording(aligner, rec, log)
+            if aligned is not None:
+                audio, phones, pieces = aligned
+                for piece in pieces:
+                    clips += _write_clip(out, rec, piece, audio, phones, degraded, log)
+                    per_source[rec.source] += 1
             bar.update(1)
     atomic_write_text(out / "clips.jsonl", "".join(json.dumps(c) + "\n" for c in clips))
-
-    degraded_clips = [c for c in clips if "condition" in c]
-    clips_clean = [c for c in clips if "condition" not in c]
-    phone_counts: Counter = Counter()
-    for c in clips_clean:
-        for p in json.loads((out / c["phones"]).read_text())["phones"]:
-            if p[0] != SILENCE:
-                phone_counts[p[0]] += 1
-    seconds = sum(c["duration"] for c in clips_clean)
-    manifest = {
-        "kind": "realdev", "splits": dict(sorted(Counter(c["split"] for c in clips).items())),
-        "degradations": {k: {"op": fn, **kw} for k, (fn, kw) in DEGRADATIONS.items()} if degraded_clips else {},
-        "clips": len(clips_clean), "degraded_clips": len(degraded_clips), "seconds": round(seconds, 2),
-        "minutes": round(seconds / 60, 3), "hours": round(seconds / 3600, 5),
-        "sources": [{"name": k, "clips": per_source.get(k, 0), **v} for k, v in SOURCES.items()],
-        "aligner": "pocketsphinx forced alignment (en-us model, CMUdict; espeak-ng for missing words)",
-        "phone_counts": dict(sorted(phone_counts.items())),
-        "notes": notes, "wall_s": round(time.monotonic() - t_start, 2),
-    }
+    manifest = _realdev_manifest(out, clips, per_source, notes, t_start)
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     if not quiet:
-        print(f"realdev: {len(clips_clean)} clips, {seconds / 60:.2f} min (+{len(degraded_clips)} degraded copies), "
-              f"in {out}", file=sys.stderr)
+        seconds = sum(c["duration"] for c in clips if "condition" not in c)
+        print(f"realdev: {manifest['clips']} clips, {seconds / 60:.2f} min (+{manifest['degraded_clips']} degraded "
+              f"copies), in {out}", file=sys.stderr)
     return manifest

@@ -117,13 +117,80 @@ def plausible(phones: Sequence[Phone]) -> str | None:
     return None
 
 
+def _align_source(src: str, quiet: bool, notes: list[str], skipped: Counter) -> list[tuple]:
+    """(id, source, text, audio, phones) of every prompt of one source that aligns plausibly; counts the rest."""
+    from ..align import Aligner
+    from ..progress import Progress
+
+    aligned = []
+    items = list(recordings(src))
+    aligner = Aligner(SOURCES[src][0])
+    with Progress(len(items), f"align {src}", enabled=not quiet) as bar:
+        for name, text, f in items:
+            bar.update(1)
+            rid = f"{src}_{name}".replace("/", "_").replace("-", "_")
+            audio = decode_g722(f)  # (N,) float32 at 16 kHz
+            if not MIN_S <= len(audio) / 16000 <= MAX_S:
+                skipped[src] += 1
+                continue
+            try:
+                phones = aligner.align(audio, 16000, text)[0]
+            except DreamTalkError as e:
+                skipped[src] += 1
+                notes.append(f"{rid}: {e}")
+                continue
+            why = plausible(phones)
+            if why:
+                skipped[src] += 1
+                notes.append(f"{rid}: implausible alignment ({why})")
+                continue
+            aligned.append((rid, src, text, audio, phones))
+    return aligned
+
+
+def _animate(out: Path, seed: int, augment_fraction: float, item_id: str, kind: str, prompt: tuple,
+             cell: tuple[int, str, int]) -> dict | None:
+    """make_item for one prompt under one (actor, emotion, level) cell; a clip's record, None for a style."""
+    from .synth import clip_seed, make_item
+
+    _, src, text, audio, phones = prompt
+    cs = clip_seed(seed, item_id)
+    spec = {"id": item_id, "kind": kind, "text": text, "sentence_id": textmod.sentence_id(text),
+            "voice": f"real:{src}", "engine": "real", "actor": cell[0], "emotion": cell[1], "level": cell[2],
+            "rate": 1.0, "seed": cs, "split": "train" if kind == "clip" else "style",
+            "augment": kind == "clip" and bool(np.random.default_rng(cs).random() < augment_fraction)}
+    return make_item(out, spec, SimpleNamespace(audio=audio, phones=phones, raw_error=0.0))
+
+
+def _animate_all(out: Path, aligned: list[tuple], copies: int, actors: int, seed: int, augment_fraction: float,
+                 quiet: bool) -> list[dict]:
+    """One style clip per cell, then ``copies`` animated clips per prompt; the clips' records."""
+    from ..progress import Progress
+    from .synth import _cycle, cells, weighted_cells
+
+    rng = np.random.default_rng([seed, 0xA5])
+    cell_cycle = _cycle(weighted_cells(actors), rng)
+    records = []
+    style_src = rng.permutation(len(aligned))
+    style_cells = cells(actors)
+    with Progress(len(style_cells) + copies * len(aligned), "animate", enabled=not quiet) as bar:
+        # one style clip per cell, from a real prompt (styles are read from motion only)
+        for j, (a, emo, lvl) in enumerate(style_cells):
+            _animate(out, seed, augment_fraction, f"s_{a}_{emo}_{lvl}", "style",
+                     aligned[int(style_src[j % len(aligned)])], (a, emo, lvl))
+            bar.update(1)
+        for prompt in aligned:
+            for k in range(copies):
+                rec = _animate(out, seed, augment_fraction, f"{prompt[0]}_{k}", "clip", prompt, next(cell_cycle))
+                rec["source"] = prompt[1]
+                records.append(rec)
+                bar.update(1)
+    return records
+
+
 def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-fr",), copies: int = 4, actors: int = 8,
                     seed: int = 0, augment_fraction: float = 0.6, quiet: bool = False) -> dict:
     """Align, animate and write the real-speech training corpus in ``out_dir``; returns the manifest."""
-    from ..align import Aligner
-    from ..progress import Progress
-    from .synth import _cycle, cells, clip_seed, make_item, weighted_cells
-
     _refuse_reserved(sources)
     if not 1 <= copies <= 50:
         raise InputError(f"--copies must be in [1, 50], got {copies}")
@@ -137,56 +204,10 @@ def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-fr",), copies: 
     aligned: list[tuple[str, str, str, np.ndarray, list[Phone]]] = []  # (id, source, text, audio, phones)
     skipped: Counter = Counter()
     for src in sources:
-        items = list(recordings(src))
-        aligner = Aligner(SOURCES[src][0])
-        with Progress(len(items), f"align {src}", enabled=not quiet) as bar:
-            for name, text, f in items:
-                bar.update(1)
-                rid = f"{src}_{name}".replace("/", "_").replace("-", "_")
-                audio = decode_g722(f)
-                if not MIN_S <= len(audio) / 16000 <= MAX_S:
-                    skipped[src] += 1
-                    continue
-                try:
-                    phones = aligner.align(audio, 16000, text)[0]
-                except DreamTalkError as e:
-                    skipped[src] += 1
-                    notes.append(f"{rid}: {e}")
-                    continue
-                why = plausible(phones)
-                if why:
-                    skipped[src] += 1
-                    notes.append(f"{rid}: implausible alignment ({why})")
-                    continue
-                aligned.append((rid, src, text, audio, phones))
+        aligned += _align_source(src, quiet, notes, skipped)
     if not aligned:
         raise DreamTalkError("no prompt could be aligned")
-    def animate(item_id: str, kind: str, prompt: tuple, cell: tuple[int, str, int]) -> dict | None:
-        """make_item for one prompt under one (actor, emotion, level) cell; a clip's record, None for a style."""
-        _, src, text, audio, phones = prompt
-        cs = clip_seed(seed, item_id)
-        spec = {"id": item_id, "kind": kind, "text": text, "sentence_id": textmod.sentence_id(text),
-                "voice": f"real:{src}", "engine": "real", "actor": cell[0], "emotion": cell[1], "level": cell[2],
-                "rate": 1.0, "seed": cs, "split": "train" if kind == "clip" else "style",
-                "augment": kind == "clip" and bool(np.random.default_rng(cs).random() < augment_fraction)}
-        return make_item(out, spec, SimpleNamespace(audio=audio, phones=phones, raw_error=0.0))
-
-    rng = np.random.default_rng([seed, 0xA5])
-    cell_cycle = _cycle(weighted_cells(actors), rng)
-    records = []
-    style_src = rng.permutation(len(aligned))
-    style_cells = cells(actors)
-    with Progress(len(style_cells) + copies * len(aligned), "animate", enabled=not quiet) as bar:
-        # one style clip per cell, from a real prompt (styles are read from motion only)
-        for j, (a, emo, lvl) in enumerate(style_cells):
-            animate(f"s_{a}_{emo}_{lvl}", "style", aligned[int(style_src[j % len(aligned)])], (a, emo, lvl))
-            bar.update(1)
-        for prompt in aligned:
-            for k in range(copies):
-                rec = animate(f"{prompt[0]}_{k}", "clip", prompt, next(cell_cycle))
-                rec["source"] = prompt[1]
-                records.append(rec)
-                bar.update(1)
+    records = _animate_all(out, aligned, copies, actors, seed, augment_fraction, quiet)
     atomic_write_text(out / "clips.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     per = Counter(r["source"] for r in records)
     secs = Counter()

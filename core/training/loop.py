@@ -111,6 +111,165 @@ def init_from_weights(model, w, path: str | os.PathLike) -> None:
     model.load_state_dict(load, strict=False)
 
 
+def _load_init(model, tcfg: TrainConfig, resuming: bool) -> str | None:
+    """Start from ``tcfg.init``'s weights unless resuming; returns their version (recorded either way)."""
+    if not tcfg.init:
+        return None
+    from ..weights import load_weights
+    w = load_weights(tcfg.init)
+    if not resuming:  # a checkpoint holds the weights to continue from
+        init_from_weights(model, w, tcfg.init)
+    return w.model_version
+
+
+def _freeze(model, tcfg: TrainConfig) -> list:
+    """Freeze the parameters named by ``tcfg.freeze`` (prefixes); returns the trainable ones."""
+    frozen = [n for n, p in model.named_parameters() if n.startswith(tuple(tcfg.freeze))] if tcfg.freeze else []
+    if tcfg.freeze and not frozen:
+        raise ValueError(f"freeze: no parameter starts with {', '.join(tcfg.freeze)}")
+    for n, p in model.named_parameters():
+        p.requires_grad_(n not in frozen)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+class _Session:
+    """One call of :func:`run_loop`: model, EMA copy, optimiser, RNGs, step count, log and checkpoint files."""
+
+    def __init__(self, spec: LoopSpec, tcfg: TrainConfig, out: Path, dev, resume: bool) -> None:
+        import torch
+
+        self.spec, self.tcfg, self.dev = spec, tcfg, dev
+        self.ckpt = out / "checkpoint.pt"
+        self.log_path = out / "loss.csv"
+        self.resuming = resume and self.ckpt.is_file()
+        self.model = spec.model.to(dev)
+        self.init_version = _load_init(self.model, tcfg, self.resuming)  # the starting weights' version
+        self.trainable = _freeze(self.model, tcfg)
+        self.ema = copy.deepcopy(self.model).eval()
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.trainable, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.99))
+        self.rng = np.random.default_rng(tcfg.seed)
+        self.tgen = torch.Generator(device="cpu").manual_seed(tcfg.seed)
+        # LR horizon: the config's, not this call's stop (a budget run re-fits it after 20 steps).
+        self.step, self.elapsed_before, self.horizon = 0, 0.0, tcfg.max_steps
+        if self.resuming:
+            self._restore()
+        elif not resume or not self.log_path.exists():
+            atomic_write_text(self.log_path, ",".join(LOG_FIELDS) + "\n")
+        atomic_write_text(out / "train_config.json", json.dumps(tcfg.to_dict(), indent=2))
+        self.t0 = time.monotonic()  # this session's clock; elapsed() adds the earlier sessions' seconds
+        self.run_losses: list[float] = []
+        self.last_val, self.val_step = float("nan"), -1
+
+    def _restore(self) -> None:
+        """Continue exactly where the checkpoint stopped: weights, optimiser, step, clock and every RNG."""
+        import torch
+        state = torch.load(self.ckpt, map_location=self.dev, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["opt"])
+        self.step, self.elapsed_before, self.horizon = state["step"], state["elapsed_s"], state["horizon"]
+        self.rng.bit_generator.state = state["np_rng"]
+        self.tgen.set_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_global_rng"])
+
+    def elapsed(self) -> float:
+        """Training seconds so far, earlier sessions included."""
+        return self.elapsed_before + time.monotonic() - self.t0
+
+    def validate(self) -> float:
+        """Mean loss of the EMA model over the fixed validation batches (nan when there are none)."""
+        import torch
+        model_losses = []
+        g = torch.Generator(device="cpu").manual_seed(12345)  # same noise every time: comparable numbers
+        with torch.no_grad():
+            for vb in self.spec.val_batches:
+                model_losses.append(float(self.spec.loss_fn(self.ema, to_tensors(vb, self.dev), g, False)))
+        return float(np.mean(model_losses)) if model_losses else float("nan")
+
+    def checkpoint(self) -> None:
+        """Save everything :meth:`_restore` needs, atomically."""
+        import torch
+        _save_checkpoint(self.ckpt, {"model": self.model.state_dict(), "ema": self.ema.state_dict(),
+                                     "opt": self.opt.state_dict(), "step": self.step, "elapsed_s": self.elapsed(),
+                                     "horizon": self.horizon, "np_rng": self.rng.bit_generator.state,
+                                     "torch_rng": self.tgen.get_state(), "torch_global_rng": torch.get_rng_state()})
+
+    def log(self, row: dict) -> None:
+        """Append one row to loss.csv."""
+        with open(self.log_path, "a", newline="") as f:
+            csv.DictWriter(f, LOG_FIELDS).writerow(row)
+
+    def train_step(self) -> float:
+        """One optimiser step at the scheduled LR, then the EMA update; returns the LR."""
+        import torch
+        lr = lr_at(self.step, self.tcfg, self.horizon)
+        for grp in self.opt.param_groups:
+            grp["lr"] = lr
+        batch = to_tensors(self.spec.train_batch(self.rng), self.dev)
+        loss = self.spec.loss_fn(self.model, batch, self.tgen, True)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.trainable, self.tcfg.grad_clip)
+        self.opt.step()
+        with torch.no_grad():
+            d = min(self.tcfg.ema_decay, (1 + self.step) / (10 + self.step))  # short warm-up: early EMA is not all init
+            for pe, pm in zip(self.ema.parameters(), self.model.parameters()):
+                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+            for be, bm in zip(self.ema.buffers(), self.model.buffers()):
+                be.copy_(bm)
+        self.step += 1
+        self.run_losses.append(float(loss.detach()))
+        return lr
+
+    def after_step(self, lr: float, stop_at: int) -> None:
+        """Validate, log and checkpoint on their schedules (and at the last step)."""
+        tcfg, step = self.tcfg, self.step
+        val = ""
+        if step % tcfg.val_every == 0 or step == stop_at:
+            self.last_val, self.val_step = self.validate(), step
+            val = f"{self.last_val:.6g}"
+        if step % tcfg.log_every == 0 or val or step == stop_at:
+            recent = self.run_losses[-tcfg.log_every:]
+            self.log({"step": step, "train_loss": f"{np.mean(recent):.6g}", "val_loss": val, "lr": f"{lr:.3g}",
+                      "elapsed_s": f"{self.elapsed():.1f}"})
+        if step % tcfg.checkpoint_every == 0:
+            self.checkpoint()
+
+    def train(self, stop_at: int, budget: float | None, quiet: bool) -> int:
+        """Step until ``stop_at`` or the wall-clock ``budget`` (seconds); returns the step this session began at."""
+        horizon_fixed = self.resuming or budget is None
+        start_step = self.step
+        session_t0 = time.monotonic()
+        bar = Progress(None if budget is not None else stop_at - self.step, f"train {self.spec.name}",
+                       enabled=False if quiet else None)
+        self.model.train()
+        while self.step < stop_at and (budget is None or time.monotonic() - self.t0 < budget):
+            lr = self.train_step()
+            bar.update(1)
+            if not horizon_fixed and self.step - start_step == 20:
+                # A budget run: fit the LR schedule to the steps the measured rate will reach in the budget.
+                rate = 20 / max(1e-6, time.monotonic() - session_t0)
+                self.horizon = int(min(stop_at, self.step + rate * max(0.0, budget - (time.monotonic() - self.t0))))
+                horizon_fixed = True
+            self.after_step(lr, stop_at)
+        bar.close()
+        return start_step
+
+    def finish(self, start_step: int) -> None:
+        """Final validation row and checkpoint when this session trained (or none exists yet)."""
+        if self.val_step != self.step and (self.step > start_step or not self.ckpt.exists()):
+            self.last_val, self.val_step = self.validate(), self.step
+            self.log({"step": self.step,
+                      "train_loss": f"{np.mean(self.run_losses[-self.tcfg.log_every:]):.6g}" if self.run_losses else "",
+                      "val_loss": f"{self.last_val:.6g}", "lr": "", "elapsed_s": f"{self.elapsed():.1f}"})
+        if self.step > start_step or not self.ckpt.exists():
+            self.checkpoint()
+        if self.val_step != self.step:  # resumed at the end: report the current validation loss
+            self.last_val = self.validate()
+
+
 def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minutes: float | None = None,
              resume: bool = False, device: str = "cpu", max_steps: int | None = None,
              quiet: bool = False) -> dict:
@@ -120,123 +279,15 @@ def run_loop(spec: LoopSpec, tcfg: TrainConfig, out_dir: str | os.PathLike, minu
     torch.set_num_threads(tcfg.threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    dev = torch.device(device)
-    model = spec.model.to(dev)
-    init_version = None  # the starting weights' version, recorded with the result (also when resuming)
+    s = _Session(spec, tcfg, out, torch.device(device), resume)
+    start_step = s.train(max_steps or tcfg.max_steps, None if minutes is None else minutes * 60.0, quiet)
+    s.finish(start_step)
+    _plot(s.log_path, out / "loss.png", f"{spec.name} training loss")
+    facts = {"steps": s.step, "train_seconds": round(s.elapsed(), 1), "val_loss": s.last_val,
+             "final_train_loss": float(np.mean(s.run_losses[-50:])) if s.run_losses else None}
     if tcfg.init:
-        from ..weights import load_weights
-        w = load_weights(tcfg.init)
-        init_version = w.model_version
-        if not (resume and (out / "checkpoint.pt").is_file()):
-            init_from_weights(model, w, tcfg.init)
-    frozen = [n for n, p in model.named_parameters() if n.startswith(tuple(tcfg.freeze))] if tcfg.freeze else []
-    if tcfg.freeze and not frozen:
-        raise ValueError(f"freeze: no parameter starts with {', '.join(tcfg.freeze)}")
-    for n, p in model.named_parameters():
-        p.requires_grad_(n not in frozen)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    opt = torch.optim.AdamW(trainable, lr=tcfg.lr, weight_decay=tcfg.weight_decay, betas=(0.9, 0.99))
-    rng = np.random.default_rng(tcfg.seed)
-    tgen = torch.Generator(device="cpu").manual_seed(tcfg.seed)
-    step, elapsed_before, horizon = 0, 0.0, tcfg.max_steps  # LR horizon: the config's, not this call's stop
-    stop_at = max_steps or tcfg.max_steps
-    ckpt = out / "checkpoint.pt"
-    log_path = out / "loss.csv"
-    if resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location=dev, weights_only=False)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        step, elapsed_before, horizon = state["step"], state["elapsed_s"], state["horizon"]
-        rng.bit_generator.state = state["np_rng"]
-        tgen.set_state(state["torch_rng"])
-        torch.set_rng_state(state["torch_global_rng"])
-    elif not resume or not log_path.exists():
-        atomic_write_text(log_path, ",".join(LOG_FIELDS) + "\n")
-    atomic_write_text(out / "train_config.json", json.dumps(tcfg.to_dict(), indent=2))
-    t0 = time.monotonic()
-    budget = None if minutes is None else minutes * 60.0
-    horizon_fixed = resume and ckpt.is_file() or budget is None
-    run_losses: list[float] = []
-    last_val, val_step = float("nan"), -1
-
-    def elapsed() -> float:
-        return elapsed_before + time.monotonic() - t0
-
-    def validate() -> float:
-        model_losses = []
-        g = torch.Generator(device="cpu").manual_seed(12345)  # same noise every time: comparable numbers
-        with torch.no_grad():
-            for vb in spec.val_batches:
-                model_losses.append(float(spec.loss_fn(ema, to_tensors(vb, dev), g, False)))
-        return float(np.mean(model_losses)) if model_losses else float("nan")
-
-    def checkpoint() -> None:
-        _save_checkpoint(ckpt, {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                                "step": step, "elapsed_s": elapsed(), "horizon": horizon,
-                                "np_rng": rng.bit_generator.state, "torch_rng": tgen.get_state(),
-                                "torch_global_rng": torch.get_rng_state()})
-
-    def log(row: dict) -> None:
-        with open(log_path, "a", newline="") as f:
-            csv.DictWriter(f, LOG_FIELDS).writerow(row)
-
-    start_step = step
-    session_t0 = time.monotonic()
-    bar = Progress(None if budget is not None else stop_at - step, f"train {spec.name}",
-                   enabled=False if quiet else None)
-    model.train()
-    while step < stop_at and (budget is None or time.monotonic() - t0 < budget):
-        lr = lr_at(step, tcfg, horizon)
-        for grp in opt.param_groups:
-            grp["lr"] = lr
-        batch = to_tensors(spec.train_batch(rng), dev)
-        loss = spec.loss_fn(model, batch, tgen, True)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, tcfg.grad_clip)
-        opt.step()
-        with torch.no_grad():
-            d = min(tcfg.ema_decay, (1 + step) / (10 + step))  # short warm-up so early EMA is not all init
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
-            for be, bm in zip(ema.buffers(), model.buffers()):
-                be.copy_(bm)
-        step += 1
-        run_losses.append(float(loss.detach()))
-        bar.update(1)
-        if not horizon_fixed and step - start_step == 20:
-            rate = 20 / max(1e-6, time.monotonic() - session_t0)
-            horizon = int(min(stop_at, step + rate * max(0.0, budget - (time.monotonic() - t0))))
-            horizon_fixed = True
-        val = ""
-        if step % tcfg.val_every == 0 or step == stop_at:
-            last_val, val_step = validate(), step
-            val = f"{last_val:.6g}"
-        if step % tcfg.log_every == 0 or val or step == stop_at:
-            recent = run_losses[-tcfg.log_every:]
-            log({"step": step, "train_loss": f"{np.mean(recent):.6g}", "val_loss": val, "lr": f"{lr:.3g}",
-                 "elapsed_s": f"{elapsed():.1f}"})
-        if step % tcfg.checkpoint_every == 0:
-            checkpoint()
-    bar.close()
-    if val_step != step and (step > start_step or not ckpt.exists()):
-        last_val, val_step = validate(), step
-        log({"step": step, "train_loss": f"{np.mean(run_losses[-tcfg.log_every:]):.6g}" if run_losses else "",
-             "val_loss": f"{last_val:.6g}", "lr": "", "elapsed_s": f"{elapsed():.1f}"})
-    if step > start_step or not ckpt.exists():
-        checkpoint()
-    if val_step != step:  # resumed at the end: report the current validation loss
-        last_val = validate()
-    _plot(log_path, out / "loss.png", f"{spec.name} training loss")
-    facts = {"steps": step, "train_seconds": round(elapsed(), 1), "val_loss": last_val,
-             "final_train_loss": float(np.mean(run_losses[-50:])) if run_losses else None}
-    if tcfg.init:
-        facts["init_version"] = init_version
-    weights = spec.export(ema.cpu(), out, facts)
-    summary = dict(facts, weights=str(weights), checkpoint=str(ckpt), log=str(log_path), plot=str(out / "loss.png"))
+        facts["init_version"] = s.init_version
+    weights = spec.export(s.ema.cpu(), out, facts)
+    summary = dict(facts, weights=str(weights), checkpoint=str(s.ckpt), log=str(s.log_path), plot=str(out / "loss.png"))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary

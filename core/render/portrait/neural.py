@@ -369,6 +369,75 @@ def _load_chunk(path: Path, n: int, s: int):
     return a if a.shape == (n, s, s, 3) and a.dtype == np.uint8 else None
 
 
+def _check_request(anim, out_path, chunk) -> Path:
+    """The output path, once the animation, the .mp4 suffix and the chunk size are known good (InputError)."""
+    if not isinstance(anim, FaceAnimation):
+        raise InputError("render_neural needs a FaceAnimation")
+    out_path = Path(out_path)
+    if out_path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise InputError(f"{out_path}: expected a .mp4 file")
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+        raise InputError(f"chunk must be a positive number of frames, got {chunk!r}")
+    return out_path
+
+
+def _render_chunks(renderer: NeuralRenderer, driving, work: Path, todo: list[int], chunk: int, t_frames: int,
+                   s: int, progress: bool, log) -> tuple[float, int]:
+    """Render and save the chunks ``todo`` with a progress bar; returns (seconds rendering, frames rendered)."""
+    from ...progress import Progress
+
+    n_todo = sum(min(chunk, t_frames - c * chunk) for c in todo)
+    first, t_render, rendered = None, 0.0, 0
+    if todo:
+        # Time the first frame before the progress bar starts, so the speed note is not drawn over by it.
+        t0 = time.perf_counter()
+        first = renderer.frame(driving(todo[0] * chunk))
+        t_render, rendered = time.perf_counter() - t0, 1
+        where = "on the CPU (the neural backend is slow on CPU; --device cuda uses a GPU)" \
+            if renderer.device.type == "cpu" else f"on {renderer.device}"
+        log(f"note: {t_render:.2f} s/frame {where}: about {t_render * n_todo / 60:.1f} min for {n_todo} frames")
+    with Progress(t_frames, "neural", enabled=None if progress else False) as bar:
+        bar.update(t_frames - n_todo + rendered)
+        for c in todo:
+            a, b = c * chunk, min(t_frames, (c + 1) * chunk)
+            frames = np.empty((b - a, s, s, 3), np.uint8)  # (n, S, S, 3)
+            for k in range(a, b):
+                if k == a and c == todo[0]:
+                    frames[0] = first
+                    continue
+                t0 = time.perf_counter()
+                frames[k - a] = renderer.frame(driving(k))
+                t_render += time.perf_counter() - t0
+                rendered += 1
+                bar.update(1)
+            _save_chunk(_chunk_path(work, c), frames)
+    return t_render, rendered
+
+
+def _video_frames(work: Path, n_chunks: int, chunk: int, t_frames: int, s: int, out_size: int):
+    """Yield every (out_size, out_size, 3) frame from the saved chunks, in order."""
+    from .image_io import resize
+
+    for c in range(n_chunks):
+        n = min(chunk, t_frames - c * chunk)
+        a = _load_chunk(_chunk_path(work, c), n, s)
+        if a is None:
+            raise InputError(f"chunk {c} in {work} vanished or changed while muxing")
+        for f in a:
+            yield f if out_size == s else resize(np.asarray(f), (out_size, out_size))
+
+
+def _remove_work_dir(work: Path, n_chunks: int) -> None:
+    """Delete the chunks and manifest, then the folder unless something else is in there."""
+    for c in range(n_chunks):
+        _chunk_path(work, c).unlink(missing_ok=True)
+    (work / MANIFEST).unlink(missing_ok=True)
+    try:
+        work.rmdir()
+    except OSError:
+        pass  # something else is in there: leave it
+
+
 def render_neural(anim: FaceAnimation, portrait, out_path, checkpoint, audio=None, chunk: int = 64,
                   work_dir=None, resume: bool = False, device: str = "cpu", view: str = "front",
                   crop: str = "auto", out_size: int | None = None, keep_work: bool = False,
@@ -381,19 +450,11 @@ def render_neural(anim: FaceAnimation, portrait, out_path, checkpoint, audio=Non
     ``keep_work``. ``log`` receives one-line notes (measured speed, resume state). Returns a summary dict.
     """
     from ...fileio import sha256_file
-    from ...progress import Progress
     from ..preview import HeadRenderer, _audio_array, check_view
     from ..video import write_video
-    from .image_io import resize
 
     log = log or (lambda msg: None)
-    if not isinstance(anim, FaceAnimation):
-        raise InputError("render_neural needs a FaceAnimation")
-    out_path = Path(out_path)
-    if out_path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-        raise InputError(f"{out_path}: expected a .mp4 file")
-    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
-        raise InputError(f"chunk must be a positive number of frames, got {chunk!r}")
+    out_path = _check_request(anim, out_path, chunk)
     view = check_view(view)
     au = _audio_array(audio)  # a bad audio file fails before the slow part
     notes: list[str] = []
@@ -418,6 +479,7 @@ def render_neural(anim: FaceAnimation, portrait, out_path, checkpoint, audio=Non
     hr, ht = anim.head_rotation, anim.head_translation
 
     def driving(k: int) -> np.ndarray:
+        """(S, S, 3) proxy head frame k: the network's driving image."""
         return driver.frame(anim.weights[k], hr[k], None if ht is None else ht[k])
 
     renderer = NeuralRenderer(model, src, driving(0))  # motion is transferred relative to driving frame 0
@@ -426,49 +488,11 @@ def render_neural(anim: FaceAnimation, portrait, out_path, checkpoint, audio=Non
     if resume:
         log(f"resuming {work}: {len(done)} of {n_chunks} chunks already rendered")
     todo = [c for c in range(n_chunks) if c not in done]
-    n_todo = sum(min(chunk, t_frames - c * chunk) for c in todo)
-    first, t_render, rendered = None, 0.0, 0
-    if todo:
-        # Time the first frame before the progress bar starts, so the speed note is not drawn over by it.
-        t0 = time.perf_counter()
-        first = renderer.frame(driving(todo[0] * chunk))
-        t_render, rendered = time.perf_counter() - t0, 1
-        where = "on the CPU (the neural backend is slow on CPU; --device cuda uses a GPU)" \
-            if renderer.device.type == "cpu" else f"on {renderer.device}"
-        log(f"note: {t_render:.2f} s/frame {where}: about {t_render * n_todo / 60:.1f} min for {n_todo} frames")
-    with Progress(t_frames, "neural", enabled=None if progress else False) as bar:
-        bar.update(t_frames - n_todo + rendered)
-        for c in todo:
-            a, b = c * chunk, min(t_frames, (c + 1) * chunk)
-            frames = np.empty((b - a, s, s, 3), np.uint8)
-            for k in range(a, b):
-                if k == a and c == todo[0]:
-                    frames[0] = first
-                    continue
-                t0 = time.perf_counter()
-                frames[k - a] = renderer.frame(driving(k))
-                t_render += time.perf_counter() - t0
-                rendered += 1
-                bar.update(1)
-            _save_chunk(_chunk_path(work, c), frames)
-
-    def video_frames():
-        for c in range(n_chunks):
-            n = min(chunk, t_frames - c * chunk)
-            a = _load_chunk(_chunk_path(work, c), n, s)
-            if a is None:
-                raise InputError(f"chunk {c} in {work} vanished or changed while muxing")
-            for f in a:
-                yield f if out_size == s else resize(np.asarray(f), (out_size, out_size))
-    info = write_video(out_path, video_frames(), anim.fps, (out_size, out_size), audio=au, num_frames=t_frames)
+    t_render, rendered = _render_chunks(renderer, driving, work, todo, chunk, t_frames, s, progress, log)
+    info = write_video(out_path, _video_frames(work, n_chunks, chunk, t_frames, s, out_size), anim.fps,
+                       (out_size, out_size), audio=au, num_frames=t_frames)
     if not keep_work:
-        for c in range(n_chunks):
-            _chunk_path(work, c).unlink(missing_ok=True)
-        (work / MANIFEST).unlink(missing_ok=True)
-        try:
-            work.rmdir()
-        except OSError:
-            pass  # something else is in there: leave it
+        _remove_work_dir(work, n_chunks)
     info.update(backend="neural", size=out_size, network_size=s, chunks=n_chunks, chunks_reused=len(done),
                 frames_rendered=rendered, seconds_per_frame=(t_render / rendered) if rendered else None,
                 device=str(renderer.device), work_dir=str(work), notes=notes)
