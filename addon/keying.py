@@ -168,6 +168,25 @@ def read_keyed_animation(obj, mapping, head_ob=None, bone_name=None, fps: float 
     return anim, int(frames[0]), read
 
 
+def store_take_metadata(action, metadata: dict, **extra) -> None:
+    """Keep the animation's plain facts (str/int/float metadata) on its take as ``action["dreamtalk"]``."""
+    meta = {k: v for k, v in metadata.items() if isinstance(v, (str, int, float))}
+    action["dreamtalk"] = {**meta, **extra}
+
+
+def take_metadata(obj) -> dict:
+    """The facts stored on the active shape-key take by :func:`store_take_metadata`; {} when there are none."""
+    key = getattr(obj.data, "shape_keys", None) if obj is not None else None
+    ad = getattr(key, "animation_data", None)
+    action = ad.action if ad is not None else None
+    meta = action.get("dreamtalk") if action is not None else None
+    if meta is None or not hasattr(meta, "to_dict"):
+        return {}
+    out = meta.to_dict()
+    out.pop("audio", None)  # the add-on's own note of the file; the facts carry source_audio
+    return out
+
+
 # ---- sound ------------------------------------------------------------------------------------------
 
 def add_sound_strip(scene, filepath: str, frame_start: int, name: str):

@@ -197,8 +197,7 @@ def apply_plan(context, plan: GeneratePlan, anim) -> str:
         scene.render.fps, scene.render.fps_base = fps_settings(plan.fps)
     action, keyed = keying.key_mapped_animation(obj, anim, plan.mapping, plan.start_frame, plan.action_name,
                                                 fps=plan.fps)
-    meta = {k: v for k, v in anim.metadata.items() if isinstance(v, (str, int, float))}
-    action["dreamtalk"] = {**meta, "audio": plan.audio}
+    keying.store_take_metadata(action, anim.metadata, audio=plan.audio)
     msg = f"{action.name}: keyed {len(keyed)} shape keys on {obj.name}"
     if head is not None:
         head_action = keying.key_head_animation(head, plan.bone, anim, plan.start_frame,
@@ -399,6 +398,7 @@ class DREAMTALK_OT_import_animation(bpy.types.Operator):
             mapping = mapping_for(context, obj)
             head, bone = head_target(context, obj)
             action, keyed = keying.key_mapped_animation(obj, anim, mapping, props.start_frame, path.stem)
+            keying.store_take_metadata(action, anim.metadata)  # e.g. audio_duration, for the glTF export
             if head is not None:
                 keying.key_head_animation(head, bone, anim, props.start_frame, path.stem + "_head")
         except DreamTalkError as e:
@@ -418,7 +418,7 @@ _SUFFIX = {"GLB": ".glb", "GLTF": ".gltf", "FBX": ".fbx", "CSV": ".csv"}
 
 
 class DREAMTALK_OT_export_animation(bpy.types.Operator):
-    """Export the target's keyed animation: glTF/GLB or FBX (mesh + head), or a Live Link Face CSV"""
+    """Export the target's keyed animation: glTF/GLB (the command line's writer), FBX (mesh + head) or Live Link CSV"""
 
     bl_idname = "dreamtalk.export_animation"
     bl_label = "Export Face Animation"
@@ -460,7 +460,7 @@ class DREAMTALK_OT_export_animation(bpy.types.Operator):
             elif self.format == "FBX":
                 msg = self._fbx(context, obj, head, path)
             else:
-                msg = self._gltf(context, obj, head, path)
+                msg = self._gltf(context, obj, mapping, head, bone, path)
         except DreamTalkError as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
@@ -491,44 +491,41 @@ class DREAMTALK_OT_export_animation(bpy.types.Operator):
         info = export_fbx_from_scene(self._objects(obj, head), path, lo, hi)
         return f"wrote {path.name}: {info['frames']} frames"
 
-    def _gltf(self, context, obj, head, path: Path) -> str:
-        if not hasattr(bpy.ops.export_scene, "gltf"):
-            raise InputError("Blender's glTF exporter (io_scene_gltf2) is not enabled")
-        _keyed_range(obj)  # an unanimated target is an error, not an empty file
-        objects = self._objects(obj, head)
-        view = context.view_layer
-        selected = [o for o in view.objects if o.select_get()]
-        active = view.objects.active
-        render = context.scene.render
-        base = render.fps_base
-        try:
-            # io_scene_gltf2 (up to 5.0 at least) converts frames to seconds with fps * fps_base instead of
-            # fps / fps_base: 29.97 fps would play at 30.03 and drift from the audio. Invert the base while
-            # it exports so the file's times are frame / (fps / fps_base).
-            if abs(base - 1.0) > 1e-9:
-                render.fps_base = 1.0 / base
-            for o in selected:
-                o.select_set(False)
-            for o in objects:
-                o.select_set(True)
-            view.objects.active = obj
-            bpy.ops.export_scene.gltf(
-                filepath=str(path), export_format="GLB" if self.format == "GLB" else "GLTF_SEPARATE",
-                use_selection=True, export_animations=True,
-                # One glTF animation with the shape-key and head actions that are active now.
-                export_animation_mode="ACTIVE_ACTIONS", export_force_sampling=True,
-                export_optimize_animation_size=False,  # a sample per frame, like the keys
-                export_anim_slide_to_zero=True,  # time 0 = the first key = the audio start
-                export_morph=True, export_morph_animation=True, export_morph_normal=True,
-                export_skins=True, export_def_bones=False, export_yup=True)
-        finally:
-            render.fps_base = base
-            for o in objects:
-                o.select_set(False)
-            for o in selected:
-                o.select_set(True)
-            view.objects.active = active
-        return f"wrote {path.name}"
+    def _gltf(self, context, obj, mapping, head, bone, path: Path) -> str:
+        """The keyed take as glTF/GLB, written by exporters/gltf.py (the proxy head: exactly the CLI's file)."""
+        from ..exporters.blender_scene import is_proxy_head
+        from ..exporters.gltf import write_proxy_glb
+
+        # Read back as for CSV: the numbers with their channel names.
+        anim, first, read = keying.read_keyed_animation(obj, mapping, head, bone)
+        anim.metadata.update(keying.take_metadata(obj))  # e.g. audio_duration: the closing key, as the CLI's
+        if is_proxy_head(obj):
+            write_proxy_glb(anim, path)  # byte for byte what `dreamtalk generate -o x.glb` writes for anim
+        else:
+            _write_user_mesh_gltf(context, self._objects(obj, head), obj, head, bone, anim, path)
+        return f"wrote {path.name}: {anim.num_frames} frames from frame {first}, {len(read)} ARKit channels"
+
+
+def _write_user_mesh_gltf(context, objects, obj, head, bone, anim, path: Path) -> None:
+    """A user's mesh as glTF: its geometry from Blender's exporter, animated like ``generate --mesh``."""
+    import tempfile
+
+    from ..exporters.blender_scene import export_gltf_geometry
+    from ..exporters.gltf import animate_user_gltf, embed_glb_as_gltf
+
+    # exporters/gltf.py animates an existing glTF but cannot build one from an arbitrary Blender mesh (UVs,
+    # materials, modifiers, skinning): Blender's exporter writes the static geometry with shape keys as morph
+    # targets to a temporary file, and the take is added by the CLI's code; only the finished file reaches
+    # ``path`` (atomically).
+    props = context.scene.dreamtalk
+    with tempfile.TemporaryDirectory(prefix="dreamtalk-gltf-") as td:
+        src = Path(td) / "mesh.glb"
+        export_gltf_geometry(objects, obj, src)
+        if path.suffix.lower() == ".gltf":
+            src = embed_glb_as_gltf(src, Path(td) / "mesh.gltf")
+        animate_user_gltf(anim, src, path, preset=None if props.preset == "AUTO" else props.preset,
+                          overrides=mapping_overrides(props, obj),
+                          head_node=False if head is None else (bone or head.name))  # joints keep bone names
 
 
 def _keyed_range(obj) -> tuple[int, int]:

@@ -10,8 +10,9 @@ from ..rigs.presets import PRESETS
 from . import preferences
 
 EXPORT_FORMATS = (
-    ("GLB", "glTF Binary (.glb)", "Blender's glTF exporter: mesh, shape-key morph targets, head, sampled animation"),
-    ("GLTF", "glTF Separate (.gltf)", "Like GLB, as .gltf + .bin"),
+    ("GLB", "glTF Binary (.glb)", "The keyed take written like the command line's .glb: the proxy head with its 52 "
+                                  "morph targets, or your mesh (geometry from Blender's glTF exporter) and head"),
+    ("GLTF", "glTF (.gltf)", "Like GLB, as one .gltf JSON file with its data embedded"),
     ("FBX", "FBX (.fbx)", "Blend shapes and head bone for Unreal / Unity / Maya (exported in a helper process)"),
     ("CSV", "Live Link Face CSV (.csv)", "The keyed shape-key and head curves as an iPhone Live Link Face take"),
 )

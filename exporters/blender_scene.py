@@ -1,7 +1,9 @@
-"""bpy-side helpers for the FBX exporter: build a shape-keyed mesh from arrays, key animation, export.
+"""bpy-side helpers for the FBX exporter and the add-on: build a shape-keyed mesh from arrays, key animation,
+export (FBX; a mesh's geometry for the glTF writer).
 
 Imported only inside a Blender process (or with the ``bpy`` wheel); :mod:`.fbx` imports it lazily.
-Everything here works on plain arrays and names; of the package it needs only ``core.rotation``.
+Everything here works on plain arrays and names; of the package it needs ``core.rotation`` (and, where used,
+``rigs.proxy_head`` and ``core.errors``).
 
 Frames: glTF / ARKit data are +Y up with the face looking along +Z; Blender is +Z up with the face
 looking along -Y. ``Y_UP_TO_Z_UP`` maps one to the other.
@@ -107,6 +109,30 @@ def new_head_rig(mesh_ob, pivot, length: float = 0.2, name: str = "Armature"):
     mesh_ob.parent = rig
     rig.pose.bones[HEAD_NAME].rotation_mode = "QUATERNION"
     return rig
+
+
+def is_proxy_head(ob) -> bool:
+    """Whether ``ob`` is the proxy head as built (same vertices and 52 shape keys), so its glTF is the CLI's."""
+    from ..rigs.proxy_head import build_proxy_head
+
+    key = getattr(ob.data, "shape_keys", None) if ob is not None and ob.type == "MESH" else None
+    head = build_proxy_head()
+    n = head.num_vertices
+    if key is None or len(ob.data.vertices) != n or len(ob.data.polygons) != len(head.triangles):
+        return False
+    blocks = {kb.name: kb for kb in key.key_blocks if kb != key.reference_key}
+    if sorted(blocks) != sorted(head.names):
+        return False
+    rest = head.vertices.astype(np.float64) @ Y_UP_TO_Z_UP.T  # (V, 3) Blender frame
+    co = np.empty(3 * n, np.float32)
+    ob.data.vertices.foreach_get("co", co)
+    if not np.allclose(co.reshape(n, 3), rest, atol=1e-6):
+        return False
+    for name, d in head.delta_dict.items():  # an edited shape key makes it the user's own mesh
+        blocks[name].data.foreach_get("co", co)
+        if not np.allclose(co.reshape(n, 3), rest + d.astype(np.float64) @ Y_UP_TO_Z_UP.T, atol=1e-6):
+            return False
+    return True
 
 
 # ---- finding targets in a user's scene -------------------------------------------------------
@@ -402,6 +428,43 @@ def export_owned_scene(path: str, frame_start: int, frame_end: int, objects=None
         raise RuntimeError(f"Blender's FBX exporter failed: {res}")
     return {"frames": int(frame_end - frame_start + 1),
             "fps": scene.render.fps / scene.render.fps_base}
+
+
+# Blender's glTF exporter writes only the geometry for exporters/gltf.py to animate (see export_gltf_geometry).
+GLTF_GEOMETRY_OPTIONS = dict(
+    export_format="GLB", use_selection=True,
+    export_animations=False,  # the animation is added by exporters/gltf.py, as the CLI adds it
+    export_morph=True, export_morph_normal=True,  # shape keys -> morph targets named in mesh.extras.targetNames
+    export_skins=True, export_def_bones=False,  # the head rig's joints: nodes named like the bones
+    export_yup=True,  # glTF's +Y up, the frame FaceAnimation's head rotation is given in
+)
+
+
+def export_gltf_geometry(objects, active, path) -> None:
+    """Write ``objects`` (``active`` the active one) without animation as GLB with Blender's glTF exporter;
+    the view layer's selection and active object are restored."""
+    if not hasattr(bpy.ops.export_scene, "gltf"):
+        from ..core.errors import InputError
+        raise InputError("writing a mesh to glTF needs Blender's glTF exporter (the io_scene_gltf2 add-on)")
+    view = bpy.context.view_layer
+    selected = [o for o in view.objects if o.select_get()]
+    was_active = view.objects.active
+    try:
+        for o in selected:
+            o.select_set(False)
+        for o in objects:
+            o.select_set(True)
+        view.objects.active = active
+        with silenced_stdout():  # the exporter prints progress
+            res = bpy.ops.export_scene.gltf(filepath=os.fspath(path), check_existing=False, **GLTF_GEOMETRY_OPTIONS)
+    finally:
+        for o in objects:
+            o.select_set(False)
+        for o in selected:
+            o.select_set(True)
+        view.objects.active = was_active
+    if "FINISHED" not in res:
+        raise RuntimeError(f"Blender's glTF exporter failed: {res}")
 
 
 @contextlib.contextmanager

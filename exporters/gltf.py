@@ -95,6 +95,30 @@ def _glb_bytes(doc: dict, blob: bytes) -> bytes:
     return struct.pack("<III", _GLB_MAGIC, 2, 12 + len(chunks)) + chunks
 
 
+def _file_bytes(doc: dict, b: _Bin, glb: bool) -> bytes:
+    """The file: GLB with ``b`` as its binary chunk, or .gltf JSON with ``b`` embedded as a data-URI buffer."""
+    doc["buffers"][b.buffer]["byteLength"] = len(b.data)
+    if glb:
+        return _glb_bytes(doc, bytes(b.data))
+    doc["buffers"][b.buffer]["uri"] = "data:application/octet-stream;base64," + base64.b64encode(bytes(b.data)).decode()
+    return json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def embed_glb_as_gltf(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Rewrite a GLB as a .gltf JSON file whose binary chunk is an embedded data-URI buffer; returns ``dst``."""
+    doc, blob, is_glb = read_gltf(src)
+    if not is_glb:
+        raise InputError(f"{src} is not a GLB file")
+    buffers = doc.get("buffers", [])
+    if blob is not None and buffers and "uri" not in buffers[0]:
+        b = _Bin(doc, 0, blob[:buffers[0].get("byteLength", len(blob))])
+        data = _file_bytes(doc, b, glb=False)
+    else:  # no binary chunk: the JSON alone is the file
+        data = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
+    atomic_write_bytes(dst, data)
+    return Path(dst)
+
+
 def read_gltf(path: str | os.PathLike) -> tuple[dict, bytes | None, bool]:
     """(JSON dict, GLB binary chunk or None, is_glb) of a .glb or .gltf file."""
     p = Path(path)
@@ -226,7 +250,9 @@ def _anim_extras(anim: FaceAnimation) -> dict:
 # ---- proxy head -----------------------------------------------------------------------------------------
 
 def write_proxy_glb(anim: FaceAnimation | None, path: str | os.PathLike, reduce: float | None = None) -> dict:
-    """Write the proxy head (52 morph targets) as GLB, animated by ``anim`` (None: no animation); a summary.
+    """Write the proxy head (52 morph targets) animated by ``anim`` (None: no animation); a summary.
+
+    GLB, or one .gltf JSON file with the buffer embedded when ``path`` ends in .gltf.
 
     ``reduce``: keyframe reduction tolerance (weights: absolute, rotation: radians), see keyreduce.
     """
@@ -272,8 +298,7 @@ def write_proxy_glb(anim: FaceAnimation | None, path: str | os.PathLike, reduce:
         doc["animations"] = [{"name": ANIMATION_NAME, "samplers": samplers, "channels": channels,
                               "extras": _anim_extras(anim)}]
         summary.update(s)
-    doc["buffers"][0]["byteLength"] = len(b.data)
-    data = _glb_bytes(doc, bytes(b.data))
+    data = _file_bytes(doc, b, glb=Path(path).suffix.lower() != ".gltf")
     atomic_write_bytes(path, data)
     summary["bytes"] = len(data)
     return summary
@@ -323,10 +348,22 @@ def _target_names(mesh: dict) -> list[str] | None:
     return None
 
 
-def _map(names: Sequence[str], preset: str | None):
-    """rigs.presets mapping for these target names."""
+def _map(names: Sequence[str], preset: str | None, overrides: dict | None = None):
+    """rigs.presets mapping for these target names (``overrides``: ARKit name -> target name(s) or None)."""
     from ..rigs.presets import map_names
-    return map_names(list(names), preset)
+    return map_names(list(names), preset, overrides)
+
+
+def _head_node(nodes: list[dict], head_node: str | bool) -> int | None:
+    """Index of the node the head rotation goes on: found by name (True), none (False), or the one named so."""
+    if head_node is True:
+        return _find_head_node(nodes)
+    if head_node is False:
+        return None
+    for i, n in enumerate(nodes):
+        if n.get("name") == head_node:
+            return i
+    raise InputError(f"no node named {head_node!r} for the head rotation")
 
 
 def _find_head_node(nodes: list[dict]) -> int | None:
@@ -368,7 +405,7 @@ def _parent_world_rotation(nodes: list[dict], index: int) -> np.ndarray:
 
 
 def _mesh_tracks(anim: FaceAnimation, meshes: list[dict], with_targets: list[int], preset: str | None,
-                 report: UserAnimationReport) -> dict[int, np.ndarray]:
+                 report: UserAnimationReport, overrides: dict | None = None) -> dict[int, np.ndarray]:
     """(T, targets) weights track per mesh index whose morph target names map; fills ``report``'s mapping."""
     mesh_tracks: dict[int, np.ndarray] = {}
     driven_arkit: set[str] = set()
@@ -380,7 +417,7 @@ def _mesh_tracks(anim: FaceAnimation, meshes: list[dict], with_targets: list[int
             report.skipped_meshes.append(f"{label} (no targetNames)")
             continue
         try:
-            mapping = _map(names, preset)
+            mapping = _map(names, preset, overrides)
         except InputError:
             report.skipped_meshes.append(label)
             continue
@@ -446,13 +483,15 @@ def _head_channel(doc: dict, b: _Bin, nodes: list[dict], head: int, samplers: li
 
 
 def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path: str | os.PathLike,
-                      preset: str | None = None, reduce: float | None = None) -> UserAnimationReport:
+                      preset: str | None = None, reduce: float | None = None, overrides: dict | None = None,
+                      head_node: str | bool = True) -> UserAnimationReport:
     """Add ``anim`` to a user's glTF/GLB as one new animation, keeping everything else; write dst atomically.
 
     Every node whose mesh has mappable morph targets gets a weights channel (ordered by that mesh's own
-    targets; targets nothing drives keep the mesh's default weight). The head rotation goes on a node named
-    head/neck (case-insensitive), composed with its rest rotation in world axes. Existing bufferViews,
-    accessors and buffers keep their indices: new data is appended.
+    targets; targets nothing drives keep the mesh's default weight); ``preset`` and ``overrides`` are those of
+    rigs.presets.map_names. The head rotation goes on a node named head/neck (case-insensitive; ``head_node``
+    names the node instead, or False for none), composed with its rest rotation in world axes. Existing
+    bufferViews, accessors and buffers keep their indices: new data is appended.
     """
     src, dst = Path(src_path), Path(dst_path)
     doc, blob, is_glb = read_gltf(src)
@@ -467,7 +506,7 @@ def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path
         raise InputError(f"{src.name} has no morph targets (blend shapes); nothing to animate. "
                          "Export the model with its shape keys, or use the built-in proxy head")
     report = UserAnimationReport(path=str(dst), preset=preset or "auto", frames=anim.num_frames)
-    mesh_tracks = _mesh_tracks(anim, meshes, with_targets, preset, report)
+    mesh_tracks = _mesh_tracks(anim, meshes, with_targets, preset, report, overrides)
     if not mesh_tracks:
         raise InputError(f"none of the morph target names in {src.name} match ARKit blendshapes "
                          f"(checked {', '.join(report.skipped_meshes)}); pick a rig preset with --preset")
@@ -475,11 +514,9 @@ def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path
     if not mesh_nodes:
         raise InputError(f"the meshes with morph targets in {src.name} are not placed in any node")
 
+    head = _head_node(nodes, head_node)
     b = _new_data_buffer(doc, blob, is_glb, src, dst)
-    buffers = doc["buffers"]
-
     tracks = [mesh_tracks[mi] for mi in mesh_tracks]
-    head = _find_head_node(nodes)
     samplers, ws, rs, s = _add_samplers(b, anim, tracks, head is not None, reduce)
     sampler_of = {mi: ws[k] for k, mi in enumerate(mesh_tracks)}
     channels = [{"sampler": sampler_of[mi], "target": {"node": ni, "path": "weights"}} for ni, mi in mesh_nodes]
@@ -489,14 +526,8 @@ def animate_user_gltf(anim: FaceAnimation, src_path: str | os.PathLike, dst_path
         report.head_node = str(nodes[head].get("name"))
     doc.setdefault("animations", []).append({"name": ANIMATION_NAME, "samplers": samplers, "channels": channels,
                                              "extras": _anim_extras(anim)})
-    buffers[b.buffer]["byteLength"] = len(b.data)
     report.duration, report.keys = s["duration"], s["keys"]
-    if is_glb:
-        data = _glb_bytes(doc, bytes(b.data))
-    else:
-        buffers[b.buffer]["uri"] = "data:application/octet-stream;base64," + base64.b64encode(bytes(b.data)).decode()
-        data = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
-    atomic_write_bytes(dst, data)
+    atomic_write_bytes(dst, _file_bytes(doc, b, is_glb))
     return report
 
 

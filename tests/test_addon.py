@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from conftest import gltf_exporter_crashes_at_exit
+from test_gltf import assert_valid
 
 from test_extension import REPO, pytestmark, run_blender  # noqa: F401  (pytestmark: same skips and marks)
 
@@ -124,7 +125,6 @@ def addon_zip(tmp_path_factory) -> Path:
     return next(out.glob("*.zip"))
 
 
-@gltf_exporter_crashes_at_exit
 def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     _write_wav(tmp_path / "hello.wav", 1.5)
     out = run_session('''
@@ -203,10 +203,11 @@ def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     bpy.ops.ed.redo()
     out["redo_equal"] = state() == after
 
-    # Export the (redone) take: Live Link CSV from the keyed curves, GLB through Blender's glTF exporter.
+    # Export the (redone) take: Live Link CSV from the keyed curves, GLB through the CLI's glTF writer.
     out["csv"] = sorted(bpy.ops.dreamtalk.export_animation(filepath=TMP + "/take.csv", format="CSV"))
     out["glb"] = sorted(bpy.ops.dreamtalk.export_animation(filepath=TMP + "/take.glb", format="GLB"))
     out["fbx"] = sorted(bpy.ops.dreamtalk.export_animation(filepath=TMP + "/take.fbx", format="FBX"))
+    importlib.import_module(MODULE + ".core.formats").write_animation(exp, TMP + "/expected.json")
     np.save(TMP + "/expected_weights.npy", exp.weights)
     np.save(TMP + "/expected_head.npy", exp.head_rotation)
 
@@ -255,16 +256,171 @@ def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     np.testing.assert_allclose(take.weights, w, atol=1e-6)
     np.testing.assert_allclose(take.head_rotation, hr, atol=1e-4)  # inverted from the keyed quaternions
 
-    import pygltflib
-    g = pygltflib.GLTF2().load(str(tmp_path / "take.glb"))
-    assert len(g.animations) == 1
-    paths = sorted(ch.target.path for ch in g.animations[0].channels)
-    assert "weights" in paths and "rotation" in paths
-    mesh = g.meshes[0]
-    assert len(mesh.primitives[0].targets) == 52
-    times = g.accessors[g.animations[0].samplers[0].input]
-    assert times.count == w.shape[0]
-    assert abs(times.max[0] - (w.shape[0] - 1) / (30 / 1.001)) < 1e-3
+    # The GLB is what the CLI writes for the generated animation (read back from the keys: same weights).
+    from dreamtalk.core.pipeline import save_output
+    save_output(read_animation(tmp_path / "expected.json"), tmp_path / "cli.glb")
+    got, cli = proxy_animation(tmp_path / "take.glb"), proxy_animation(tmp_path / "cli.glb")
+    T = w.shape[0]
+    assert got["weights"].shape[0] >= T and abs(got["times"][T - 1] - (T - 1) / (30 / 1.001)) < 1e-3
+    assert_same_animation(got, cli)
+    assert_valid(tmp_path / "take.glb")
+
+
+def proxy_animation(path: Path) -> dict:
+    """The one DreamTalk animation of a proxy-head glTF/GLB: target names, key times, (K, 52) weights, rotations."""
+    from dreamtalk.exporters.gltf import read_gltf
+    from test_gltf import accessor
+
+    doc, blob, _ = read_gltf(path)
+    if blob is None:  # .gltf: one embedded buffer
+        import base64
+        blob = base64.b64decode(doc["buffers"][0]["uri"].split(",", 1)[1])
+    (an,) = doc["animations"]
+    by = {doc["nodes"][c["target"]["node"]]["name"]: an["samplers"][c["sampler"]] for c in an["channels"]}
+    names = doc["meshes"][0]["extras"]["targetNames"]
+    times = accessor(doc, blob, by["ProxyHeadMesh"]["input"])[:, 0]
+    return {"names": names, "times": times, "extras": an["extras"], "meshes": doc["meshes"],
+            "weights": accessor(doc, blob, by["ProxyHeadMesh"]["output"]).reshape(len(times), len(names)),
+            "rotation": accessor(doc, blob, by["Head"]["output"]).astype(np.float64)}
+
+
+def assert_same_animation(got: dict, want: dict, rot_tol: float = 1e-4) -> None:
+    """Same channels by name, same key times, weights within 1e-6, head rotations within ``rot_tol`` radians."""
+    from dreamtalk.exporters.keyreduce import quat_angle
+
+    assert got["names"] == want["names"] and got["meshes"] == want["meshes"]
+    assert np.array_equal(got["times"], want["times"])
+    assert np.abs(got["weights"] - want["weights"]).max() <= 1e-6
+    assert quat_angle(got["rotation"], want["rotation"]).max() < rot_tol
+    assert got["extras"]["fps"] == want["extras"]["fps"] and got["extras"]["frames"] == want["extras"]["frames"]
+
+
+def test_proxy_glb_and_gltf_export_is_the_cli_writer(addon_zip, tmp_path):
+    """The add-on's glTF export of the keyed proxy head = the CLI's file for the same FaceAnimation."""
+    from dreamtalk.core.formats import read_animation, write_animation
+    from dreamtalk.core.pipeline import save_output
+    from conftest import make_animation
+
+    write_animation(make_animation(40, 30.0, seed=11, audio_duration=1.4), tmp_path / "take.json")
+    out = run_session('''
+    sc = bpy.context.scene
+    sc.render.fps, sc.render.fps_base = 30, 1.0
+    s = sc.dreamtalk
+    bpy.ops.dreamtalk.add_proxy_head()
+    s.start_frame = 7
+    out["import"] = sorted(bpy.ops.dreamtalk.import_animation(filepath=TMP + "/take.json"))
+    bs = sys.modules[MODULE + ".exporters.blender_scene"]
+    out["is_proxy"] = bs.is_proxy_head(s.target_object)
+    for fmt, name in (("GLB", "addon.glb"), ("GLTF", "addon.gltf")):
+        out[fmt] = sorted(bpy.ops.dreamtalk.export_animation(filepath=TMP + "/" + name, format=fmt))
+    # An edited shape key makes the head a mesh of the user's own: no longer the proxy.
+    kb = s.target_object.data.shape_keys.key_blocks["jawOpen"]
+    kb.data[0].co.z += 0.01
+    out["edited_is_proxy"] = bs.is_proxy_head(s.target_object)
+    ''', addon_zip, tmp_path)
+    assert out["import"] == ["FINISHED"] and out["GLB"] == ["FINISHED"] and out["GLTF"] == ["FINISHED"]
+    assert out["is_proxy"] and not out["edited_is_proxy"]
+    anim = read_animation(tmp_path / "take.json")
+    save_output(anim, tmp_path / "cli.glb")
+    save_output(anim, tmp_path / "cli.gltf")
+    assert (tmp_path / "addon.gltf").read_bytes()[:1] == b"{"  # glTF JSON, one file
+    glb, cli = proxy_animation(tmp_path / "addon.glb"), proxy_animation(tmp_path / "cli.glb")
+    assert glb["names"] == list(anim.blendshape_names) and len(glb["times"]) == anim.num_frames + 1  # + hold key
+    assert_same_animation(glb, cli)
+    assert_same_animation(proxy_animation(tmp_path / "addon.gltf"), proxy_animation(tmp_path / "cli.gltf"))
+    assert np.abs(glb["weights"][:anim.num_frames] - anim.weights).max() <= 1e-6
+    assert_valid(tmp_path / "addon.glb")
+    assert_valid(tmp_path / "addon.gltf")
+
+
+@gltf_exporter_crashes_at_exit
+def test_user_mesh_glb_export_is_animated_by_the_cli_writer(addon_zip, tmp_path):
+    """A user's mesh: Blender writes the geometry, exporters/gltf.py the keyed take (mapping, head bone by name)."""
+    from dreamtalk.core.formats import read_animation, write_animation
+    from dreamtalk.core.rotation import head_rotation_quaternions, quat_conj, quat_mul
+    from dreamtalk.exporters.gltf import animate_user_gltf, read_gltf
+    from dreamtalk.exporters.keyreduce import quat_angle
+    from dreamtalk.rigs.arkit import INDEX
+    from conftest import make_animation
+    from test_gltf import accessor
+
+    write_animation(make_animation(30, 30.0, seed=12), tmp_path / "take.json")
+    out = run_session('''
+    sc = bpy.context.scene
+    sc.render.fps, sc.render.fps_base = 30, 1.0
+    s = sc.dreamtalk
+    me = bpy.data.meshes.new("UserFace")
+    me.from_pydata([(0, 0, 0), (0.1, 0, 0), (0, 0, 0.1), (0.1, 0, 0.1)], [], [(0, 1, 3, 2)])
+    ob = bpy.data.objects.new("UserFace", me)
+    sc.collection.objects.link(ob)
+    ob.shape_key_add(name="Basis")
+    for i, n in enumerate(["eyeBlinkRight", "jawOpen", "Custom", "mouthSmileLeft"]):
+        ob.shape_key_add(name=n).data[i].co.y += 0.01
+    arm = bpy.data.armatures.new("UserRig")
+    rig = bpy.data.objects.new("UserRig", arm)
+    sc.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = arm.edit_bones.new("Skull")  # not named like a head: the add-on names the node to rotate
+    bone.head, bone.tail = (0.05, 0, 0), (0.05, 0, 0.2)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    ob.vertex_groups.new(name="Skull").add([0, 1, 2, 3], 1.0, "REPLACE")
+    # Skinned but not parented: the validator warns about skinned meshes that are not at the root.
+    ob.modifiers.new("Armature", "ARMATURE").object = rig
+    s.target_object, s.head_mode, s.head_object, s.head_bone = ob, "BONE", rig, "Skull"
+    bpy.ops.dreamtalk.refresh_mapping()
+    next(r for r in s.mapping if r.arkit == "tongueOut").shape_key = "Custom"  # an override: the file follows it
+    out["import"] = sorted(bpy.ops.dreamtalk.import_animation(filepath=TMP + "/take.json"))
+    for o in bpy.context.view_layer.objects:
+        o.select_set(o.name == "UserRig")
+    bpy.context.view_layer.objects.active = rig
+    for fmt, name in (("GLB", "user.glb"), ("GLTF", "user.gltf")):
+        out[fmt] = sorted(bpy.ops.dreamtalk.export_animation(filepath=TMP + "/" + name, format=fmt))
+    out["selection_after"] = sorted(o.name for o in bpy.context.view_layer.objects if o.select_get())
+    out["active_after"] = bpy.context.view_layer.objects.active.name
+    ''', addon_zip, tmp_path)
+    assert out["import"] == ["FINISHED"] and out["GLB"] == ["FINISHED"] and out["GLTF"] == ["FINISHED"]
+    assert out["selection_after"] == ["UserRig"] and out["active_after"] == "UserRig"
+    anim = read_animation(tmp_path / "take.json")
+    T = anim.num_frames
+    for name in ("user.glb", "user.gltf"):
+        path = tmp_path / name
+        assert_valid(path)
+        doc, blob, is_glb = read_gltf(path)
+        if not is_glb:  # two embedded buffers: Blender's geometry, then the animation (all read below)
+            import base64
+            assert [b["uri"][:5] for b in doc["buffers"]] == ["data:", "data:"]
+            blob = base64.b64decode(doc["buffers"][1]["uri"].split(",", 1)[1])
+        (an,) = doc["animations"]
+        ch = {(doc["nodes"][c["target"]["node"]]["name"], c["target"]["path"]): an["samplers"][c["sampler"]]
+              for c in an["channels"]}
+        assert set(ch) == {("UserFace", "weights"), ("Skull", "rotation")}, set(ch)
+        face = next(n for n in doc["nodes"] if n["name"] == "UserFace")
+        names = doc["meshes"][face["mesh"]]["extras"]["targetNames"]
+        assert names == ["eyeBlinkRight", "jawOpen", "Custom", "mouthSmileLeft"]
+        w = accessor(doc, blob, ch[("UserFace", "weights")]["output"]).reshape(-1, len(names))
+        assert w.shape[0] == T + 1
+        for j, n in enumerate(names):
+            src = "tongueOut" if n == "Custom" else n
+            assert np.abs(w[:T, j] - anim.weights[:, INDEX[src]]).max() <= 1e-6, n
+        # The head: the bone's world rotation turns by the animation's rotation (glTF frame, about its pivot).
+        nodes = doc["nodes"]
+        parent = {c: i for i, nd in enumerate(nodes) for c in nd.get("children", [])}
+        skull = next(i for i, n in enumerate(nodes) if n["name"] == "Skull")
+        p, i = np.array([0.0, 0.0, 0.0, 1.0]), parent.get(skull)
+        while i is not None:
+            p, i = quat_mul(np.array(nodes[i].get("rotation", [0.0, 0.0, 0.0, 1.0])), p), parent.get(i)
+        q0 = np.array(nodes[skull].get("rotation", [0.0, 0.0, 0.0, 1.0]))
+        local = accessor(doc, blob, ch[("Skull", "rotation")]["output"]).astype(np.float64)[:T]
+        world_delta = quat_mul(quat_mul(quat_mul(p, local), quat_conj(q0)), quat_conj(p))
+        assert quat_angle(world_delta, head_rotation_quaternions(anim.head_rotation)).max() < 1e-5
+    # The CLI's writer on the same file adds the same weights (the add-on's mapping is the preset's here,
+    # except the override, which the CLI has no flag for).
+    rep = animate_user_gltf(anim, tmp_path / "user.glb", tmp_path / "cli.glb", head_node=False,
+                            overrides={"tongueOut": "Custom"})
+    doc, blob, _ = read_gltf(tmp_path / "cli.glb")
+    a, b = (accessor(doc, blob, an["samplers"][an["channels"][0]["sampler"]]["output"]) for an in doc["animations"])
+    assert rep.meshes == ["UserFace"] and np.abs(a - b).max() <= 1e-6
 
 
 def test_bad_input_reports_and_leaves_scene_untouched(addon_zip, tmp_path):

@@ -136,6 +136,23 @@ def test_proxy_glb_duration_without_audio(tmp_path):
     assert s["duration"] == pytest.approx(0.5) and s["keys"] == 31  # frames / fps: last frame held
 
 
+def test_proxy_gltf_is_one_json_file_with_the_glb_content(proxy_file, tmp_path):
+    """A .gltf path gets glTF JSON with the buffer embedded (not GLB bytes): the same document and data."""
+    anim, glb, _ = proxy_file
+    path = tmp_path / "proxy.gltf"
+    write_proxy_glb(anim, path)
+    assert path.read_bytes()[:1] == b"{"
+    assert_valid(path)
+    doc, blob, is_glb = read_gltf(path)
+    gdoc, gblob, _ = read_gltf(glb)
+    assert not is_glb and blob is None
+    uri = doc["buffers"][0].pop("uri")
+    assert doc == gdoc
+    import base64
+    data = base64.b64decode(uri.split(",", 1)[1])
+    assert data == gblob[:gdoc["buffers"][0]["byteLength"]]
+
+
 def test_proxy_glb_geometry_matches_rig(proxy_file):
     """Posing the GLB's morph targets reproduces ProxyHead.pose for the same weights."""
     from dreamtalk.rigs.proxy_head import build_proxy_head
@@ -308,6 +325,51 @@ def test_user_gltf_json_with_external_buffer(tmp_path):
     d = json.loads(out.read_text())
     assert d["buffers"][0]["uri"] == "../src/u.bin" and d["buffers"][1]["uri"].startswith("data:")
     assert_valid(out)
+
+
+def test_user_head_node_and_overrides(tmp_path):
+    """``head_node`` names the node to rotate (or False: none); ``overrides`` re-map channels as map_names does."""
+    src = tmp_path / "u.glb"
+    build_user_glb(src)
+    anim = make_animation(20, 30.0, seed=4)
+
+    def channels(path):
+        doc, blob, _ = read_gltf(path)
+        an = doc["animations"][-1]
+        named = {(doc["nodes"][c["target"]["node"]]["name"], c["target"]["path"]): an["samplers"][c["sampler"]]
+                 for c in an["channels"]}
+        return doc, blob, named
+
+    rep = animate_user_gltf(anim, src, tmp_path / "root.glb", head_node="Root")
+    assert rep.head_node == "Root"
+    assert set(channels(tmp_path / "root.glb")[2]) == {("Face", "weights"), ("Root", "rotation")}
+    rep = animate_user_gltf(anim, src, tmp_path / "none.glb", head_node=False)
+    assert rep.head_node is None and set(channels(tmp_path / "none.glb")[2]) == {("Face", "weights")}
+    with pytest.raises(InputError, match="no node named 'Skull'"):
+        animate_user_gltf(anim, src, tmp_path / "bad.glb", head_node="Skull")
+    assert not (tmp_path / "bad.glb").exists()
+    animate_user_gltf(anim, src, tmp_path / "over.glb", overrides={"tongueOut": "wrinkleNose_custom"})
+    doc, blob, ch = channels(tmp_path / "over.glb")
+    w = accessor(doc, blob, ch[("Face", "weights")]["output"]).reshape(-1, len(USER_TARGETS))
+    assert np.allclose(w[:20, 4], anim.channel("tongueOut"), atol=1e-6)
+    assert np.allclose(w[:20, 0], anim.channel("jawOpen"), atol=1e-6)
+    assert_valid(tmp_path / "over.glb")
+
+
+def test_glb_embedded_as_gltf_then_animated(tmp_path):
+    """embed_glb_as_gltf: the same document with the binary chunk as a data URI; animating it gives valid .gltf."""
+    from dreamtalk.exporters.gltf import embed_glb_as_gltf
+    src = tmp_path / "u.glb"
+    build_user_glb(src)
+    out = embed_glb_as_gltf(src, tmp_path / "u.gltf")
+    doc, blob, is_glb = read_gltf(out)
+    sdoc, sblob, _ = read_gltf(src)
+    assert not is_glb and doc["buffers"][0].pop("uri").startswith("data:") and doc == sdoc
+    assert_valid(out)
+    animate_user_gltf(make_animation(20, 30.0), out, tmp_path / "o" / "anim.gltf")
+    assert_valid(tmp_path / "o" / "anim.gltf")
+    with pytest.raises(InputError, match="not a GLB"):
+        embed_glb_as_gltf(out, tmp_path / "again.gltf")
 
 
 def test_user_file_without_targets_is_refused(tmp_path):
