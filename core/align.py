@@ -32,6 +32,14 @@ class Word(NamedTuple):
     word: str
     start: float
     end: float
+    confidence: float = 1.0  # the recogniser's posterior probability of the word; 1 for a given transcript
+
+
+class Recognition(NamedTuple):
+    """What recognition heard: phones tiling the audio, the text, and the words with their confidences."""
+    phones: list[Phone]
+    text: str
+    words: list[Word]
 
 
 def _number_words(n: int) -> list[str]:
@@ -294,9 +302,15 @@ class Recognizer:
                 from None
         self._new = lambda: Decoder(samprate=ALIGN_SR, loglevel="ERROR")
         self.decoder = self._new()
+        self._used = False
 
-    def _piece(self, raw: bytes) -> tuple[list[tuple[str, float, float]], list[str]]:
+    def _piece(self, raw: bytes) -> tuple[list[tuple[str, float, float]], list[Word]]:
         """Phones (name, start, end) and words of one piece of 16 kHz int16 audio."""
+        if self._used:
+            # A decoder's scores depend on what it decoded before: every piece gets a fresh one, so the result
+            # does not depend on how the pieces were shared among processes.
+            self.decoder = self._new()
+        self._used = True
         d = self.decoder
         d.activate_search()  # back to the language model after a previous alignment pass
         try:
@@ -305,12 +319,12 @@ class Recognizer:
             d.end_utt()
         except RuntimeError as e:
             raise DreamTalkError(f"speech recognition failed ({e})") from None
-        segs = [(re.sub(r"\(\d+\)$", "", s.word), s.start_frame / FRAME_RATE, (s.end_frame + 1) / FRAME_RATE)
-                for s in (d.seg() or [])]
-        segs = [s for s in segs if d.lookup_word(s[0]) and not s[0].startswith(("<", "["))]
+        # The posterior (from the lattice of the best-path pass) says how far to trust each word.
+        segs = [Word(re.sub(r"\(\d+\)$", "", s.word), s.start_frame / FRAME_RATE, (s.end_frame + 1) / FRAME_RATE,
+                     min(1.0, max(0.0, float(s.prob)))) for s in (d.seg() or [])]
+        segs = [w for w in segs if d.lookup_word(w.word) and not w.word.startswith(("<", "["))]
         if not segs:
             return [], []
-        words = [w for w, _, _ in segs]
         al = None
         try:
             d.set_alignment()
@@ -322,41 +336,42 @@ class Recognizer:
             self.decoder = self._new()  # the failed pass may leave an utterance open
         if al is not None:
             return [(normalize_phone(p.name), p.start / FRAME_RATE, (p.start + p.duration) / FRAME_RATE)
-                    for p in al.phones()], words
+                    for p in al.phones()], segs
         phones = []  # rare: the phone pass failed; share each word's time among its phones
-        for w, s, e in segs:
+        for w, s, e, _ in segs:
             pron = self.decoder.lookup_word(w).split()
             step = (e - s) / len(pron)
             phones += [(p, s + i * step, s + (i + 1) * step) for i, p in enumerate(pron)]
-        return phones, words
+        return phones, segs
 
-    def recognize(self, audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
-        """Phones tiling [0, duration] and the recognised text of ``audio`` (float mono at ``sr``), in this process."""
+    def recognize(self, audio: np.ndarray, sr: int) -> Recognition:
+        """Phones tiling [0, duration], text and words of ``audio`` (float mono at ``sr``), in this process."""
         pcm = _to_pcm16(audio, sr)
         pieces = _chunks(pcm)
         return _join_pieces(pcm, pieces, [self._piece(pcm[a:b].tobytes()) for a, b in pieces])
 
 
-def _join_pieces(pcm: np.ndarray, pieces: list[tuple[int, int]], done: list) -> tuple[list[Phone], str]:
-    """Phones (tiling the whole audio) and text from each piece's (phones, words), in piece order."""
+def _join_pieces(pcm: np.ndarray, pieces: list[tuple[int, int]], done: list) -> Recognition:
+    """One Recognition (phones tiling the whole audio) from each piece's (phones, words), in piece order."""
     phones: list[tuple[str, float, float]] = []
-    words: list[str] = []
+    words: list[Word] = []
     for (a, _), (ph, ws) in zip(pieces, done):
-        phones += [(p, s + a / ALIGN_SR, e + a / ALIGN_SR) for p, s, e in ph]
-        words += ws
-    return _tile(phones, len(pcm) / ALIGN_SR), " ".join(words)
+        off = a / ALIGN_SR
+        phones += [(p, s + off, e + off) for p, s, e in ph]
+        words += [Word(w, s + off, e + off, c) for w, s, e, c in ws]
+    return Recognition(_tile(phones, len(pcm) / ALIGN_SR), " ".join(w.word for w in words), words)
 
 
 
 def recognize_phones(audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
     """Recognise English speech in ``audio`` (N,) float32 mono: (phones tiling [0, N/sr], recognised text)."""
-    return start_recognition(audio, sr).result()
+    return start_recognition(audio, sr).result()[:2]
 
 
 _WORKER_RECOGNIZER: Recognizer | None = None  # one decoder per worker process, made on its first piece
 
 
-def _recognize_piece(raw: bytes) -> tuple[list[tuple[str, float, float]], list[str]]:
+def _recognize_piece(raw: bytes) -> tuple[list[tuple[str, float, float]], list[Word]]:
     """Worker-process entry: phones and words of one piece."""
     global _WORKER_RECOGNIZER
     if _WORKER_RECOGNIZER is None:
@@ -407,8 +422,8 @@ class RecognitionJob:
             self._futures = {i: self._pool.submit(_recognize_piece, self.pcm[a:b].tobytes())
                              for i in order for a, b in [self.pieces[i]]}
 
-    def result(self) -> tuple[list[Phone], str]:
-        """Phones tiling [0, duration] and the recognised text (waits for the workers)."""
+    def result(self) -> Recognition:
+        """Phones tiling [0, duration], the recognised text and words (waits for the workers)."""
         try:
             if self._futures is None:
                 rec = Recognizer()

@@ -298,7 +298,7 @@ def _timed_phones(a16, transcript, job) -> tuple:
             warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=3)
             return None, 0.0, False, None
     if job is not None:
-        phones, recognized = job.result()
+        phones, recognized, _ = job.result()
         return phones, (RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0), None, recognized  # nothing heard: no blend
     return None, 0.0, None, None
 

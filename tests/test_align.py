@@ -103,7 +103,7 @@ def test_recognize_falls_back_to_word_times_when_the_phone_pass_fails():
     audio = np.fromfile(GOFORWARD, dtype="<i2").astype(np.float32) / 32768.0
     rec = Recognizer()
     rec.decoder = PhonePassFails(rec.decoder)
-    phones, text = rec.recognize(audio, 16000)
+    phones, text, _ = rec.recognize(audio, 16000)
     assert text == "go forward ten meters"
     assert [p.phone for p in phones if p.phone != "SIL"] == "G OW F AO R W ER D T EH N M IY T ER Z".split()
     m = next(p for p in phones if p.phone == "M")
