@@ -395,3 +395,21 @@ def test_lips_false_closure_weight_counts_closed_predictions_on_open_targets():
     assert loss(8.0) > loss(0.0) + 0.1
     pred[0, :2, jaw] = 0.3  # still open: no false closure, the weight does not apply
     assert loss(8.0) == pytest.approx(loss(0.0))
+
+
+def test_window_stat_loss_prefers_a_sharp_event_to_its_blur():
+    import torch
+
+    from dreamtalk.core.training.train_emodiff import window_stat_loss
+    target = torch.zeros(1, 12, 1)
+    target[0, 5, 0] = 1.0  # one blink-like spike
+    blur = torch.zeros(1, 12, 1)
+    blur[0, 4:7, 0] = 1.0 / 3  # the same mass spread over three frames: what a squared error settles on
+    m = torch.ones(1, 12, 1)
+    assert float(window_stat_loss(target, target, m, 1.0)) < 1e-6
+    assert float(window_stat_loss(blur, target, m, 1.0)) > 0.3
+    late = torch.zeros(1, 12, 1)
+    late[0, 11, 0] = 5.0  # an event on a padding frame does not count
+    m2 = m.clone()
+    m2[0, 11] = 0
+    assert float(window_stat_loss(target + late, target, m2, 1.0)) < 1e-6

@@ -76,6 +76,11 @@ class EmoDiffConfig:
     # v-prediction, capped as in Min-SNR): nearly clean inputs, where blinks and brow raises are sharpened,
     # count up to ``cap`` times more than with a plain clean-window loss. 0 = unweighted.
     snr_cap: float = 0.0
+    # Training only, prediction "x0": weight of a loss matching each window's maximum and standard deviation of
+    # the blink and brow channels (STAT_CHANNELS) between the clean estimate and the target. A squared error
+    # alone blurs events whose timing is uncertain into half-height bumps (half blinks, flat brows); matching
+    # the height and the spread of the window asks for the event itself. 0 = off.
+    stat_weight: float = 0.0
 
     def __post_init__(self):
         if not 1 <= self.sample_steps <= self.diffusion_steps:

@@ -17,6 +17,26 @@ from .loop import LoopSpec, run_loop
 from .dataset import Corpus, emodiff_batch, load_train_val, motion_stats
 
 F32 = np.float32
+STAT_CHANNELS = ("eyeBlinkLeft", "eyeBlinkRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight")
+
+
+def window_stat_loss(pred, target, m, w):
+    """Squared differences of each window's max and std over time (B, W, C) -> scalar; ``m`` (B, W, 1) marks
+    real frames, ``w`` is 1 or a per-example weight (B, 1, 1)."""
+    import torch
+    valid = m > 0
+    low = torch.finfo(pred.dtype).min
+    pmax = torch.where(valid, pred, low).amax(1)  # (B, C)
+    tmax = torch.where(valid, target, low).amax(1)
+    n = m.sum(1).clamp(min=2)  # (B, 1)
+
+    def std(x):
+        mu = (x * m).sum(1) / n
+        return (((x - mu[:, None]) ** 2 * m).sum(1) / n + 1e-8).sqrt()  # (B, C)
+
+    per = (pmax - tmax) ** 2 + (std(pred) - std(target)) ** 2  # (B, C)
+    per = per * (w.reshape(-1, 1) if torch.is_tensor(w) else w)
+    return per[m.sum((1, 2)) > 1].mean() if bool((m.sum((1, 2)) > 1).any()) else per.sum() * 0
 
 
 def emodiff_loss(model, b: dict, gen, train: bool):
@@ -55,6 +75,9 @@ def emodiff_loss(model, b: dict, gen, train: bool):
             for k in range(order):  # a difference counts only where every frame it spans is real
                 md = md * m[:, k:k + d.shape[1]]
             loss = loss + weight * (d ** 2 * md * w).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
+    if cfg.stat_weight > 0 and cfg.prediction == "x0":
+        ch = [INDEX[n] for n in STAT_CHANNELS]
+        loss = loss + cfg.stat_weight * window_stat_loss(out[..., ch], x0[..., ch], m, w)
     return loss
 
 
