@@ -424,11 +424,16 @@ class RecognitionJob:
 
     def result(self) -> Recognition:
         """Phones tiling [0, duration], the recognised text and words (waits for the workers)."""
+        from concurrent.futures.process import BrokenProcessPool
         try:
-            if self._futures is None:
-                rec = Recognizer()
-                return _join_pieces(self.pcm, self.pieces, [rec._piece(self.pcm[a:b].tobytes()) for a, b in self.pieces])
-            return _join_pieces(self.pcm, self.pieces, [self._futures[i].result() for i in range(len(self.pieces))])
+            if self._futures is not None:
+                try:
+                    done = [self._futures[i].result() for i in range(len(self.pieces))]
+                    return _join_pieces(self.pcm, self.pieces, done)
+                except BrokenProcessPool:
+                    pass  # a worker died (killed, out of memory): recognise here instead
+            rec = Recognizer()
+            return _join_pieces(self.pcm, self.pieces, [rec._piece(self.pcm[a:b].tobytes()) for a, b in self.pieces])
         finally:
             self.cancel()
 

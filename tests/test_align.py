@@ -140,3 +140,22 @@ def test_recognition_workers_setting(monkeypatch):
     monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "many")
     with pytest.raises(Exception, match="must be an integer"):
         recognition_workers()
+
+
+@pytest.mark.skipif(not CLIP.exists(), reason="pocketsphinx-testdata not installed")
+def test_recognition_falls_back_to_this_process_when_a_worker_dies():
+    pytest.importorskip("pocketsphinx")
+    import multiprocessing
+    import os
+    import signal
+
+    import soundfile as sf
+
+    from dreamtalk.core import align
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("worker processes are used with the fork start method only")
+    audio, sr = sf.read(str(CLIP), dtype="float32")
+    job = align.start_recognition(audio, sr, workers=1)
+    for pid in list(job._pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    assert job.result() == align.Recognizer().recognize(audio, sr)
