@@ -11,7 +11,7 @@ import sys
 from . import __version__
 
 # Order shown in --help.
-COMMANDS = ("generate", "convert", "preview", "render", "data", "train", "eval", "bench")
+COMMANDS = ("generate", "convert", "preview", "render", "data", "train", "eval", "bench", "live")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 
 # Each module has its own class list and register/unregister (register_classes_factory).
-_MODULES = ("preferences", "properties", "operators", "panels", "portrait")
+_MODULES = ("preferences", "properties", "operators", "panels", "portrait", "live")
 
 
 def _modules():

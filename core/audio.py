@@ -306,9 +306,16 @@ def mel_power_numpy(audio: np.ndarray) -> np.ndarray:
     out = np.empty((n_mel, N_MELS))
     frames = np.lib.stride_tricks.sliding_window_view(pad, N_FFT)[::HOP][:n_mel]  # (M, N_FFT) view, no copy
     for s in range(0, n_mel, _CHUNK):
-        spec = np.fft.rfft(frames[s:s + _CHUNK] * win, axis=1)
-        out[s:s + len(spec)] = (spec.real ** 2 + spec.imag ** 2) @ fb
+        out[s:s + len(frames[s:s + _CHUNK])] = mel_power_rows(frames[s:s + _CHUNK], win, fb)
     return out
+
+
+def mel_power_rows(frames: np.ndarray, win: np.ndarray | None = None, fb: np.ndarray | None = None) -> np.ndarray:
+    """(M, N_FFT) signal frames (float64) -> (M, 80) mel power: the one STFT-to-mel step (offline and live)."""
+    win = _window() if win is None else win
+    fb = mel_filterbank() if fb is None else fb
+    spec = np.fft.rfft(frames * win, axis=1)
+    return (spec.real ** 2 + spec.imag ** 2) @ fb
 
 
 def features_from_mel(mel: np.ndarray, t: int, subframes: bool = False) -> np.ndarray:

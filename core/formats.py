@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..rigs.arkit import ARKIT_NAMES, LLF_BLENDSHAPE_ORDER, LLF_COLUMNS, LLF_POSE_COLUMNS, normalize_name
+from ..rigs.arkit import ARKIT_NAMES, LLF_BLENDSHAPE_ORDER, LLF_COLUMNS, LLF_POSE_COLUMNS, normalize_name, reorder
 from .animation import FaceAnimation
 from .errors import InputError
 from .fileio import atomic_path, atomic_write_text
@@ -287,6 +287,15 @@ def _is_float(s: str) -> bool:
         return False
 
 
+def livelink_values(weights: np.ndarray, head_rotation: np.ndarray, eye_gaze: np.ndarray | None = None) -> np.ndarray:
+    """(T, 61) Live Link Face channels (LLF_COLUMNS order) from (T, 52) ARKit-order weights, (T, 3) [pitch, yaw,
+    roll] and optional (T, 6) gaze: the one mapping the CSV writer and the UDP sender share."""
+    w = reorder(weights, ARKIT_NAMES, LLF_BLENDSHAPE_ORDER)  # matched by name: JawRight before JawLeft
+    hr = np.asarray(head_rotation)
+    gaze = eye_gaze if eye_gaze is not None else np.zeros((hr.shape[0], 6), np.float32)
+    return np.concatenate([w, hr[:, [1, 0, 2]], gaze], axis=1)  # LLF: yaw, pitch, roll
+
+
 def write_livelink_csv(anim: FaceAnimation, path: str | os.PathLike) -> None:
     """Write a Live Link Face CSV: Timecode, BlendshapeCount=61, 61 named channels."""
     start = 0.0
@@ -296,16 +305,13 @@ def write_livelink_csv(anim: FaceAnimation, path: str | os.PathLike) -> None:
             start = parse_timecode(tc0, round(anim.fps))
         except InputError:
             start = 0.0
-    w = anim.named_weights(LLF_BLENDSHAPE_ORDER)
-    hr = anim.head_rotation
-    gaze = anim.eye_gaze if anim.eye_gaze is not None else np.zeros((anim.num_frames, 6), np.float32)
-    pose = np.concatenate([hr[:, [1, 0, 2]], gaze], axis=1)
+    rows = livelink_values(anim.weights, anim.head_rotation, anim.eye_gaze)  # (T, 61)
     buf = io.StringIO()
     buf.write("Timecode,BlendshapeCount," + ",".join(LLF_COLUMNS) + "\n")
     rate = anim.fps
     for k in range(anim.num_frames):
         tc = format_timecode(start + k / rate, rate)
-        vals = ",".join(f"{v:.10f}" for v in np.concatenate([w[k], pose[k]]).astype(np.float64))
+        vals = ",".join(f"{v:.10f}" for v in rows[k].astype(np.float64))
         buf.write(f"{tc},61,{vals}\n")
     atomic_write_text(path, buf.getvalue())
 

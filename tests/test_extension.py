@@ -117,9 +117,9 @@ def test_install_enable_disable(extension_zip, tmp_path):
     assert out["module"].startswith("bl_ext.user_default.dreamtalk.")  # the installed copy, not the checkout
     assert out["types_enabled"] == [
         "DREAMTALK_AP_preferences", "DREAMTALK_OT_add_proxy_head", "DREAMTALK_OT_export_animation",
-        "DREAMTALK_OT_generate", "DREAMTALK_OT_import_animation", "DREAMTALK_OT_randomize_seed",
+        "DREAMTALK_OT_generate", "DREAMTALK_OT_import_animation", "DREAMTALK_OT_live", "DREAMTALK_OT_randomize_seed",
         "DREAMTALK_OT_refresh_mapping", "DREAMTALK_OT_render_portrait", "DREAMTALK_PG_mapping_item", "DREAMTALK_PG_settings",
-        "DREAMTALK_PT_advanced", "DREAMTALK_PT_files", "DREAMTALK_PT_head", "DREAMTALK_PT_main",
+        "DREAMTALK_PT_advanced", "DREAMTALK_PT_files", "DREAMTALK_PT_head", "DREAMTALK_PT_live", "DREAMTALK_PT_main",
         "DREAMTALK_PT_mapping", "DREAMTALK_PT_portrait", "DREAMTALK_UL_mapping"]
     assert out["scene_prop"] and out["enabled"]
     assert out["emotions"][:3] == ["neutral", "happy", "sad"] and len(out["emotions"]) == 8

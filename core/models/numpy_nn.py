@@ -202,6 +202,11 @@ class WindowCond:
 OVERLAP = 10  # frames two neighbouring windows share (cross-faded)
 
 
+def crossfade_ramp(overlap: int) -> np.ndarray:
+    """(overlap,) float64 raised-cosine weights rising 0 -> 1 for the later of two windows in their shared frames."""
+    return 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))
+
+
 class EmoDiffNumpy:
     """EmoDiff forward pass, style encoder, emotion-label styles and window/sequence sampling in numpy."""
 
@@ -415,7 +420,7 @@ class EmoDiffNumpy:
         n_win = 1 + max(0, -(-(t_total - c.window) // stride))
         length = (n_win - 1) * stride + c.window
         acc = np.zeros((length, c.motion_dim), np.float64)  # the windows cross-faded (weights sum to 1 per frame)
-        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))  # (O,) rises 0 -> 1
+        ramp = crossfade_ramp(overlap)  # (O,) rises 0 -> 1
         prev = None  # (K, 55) normalised frames just before the next window
         if initial is not None:
             prev = np.zeros((c.prefix, c.motion_dim), F32)

@@ -1,0 +1,241 @@
+"""The live engine, its audio inputs, clock, controls and bad input (fast: short audio, loopback sockets)."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import numpy as np
+import pytest
+
+
+def _speech(seconds=1.5, seed=0):
+    from dreamtalk.core.commands.bench import speechlike_audio
+    return speechlike_audio(seconds, seed=seed)[0]  # (N,) 16 kHz
+
+
+def _run_engine(a, **kw):
+    from dreamtalk.core.live import LiveEngine
+    e = LiveEngine(**kw)
+    frames = []
+    for i in range(0, a.size, 160):
+        frames += e.push(a[i:i + 160])
+    frames += e.finish()
+    return e, frames
+
+
+def test_streaming_features_match_offline_when_the_history_holds_the_clip():
+    from dreamtalk.core.audio import features_numpy, num_frames
+    from dreamtalk.core.live.features import StreamingFeatures
+    a = _speech(3.0)
+    sf = StreamingFeatures(history=10.0)
+    for i in range(0, a.size, 333):  # odd block size on purpose
+        sf.push(a[i:i + 333])
+    t = sf.frames_ready
+    assert num_frames(a.size) - 2 <= t <= num_frames(a.size)
+    ref = features_numpy(a, num_frames(a.size))[:t]
+    got = sf.features(0, t)
+    assert np.abs(got - ref).max() < 1e-3  # only the gain normalisation's rounding differs
+
+
+def test_frames_become_final_no_later_than_the_lookahead_allows():
+    from dreamtalk.core.live.engine import LiveEngine
+    from dreamtalk.core.live.features import frame_ready_samples
+    a = _speech(2.0)
+    e = LiveEngine(lookahead_ms=100)
+    assert e.lookahead == 3
+    got = 0
+    for i in range(0, a.size, 160):
+        for f in e.push(a[i:i + 160]):
+            # frame f is produced as soon as frame f + 3's audio (with its STFT window) is in
+            assert frame_ready_samples(f.index + 3) <= i + 160 < frame_ready_samples(f.index + 3) + 160 + 1
+            got += 1
+    assert got > 50
+
+
+def test_engine_makes_one_frame_per_30fps_frame_and_is_deterministic():
+    from dreamtalk.core.audio import num_frames
+    from dreamtalk.rigs.arkit import INDEX
+    a = _speech(2.5)
+    e, fr = _run_engine(a, lookahead_ms=33, seed=1)
+    _, fr2 = _run_engine(a, lookahead_ms=33, seed=1)
+    assert [f.index for f in fr] == list(range(num_frames(a.size)))
+    w = np.stack([f.weights for f in fr])
+    assert np.array_equal(w, np.stack([f.weights for f in fr2]))
+    assert w.min() >= 0 and w.max() <= 1
+    jaw = w[:, INDEX["jawOpen"]]
+    assert jaw.std() > 0.02  # the mouth follows the syllables
+    # EmoDiff frames arrive 3 s late: before that the face is the rest pose, the head straight
+    assert np.allclose(np.stack([f.head for f in fr])[:e.emodiff_delay], 0.0)
+
+
+def test_emotion_change_cross_fades():
+    from dreamtalk.core.live.engine import StyleSchedule
+    s = StyleSchedule(np.zeros(4, np.float32), transition=15)
+    s.change(10, np.ones(4, np.float32))
+    v = s.at(np.arange(0, 40))[:, 0]
+    assert np.all(v[:10] == 0) and np.all(v[25:] == 1)
+    assert np.all(np.diff(v) >= 0) and np.max(np.diff(v)) < 0.2  # smooth: no jump
+
+
+def test_stream_resampler_equals_offline_resampling():
+    from dreamtalk.core.audio import resample
+    from dreamtalk.core.live.sources import StreamResampler
+    x = np.random.default_rng(0).standard_normal(22050).astype(np.float32)
+    r = StreamResampler(22050)
+    out = np.concatenate([r.push(x[i:i + 777]) for i in range(0, x.size, 777)])
+    ref = resample(x, 22050, 16000)
+    assert ref.size - 40 < out.size <= ref.size
+    assert np.abs(out - ref[:out.size]).max() < 1e-6
+
+
+def test_pcm_decoder_handles_split_samples_bad_values_and_a_new_wav_header():
+    from dreamtalk.core.live.sources import PcmDecoder
+    lines = []
+    d = PcmDecoder(16000, "f32le", log=lines.append)
+    raw = np.array([0.1, np.nan, 0.3, np.inf], "<f4").tobytes()
+    out = np.concatenate([d.feed(raw[i:i + 3]) for i in range(0, len(raw), 3)])  # split mid-sample
+    assert out.tolist() == pytest.approx([0.1, 0.0, 0.3, 0.0])
+    assert len(lines) == 1 and "malformed" in lines[0]
+    # a WAV header at the start of a stream sets the rate: 8 kHz announced, resampled to 16 kHz
+    import io
+    import wave
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes((np.sin(np.arange(8000) / 5) * 10000).astype("<i2").tobytes())
+    d = PcmDecoder(16000, "s16le", log=lines.append)
+    out = d.feed(buf.getvalue())
+    assert "8000 Hz" in lines[-1] and 15900 < out.size <= 16000
+
+
+def test_file_session_counts_frames_on_its_clock_and_records_them():
+    from dreamtalk.core.live import LiveEngine, LiveSession
+    from dreamtalk.core.live.sources import FileSource
+
+    class Mem(FileSource):
+        def __init__(self, audio, speed):
+            from dreamtalk.core.live.sources import Source
+            Source.__init__(self, log=lambda line: None)
+            self.audio, self.duration, self.speed = audio, audio.size / 16000, speed
+
+    a = _speech(1.2)
+    s = LiveSession(Mem(a, 2.0), LiveEngine(), fps=50, record=True, log=lambda line: None).start()
+    assert s.wait(20)
+    assert s.error is None
+    assert abs(s.sent - 1.2 * 50) <= 1 and s.sent == len(s.recorded)
+    taus = np.array([f.tau for f in s.recorded])
+    assert np.allclose(np.diff(taus), 1 / 50)  # a file's clock is the sender's: no slewing
+    anim = s.recording()
+    assert anim.fps == 50 and anim.metadata["live"] is True
+
+
+def test_stdin_closing_stops_cleanly_and_bad_bytes_are_one_line(tmp_path):
+    from dreamtalk.core.live import LiveEngine, LiveSession
+    from dreamtalk.core.live.sources import StreamSource
+    r, w = os.pipe()
+    lines = []
+    src = StreamSource(os.fdopen(r, "rb", buffering=0), 16000, "s16le", log=lines.append)
+    s = LiveSession(src, LiveEngine(), fps=30, log=lines.append).start()
+    pcm = (_speech(0.5) * 30000).astype("<i2").tobytes() + b"\x01"  # an odd trailing byte
+    os.write(w, pcm)
+    os.close(w)
+    assert s.wait(20)
+    assert s.error is None and any("input closed" in line for line in lines)
+    assert s.sent >= 10
+
+
+def test_tcp_input_survives_a_client_leaving_and_a_second_listener_is_refused():
+    from dreamtalk.core.errors import InputError
+    from dreamtalk.core.live import LiveEngine, LiveSession
+    from dreamtalk.core.live.sources import TcpSource
+    lines = []
+    src = TcpSource("127.0.0.1", 0, log=lines.append)
+    host, port = src.address
+    with pytest.raises(InputError, match="cannot listen"):
+        TcpSource("127.0.0.1", port)
+    s = LiveSession(src, LiveEngine(), fps=30, log=lines.append).start()
+    c = socket.create_connection((host, port))
+    c.sendall((_speech(0.4) * 20000).astype("<i2").tobytes())
+    c.close()
+    deadline = time.time() + 10
+    while not any("waiting for the next" in line for line in lines) and time.time() < deadline:
+        time.sleep(0.05)
+    sent = s.sent
+    time.sleep(0.4)
+    assert s.sent > sent + 5  # the stream goes on without a client (silence)
+    s.stop()
+    assert s.wait(5) and s.error is None
+
+
+def test_emotion_commands_and_osc_control():
+    from dreamtalk.core.live import LiveEngine, LiveSession
+    from dreamtalk.core.live.control import OscControl, apply_command
+    from dreamtalk.core.live.sources import Source
+    from dreamtalk.exporters.osc import message
+
+    class Idle(Source):
+        def run(self):
+            self.stop_event.wait()
+            self.on_end("stopped")
+
+    lines = []
+    s = LiveSession(Idle(log=lines.append), LiveEngine(), fps=30, log=lines.append).start()
+    assert "happy" in apply_command(s, "emotion happy 0.5")
+    assert "unknown emotion" in apply_command(s, "emotion grumpy").lower()
+    assert "must be" in apply_command(s, "intensity 3")
+    ctl = OscControl(s, "127.0.0.1", 0, lines.append)
+    with pytest.raises(Exception, match="cannot listen"):
+        OscControl(s, "127.0.0.1", ctl.address[1], lines.append)  # a second instance on the same port
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(message("/dreamtalk/emotion", "sad", 0.7), ctl.address)
+    u.sendto(b"garbage", ctl.address)
+    u.close()
+    deadline = time.time() + 5
+    while s.engine.emotion != "sad" and time.time() < deadline:
+        time.sleep(0.05)
+    assert s.engine.emotion == "sad" and s.engine.intensity == pytest.approx(0.7)
+    apply_command(s, "quit")
+    assert s.wait(5)
+
+
+def test_cli_bad_input_is_one_line(run_cli, tmp_path):
+    r = run_cli("live", "--input", tmp_path / "missing.wav")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "not found" in r.stderr
+    r = run_cli("live", "--input", "stdin", "--lookahead", "500")
+    assert r.returncode == 2 and "look-ahead" in r.stderr
+    r = run_cli("live", "--input", "stdin", "--record", tmp_path / "x.txt")
+    assert r.returncode == 2 and ".csv" in r.stderr
+    r = run_cli("live", "--input", "tcp://127.0.0.1:notaport")
+    assert r.returncode == 2 and "port" in r.stderr
+
+
+def test_cli_mic_without_sounddevice_is_one_line(run_cli):
+    try:
+        import sounddevice  # noqa: F401
+        pytest.skip("sounddevice with PortAudio is installed here")
+    except (ImportError, OSError):
+        pass
+    r = run_cli("live", "--input", "mic")
+    assert r.returncode == 2 and "sounddevice" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
+def test_background_emodiff_gives_the_same_frames():
+    a = _speech(4.0)
+    _, sync = _run_engine(a, seed=2)
+    e, bg = _run_engine(a, seed=2, background=True)
+    e.close()
+    assert np.array_equal(np.stack([f.weights for f in sync]), np.stack([f.weights for f in bg]))
+    assert np.array_equal(np.stack([f.head for f in sync]), np.stack([f.head for f in bg]))
+
+
+def test_algorithmic_latency_grows_with_the_lookahead_and_fits_the_session_delay():
+    from dreamtalk.core.live.bench import algorithmic_latency
+    from dreamtalk.core.live.session import algorithmic_delay
+    med = [float(np.median(algorithmic_latency(la, 60.0, 4.0))) for la in (0, 33, 100)]
+    assert 0.08 < med[0] < 0.11 and med[0] < med[1] < med[2]
+    assert med[2] - med[0] == pytest.approx(0.1, abs=0.005)
+    for la, frames in ((0, 0), (100, 3)):  # the sender's fixed delay covers the worst case
+        assert np.max(algorithmic_latency(la, 60.0, 4.0)) <= algorithmic_delay(frames, 0.01) + 1 / 60 + 1e-9
