@@ -2,13 +2,19 @@
 
 The take is read back from the target's keyed shape-key (and head) curves, as the CSV export does, so generated
 and imported takes render the same way. The audio is the one the take was generated from (kept on its action),
-else the panel's audio file. Rendering runs in a background thread (numpy / mediapipe / torch, no bpy) polled
-by a modal timer (jobs.BackgroundJobMixin, as Generate); it never changes the scene.
+else the panel's audio file. Rendering runs in a background thread (numpy / mediapipe, no bpy) polled by a modal
+timer (jobs.BackgroundJobMixin, as Generate); it never changes the scene. The neural backend needs torch, which
+Blender's Python lacks: the thread runs ``dreamtalk render --backend neural`` in the Python set in the add-on's
+preferences, reads its progress lines and interrupts it on Esc (finished chunks are kept and resumed next time).
 """
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import signal
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +29,10 @@ from .panels import _SubPanel, property_split
 
 MEDIAPIPE_NOTE = ("Portrait rendering needs mediapipe: pip install mediapipe==0.10.21 into Blender's Python, "
                   "or use `dreamtalk render` from the command line")
-TORCH_NOTE = ("The neural portrait backend needs PyTorch: pip install torch into Blender's Python, "
-              "or use `dreamtalk render --backend neural` from the command line")
-NEURAL_NOT_SHIPPED = ("The neural portrait network is not part of this extension build: use "
-                      "`dreamtalk render --backend neural` from the command line")
+NEURAL_PYTHON_NOTE = ("The neural backend runs outside Blender: set a Python with PyTorch and dreamtalk in "
+                      "Preferences > Add-ons > DREAM-Talk > Python for Neural Portraits")
+_PROGRESS_LINE = re.compile(r"^neural (\d+)/(\d+)")
+_PROBED: dict = {}  # (python, mtime) -> problem or None: importing torch takes seconds, so ask once
 
 _PACKAGE = __package__.rpartition(".")[0]  # "dreamtalk" from a checkout, "bl_ext.<repo>.dreamtalk" installed
 _ADDON_ROOT = Path(__file__).resolve().parents[1]  # the extension's own folder: never written into
@@ -42,15 +48,48 @@ def _importable(name: str) -> bool:
         return False
 
 
+def _neural_python() -> str:
+    from .preferences import neural_python
+    return neural_python()
+
+
 def backend_problem(backend: str) -> str | None:
-    """Why ``backend`` cannot run in this Blender (a note for the panel and the report), or None."""
+    """Why ``backend`` cannot run here (a one-line note for the panel and the report), or None."""
     if backend == "warp":
         return None if _importable("mediapipe") else MEDIAPIPE_NOTE
-    if not _importable("torch"):
-        return TORCH_NOTE
-    if not _importable(_PACKAGE + ".core.render.portrait.fv2v"):
-        return NEURAL_NOT_SHIPPED
+    python = _neural_python()
+    if not python:
+        return NEURAL_PYTHON_NOTE
+    if not os.path.isfile(python):
+        return f"Python for neural portraits not found: {python} (see the add-on's preferences)"
     return None
+
+
+def neural_env() -> dict:
+    """Environment for the outside Python: Blender's own Python settings removed; a checkout's package on the path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+    if _ADDON_ROOT.name == "dreamtalk" and (_ADDON_ROOT / "core/render/portrait/neural.py").is_file():
+        env["PYTHONPATH"] = str(_ADDON_ROOT.parent)  # a checkout carries the neural code; a zip build does not
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def probe_python(python: str) -> str | None:
+    """Why ``python`` cannot run the neural backend (no torch, no dreamtalk), or None; cached per file."""
+    try:
+        key = (python, os.stat(python).st_mtime_ns)
+    except OSError:
+        return f"Python for neural portraits not found: {python}"
+    if key not in _PROBED:
+        try:
+            r = subprocess.run([python, "-c", "import torch, dreamtalk.core.render.portrait.neural"],
+                               capture_output=True, text=True, env=neural_env(), timeout=120)
+            last = (r.stderr.strip().splitlines() or [""])[-1]
+            _PROBED[key] = None if r.returncode == 0 else \
+                f"{python} cannot run the neural backend ({last[:120]}): pip install torch dreamtalk there"
+        except (OSError, subprocess.TimeoutExpired) as e:
+            _PROBED[key] = f"cannot run {python}: {e}"
+    return _PROBED[key]
 
 
 def _set_status(text: str, icon: str = "NONE", running: bool = False) -> None:
@@ -74,6 +113,17 @@ class PortraitPlan:
     checkpoint: str | None
     take: str  # the shape-key action's name, for the report
     notes: list[str] = field(default_factory=list)
+    python: str = ""  # neural: the outside interpreter with torch
+    net_size: int = 256  # neural: the network's input size
+
+
+def _existing_dir(raw: str, what: str) -> str:
+    if not raw:
+        raise InputError(f"choose a {what}")
+    path = bpy.path.abspath(raw)
+    if not os.path.isdir(path):
+        raise InputError(f"{what} not found: {path} (the folder with LivePortrait's five .pth files)")
+    return path
 
 
 def _existing_file(raw: str, what: str) -> str:
@@ -109,7 +159,8 @@ def plan_portrait(context) -> PortraitPlan:
     props = context.scene.dreamtalk
     backend = props.portrait_backend
     image = _existing_file(props.portrait_image, "portrait image")
-    checkpoint = _existing_file(props.portrait_checkpoint, "neural checkpoint") if backend == "neural" else None
+    checkpoint = _existing_dir(props.portrait_checkpoint, "LivePortrait weights folder") \
+        if backend == "neural" else None
     if props.portrait_size % 2:
         raise InputError(f"the video size must be even, got {props.portrait_size}")
     out = _output_path(props.portrait_output)
@@ -133,10 +184,12 @@ def plan_portrait(context) -> PortraitPlan:
     if not audio:
         notes.append("no audio: the video is silent")
     problem = backend_problem(backend)  # last: every input problem is reported whatever the backend
+    if problem is None and backend == "neural":
+        problem = probe_python(_neural_python())
     if problem:
         raise InputError(problem)
     return PortraitPlan(anim, image, out, backend, int(props.portrait_size), audio or None, checkpoint,
-                        action.name, notes)
+                        action.name, notes, _neural_python() if backend == "neural" else "")
 
 
 def _tracked(frames, total: int, start: float, progress, cancel):
@@ -161,27 +214,88 @@ def _warp_frames(plan: PortraitPlan, notes: list[str]):
     return PortraitRenderer(portrait).frames(plan.anim)
 
 
-def _neural_frames(plan: PortraitPlan, notes: list[str]):
-    # The neural backend's own steps (render_neural) minus its resumable chunk files: frames stream to the
-    # encoder so the add-on can report every frame and stop on Esc.
-    from ..core.render.portrait.image_io import resize
-    from ..core.render.portrait.neural import NeuralRenderer, load_checkpoint, source_image
-    from ..core.render.preview import HeadRenderer
+def neural_command(plan: PortraitPlan, anim_path: str, audio_path: str) -> list[str]:
+    """The ``dreamtalk render --backend neural`` command line; resumes a work folder left by a cancelled run."""
+    cmd = [plan.python, "-m", "dreamtalk", "render", plan.image, audio_path, "-o", plan.out, "--backend", "neural",
+           "--checkpoint", plan.checkpoint, "--anim", anim_path, "--size", str(plan.size),
+           "--net-size", str(plan.net_size)]
+    work = plan.out + ".neural-work"
+    if os.path.isfile(os.path.join(work, "manifest.json")):
+        cmd += ["--resume", work]
+    return cmd
 
-    anim = plan.anim
-    model = load_checkpoint(plan.checkpoint, "cpu", notes)
-    s = model.cfg.image_size
-    src = source_image(plan.image, s, "auto", notes)
-    driver = HeadRenderer("front", s)
-    hr, ht = anim.head_rotation, anim.head_translation
 
-    def driving(k: int):
-        return driver.frame(anim.weights[k], hr[k], None if ht is None else ht[k])
+def _interrupt(proc) -> None:
+    """Stop the render like Ctrl+C (its chunks stay resumable, no partial video), then hard if it hangs."""
+    try:
+        proc.send_signal(signal.SIGINT if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)
+        proc.wait(15)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
 
-    renderer = NeuralRenderer(model, src, driving(0))  # motion relative to the first driving frame
-    for k in range(anim.num_frames):
-        f = renderer.frame(driving(k))
-        yield f if s == plan.size else resize(f, (plan.size, plan.size))
+
+def _remove_work(work: str) -> None:
+    """Delete a cancelled render's chunk files and manifest, then the folder when nothing else is in it."""
+    folder = Path(work)
+    if not (folder / "manifest.json").is_file():
+        return
+    for p in [*folder.glob("chunk_*.npy"), folder / "manifest.json"]:
+        p.unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something else is in there: leave it
+
+
+def _run_neural(plan: PortraitPlan, progress=None, cancel=None) -> dict:
+    """Run the neural render in the outside Python; progress from its lines, Esc interrupts it."""
+    import tempfile
+    import threading
+    import time
+
+    import numpy as np
+
+    from ..core.formats import write_animation
+    from ..core.render.video import write_wav16
+
+    t0 = time.perf_counter()
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="dreamtalk-neural-") as tmp:
+        anim_path = os.path.join(tmp, "take.json")
+        write_animation(plan.anim, anim_path)
+        audio = plan.audio
+        if not audio:  # the command wants audio: a silent track of the take's length
+            audio = os.path.join(tmp, "silence.wav")
+            write_wav16(audio, np.zeros(int(16000 * plan.anim.num_frames / plan.anim.fps) + 1, np.float32), 16000)
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
+        proc = subprocess.Popen(neural_command(plan, anim_path, audio), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=neural_env(), creationflags=flags)
+
+        def pump():
+            for line in proc.stderr:
+                lines.append(line.rstrip())
+                m = _PROGRESS_LINE.match(line)
+                if m and progress is not None and int(m.group(2)):
+                    progress(0.05 + 0.95 * int(m.group(1)) / int(m.group(2)))
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        if progress is not None:
+            progress(0.05)
+        while proc.poll() is None:
+            if cancel is not None and cancel():
+                _interrupt(proc)
+                reader.join(5)
+                _remove_work(plan.out + ".neural-work")  # a later render may use another take: start afresh
+                raise Cancelled("portrait rendering cancelled")
+            time.sleep(0.1)
+        reader.join(5)
+    if proc.returncode != 0:
+        err = next((ln for ln in reversed(lines) if "error: " in ln), lines[-1] if lines else "")
+        raise InputError(err.split("error: ", 1)[-1] if err else f"the neural render failed (exit {proc.returncode})")
+    notes = list(plan.notes) + [ln.split("warning: ", 1)[1] for ln in lines if "render: warning: " in ln]
+    return {"path": plan.out, "frames": plan.anim.num_frames, "backend": "neural",
+            "wall_seconds": time.perf_counter() - t0, "notes": notes}
 
 
 def run_portrait(plan: PortraitPlan, progress=None, cancel=None) -> dict:
@@ -191,10 +305,12 @@ def run_portrait(plan: PortraitPlan, progress=None, cancel=None) -> dict:
     from ..core.audio import load_audio
     from ..core.render.video import write_video
 
+    if plan.backend == "neural":
+        return _run_neural(plan, progress, cancel)
     t0 = time.perf_counter()
     notes = list(plan.notes)
     au = load_audio(plan.audio) if plan.audio else None
-    frames = _warp_frames(plan, notes) if plan.backend == "warp" else _neural_frames(plan, notes)
+    frames = _warp_frames(plan, notes)
     if progress is not None:
         progress(0.05)  # landmarks / checkpoint ready
     n = plan.anim.num_frames
@@ -322,7 +438,7 @@ class DREAMTALK_PT_portrait(_SubPanel, bpy.types.Panel):
         if problem:
             _wrapped_labels(layout.box(), problem, "ERROR")
         elif props.portrait_backend == "neural":
-            layout.label(text="Slow on CPU: minutes per second of video", icon="INFO")
+            layout.label(text="Runs in the preferences' Python; slow on CPU", icon="INFO")
         row = layout.row()
         row.scale_y = 1.5
         row.enabled = not STATUS["running"]

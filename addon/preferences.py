@@ -25,6 +25,13 @@ def get_preferences(context=None):
     return addon.preferences if addon is not None else None
 
 
+def neural_python(context=None) -> str:
+    """The preference's Python for the neural portrait backend (absolute path), or ''."""
+    prefs = get_preferences(context)
+    raw = prefs.neural_python if prefs is not None else ""
+    return bpy.path.abspath(raw) if raw else ""
+
+
 def default_style_dir() -> str:
     """``<user extension folder>/styles``: writable and outside the add-on's own (read-only) folder."""
     try:
@@ -66,6 +73,10 @@ class DREAMTALK_AP_preferences(bpy.types.AddonPreferences):
     style_dir: StringProperty(name="Style Presets", subtype="DIR_PATH",
                               description="Folder of style clips (Live Link CSV / JSON / NPZ); empty = the "
                                           "extension's user folder")
+    neural_python: StringProperty(name="Python for Neural Portraits", subtype="FILE_PATH",
+                                  description="A Python interpreter with PyTorch and dreamtalk installed (pip install "
+                                              "dreamtalk torch): the neural portrait backend runs there, not in "
+                                              "Blender's own Python")
 
     def draw(self, context):
         layout = self.layout
@@ -81,6 +92,8 @@ class DREAMTALK_AP_preferences(bpy.types.AddonPreferences):
         col.prop(self, "style_dir")
         if not self.style_dir:
             col.label(text=default_style_dir() or "(not installed as an extension)", icon="FILE_FOLDER")
+        col.separator()
+        col.prop(self, "neural_python")
 
 
 classes = (DREAMTALK_AP_preferences,)

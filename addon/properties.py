@@ -18,8 +18,8 @@ EXPORT_FORMATS = (
 )
 PORTRAIT_BACKENDS = (
     ("warp", "Warp", "Warp the photo with face landmarks (no weights; needs mediapipe in Blender's Python)"),
-    ("neural", "Neural", "Face-Vid2Vid-style network driven by the proxy head (needs your checkpoint and PyTorch; "
-                         "slow on CPU)"),
+    ("neural", "Neural", "LivePortrait's networks driven by the proxy head (needs your LivePortrait weights and a "
+                         "Python with PyTorch set in the preferences; slow on CPU)"),
 )
 HEAD_MODES = (
     ("NONE", "None", "Do not animate the head"),
@@ -130,9 +130,9 @@ class DREAMTALK_PG_settings(bpy.types.PropertyGroup):
                                    description="Photo of a face (PNG / JPEG) to animate with the current take")
     portrait_backend: EnumProperty(name="Backend", items=PORTRAIT_BACKENDS, default="warp",
                                    description="How the photo is animated")
-    portrait_checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
-                                        description="Neural backend weights (.safetensors, or .pth loaded "
-                                                    "weights-only); nothing is downloaded")
+    portrait_checkpoint: StringProperty(name="Weights", subtype="DIR_PATH",
+                                        description="Folder with LivePortrait's five published .pth files "
+                                                    "(loaded weights-only); nothing is downloaded")
     portrait_output: StringProperty(name="Output", subtype="FILE_PATH", default="//portrait.mp4",
                                     description="MP4 to write (// = next to the .blend file)")
     portrait_size: IntProperty(name="Size", description="Width and height of the video in pixels (even)",

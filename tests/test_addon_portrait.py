@@ -112,9 +112,11 @@ def test_render_portrait_bad_input_and_missing_mediapipe(addon_zip, tmp_path):
     errs = {}
     errs["no_mediapipe"] = error_of(bpy.ops.dreamtalk.render_portrait)
     out["status"] = dict(portrait.STATUS)
-    # The neural backend's network is left out of the extension zip (manifest paths_exclude_pattern).
+    # The neural backend runs in an outside Python with torch, and none is set in the preferences here.
     s.portrait_backend = "neural"
     s.portrait_checkpoint = TMP + "/hello.wav"
+    errs["weights_not_folder"] = error_of(bpy.ops.dreamtalk.render_portrait)
+    s.portrait_checkpoint = TMP
     errs["neural"] = error_of(bpy.ops.dreamtalk.render_portrait)
     out["neural_problem"] = portrait.backend_problem("neural")
     s.portrait_backend = "warp"
@@ -144,6 +146,8 @@ def test_render_portrait_bad_input_and_missing_mediapipe(addon_zip, tmp_path):
         "mediapipe==0.10.21 into Blender's Python, or use `dreamtalk render` from the command line"
     assert out["status"]["icon"] == "ERROR" and "mediapipe" in out["status"]["text"]
     assert out["neural_problem"] in e["neural"]
+    assert out["neural_problem"] == portrait_note()
+    assert "LivePortrait weights folder not found" in e["weights_not_folder"]
     assert "portrait image not found" in e["missing_image"]
     assert ".mp4" in e["not_mp4"] and "save the file" in e["unsaved_relative"]
     assert "outside the add-on" in e["own_folder"]
@@ -153,41 +157,71 @@ def test_render_portrait_bad_input_and_missing_mediapipe(addon_zip, tmp_path):
     assert out["generate"] == ["FINISHED"]
 
 
-def test_run_portrait_neural_from_checkout(tmp_path):
-    """The neural path of the operator's worker (not in the extension zip: fv2v.py is excluded), on a tiny
-    randomly initialised checkpoint made here; progress reaches 1 and cancel stops it with no file left."""
-    _needs("torch", "skimage", "PIL")
-    import torch
+def portrait_note() -> str:
+    from dreamtalk.addon.portrait import NEURAL_PYTHON_NOTE
+    return NEURAL_PYTHON_NOTE
+
+
+def test_run_portrait_neural_in_outside_python(tmp_path):
+    """The neural path of the operator's worker: `dreamtalk render --backend neural` run in the preferences'
+    Python (here this test's interpreter, which has torch) on random weights in LivePortrait's published layout;
+    the astronaut's face is cropped, animated and pasted back; progress reaches 1."""
+    _needs("torch", "skimage", "PIL", "mediapipe")
+    import sys
 
     from dreamtalk.addon import portrait
     from dreamtalk.core.animation import FaceAnimation
-    from dreamtalk.core.errors import Cancelled
-    from dreamtalk.core.render.portrait.fv2v import build_model, tiny_config
-    from dreamtalk.core.render.portrait.neural import save_checkpoint
+    from dreamtalk.core.render.portrait.neural import random_models, save_checkpoint
     from dreamtalk.core.render.video import probe
 
-    torch.manual_seed(0)
-    save_checkpoint(build_model(tiny_config()), tmp_path / "tiny.safetensors")
+    save_checkpoint(random_models(0), tmp_path / "weights")
     _save_astronaut(tmp_path / "astronaut.png")
-    _write_wav(tmp_path / "a.wav", 0.2)
-    anim = FaceAnimation(30.0, np.random.default_rng(0).uniform(0, 1, (6, 52)).astype(np.float32), None)
-    plan = portrait.PortraitPlan(anim, str(tmp_path / "astronaut.png"), str(tmp_path / "n.mp4"), "neural", 64,
-                                 str(tmp_path / "a.wav"), str(tmp_path / "tiny.safetensors"), "take")
+    _write_wav(tmp_path / "a.wav", 0.1)
+    anim = FaceAnimation(30.0, np.random.default_rng(0).uniform(0, 1, (2, 52)).astype(np.float32), None)
+    plan = portrait.PortraitPlan(anim, str(tmp_path / "astronaut.png"), str(tmp_path / "n.mp4"), "neural", 256,
+                                 str(tmp_path / "a.wav"), str(tmp_path / "weights"), "take", python=sys.executable,
+                                 net_size=128)
+    assert portrait.probe_python(sys.executable) is None
     seen = []
     info = portrait.run_portrait(plan, seen.append, lambda: False)
-    assert info["frames"] == 6 and abs(seen[-1] - 1.0) < 1e-9 and seen == sorted(seen)
+    assert info["frames"] == 2 and abs(seen[-1] - 1.0) < 1e-9 and seen == sorted(seen)
     streams = probe(tmp_path / "n.mp4")["streams"]
     video = [s for s in streams if s["codec_type"] == "video"][0]
-    assert int(video["nb_read_frames"]) == 6 and video["width"] == 64
+    assert int(video["nb_read_frames"]) == 2 and (video["width"], video["height"]) == (256, 256)
     assert any(s["codec_type"] == "audio" for s in streams)
 
-    plan.out = str(tmp_path / "stopped.mp4")
-    calls = []
 
-    def cancel_after_three() -> bool:
-        calls.append(1)
-        return len(calls) > 3
+def _fake_python(path, body: str) -> str:
+    import sys
+    path.write_text(f"#!/bin/sh\nexec {sys.executable} -c '{body}'\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_run_portrait_neural_cancel_and_error(tmp_path):
+    """Esc interrupts the outside render at once; its one-line error becomes the report."""
+    import time
+
+    from dreamtalk.addon import portrait
+    from dreamtalk.core.animation import FaceAnimation
+    from dreamtalk.core.errors import Cancelled, InputError
+
+    anim = FaceAnimation(30.0, np.zeros((3, 52), np.float32), None)
+    slow = _fake_python(tmp_path / "slow", "import sys, time; print(\"neural 1/10 (10%) 0.1s\", file=sys.stderr, "
+                                           "flush=True); time.sleep(60)")
+    plan = portrait.PortraitPlan(anim, "p.png", str(tmp_path / "c.mp4"), "neural", 256, None, str(tmp_path), "take",
+                                 python=slow)
+    work = tmp_path / "c.mp4.neural-work"  # a cancelled run's chunks are removed
+    work.mkdir()
+    (work / "manifest.json").write_text("{}")
+    (work / "chunk_00000.npy").write_bytes(b"x")
+    seen, t0 = [], time.monotonic()
     with pytest.raises(Cancelled):
-        portrait.run_portrait(plan, None, cancel_after_three)
-    assert len(calls) == 4
-    assert not list(tmp_path.glob("*stopped*"))
+        portrait.run_portrait(plan, seen.append, lambda: bool(seen) and seen[-1] > 0.1)
+    assert time.monotonic() - t0 < 20 and abs(seen[-1] - (0.05 + 0.095)) < 1e-9
+    assert not work.exists()
+    plan.python = _fake_python(tmp_path / "bad", "import sys; print(\"dreamtalk render: error: weights are odd\", "
+                                                 "file=sys.stderr); sys.exit(2)")
+    with pytest.raises(InputError, match="^weights are odd$"):
+        portrait.run_portrait(plan)
+    assert "--net-size" in portrait.neural_command(plan, "a.json", "a.wav")

@@ -15,7 +15,7 @@ HELP = "benchmarks: generation speed and memory, preview/portrait rendering, glT
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", nargs="?", default="generate", choices=("generate", "render", "export"))
+    p.add_argument("what", nargs="?", default="generate", choices=("generate", "render", "export", "live"))
     p.add_argument("--seconds", type=float, default=60.0, help="audio length for `generate` (default 60)")
     p.add_argument("--memory-minutes", type=float, default=10.0,
                    help="audio length for the peak-memory run of `generate` (0 skips it)")
@@ -25,6 +25,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", default=None, help="time `generate` on this file instead of --seconds of "
                                                  "speech-like sound (recognition needs real speech)")
     p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--backend", default=None, choices=("warp", "neural"),
+                   help="`render`: only this portrait backend (neural: seconds per frame at network sizes 256 "
+                        "and 512 with random weights)")
+    p.add_argument("--lookaheads", default="0,100,200", help="`live`: look-aheads in ms to measure (0,100,200)")
+    p.add_argument("--lipsync", default=None, metavar="DEVSET",
+                   help="`live`: also play each clip of --split at real-time pace, record and score lip-sync")
+    p.add_argument("--split", default="selection", help="`live --lipsync`: the split (selection)")
+    p.add_argument("--out", default="out/bench_live", help="`live --lipsync`: where the recordings go")
+    p.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
+                   help="`live`: instead, one long real-time session (frame count, drift, memory)")
 
 
 def speechlike_audio(seconds: float, sr: int = 16000, seed: int = 0):
@@ -90,9 +100,13 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize
     return out
 
 
-def bench_render() -> dict:
-    """Preview and portrait-warp rendering speed (frames per second of wall time)."""
+def bench_render(backend: str | None = None) -> dict:
+    """Preview and portrait-warp rendering speed (frames per second), or one portrait backend's alone."""
     from ..render.preview import bench_preview
+
+    if backend == "neural":
+        from ..render.portrait.neural import bench_neural
+        return {"neural": bench_neural()}
 
     out = {"preview": bench_preview(10)}
     try:
@@ -123,12 +137,52 @@ def run(args: argparse.Namespace) -> int:
             print(f"peak memory for {r['memory_minutes']:g} min of audio: {r['peak_rss_mib']:.0f} MiB")
         elif "memory_error" in r:
             print(f"memory run failed: {r['memory_error']}")
+    elif args.what == "live":
+        r = _bench_live(args)
     elif args.what == "render":
-        r = bench_render()
+        r = bench_render(args.backend)
         print(json.dumps(r, indent=1, default=str))
+        for size, v in r.get("neural", {}).get("sizes", {}).items():
+            print(f"neural at {size} px ({v['output_crop']} px out, random weights, {r['neural']['device']}, "
+                  f"{r['neural']['threads']} threads): {v['seconds_per_frame']:.1f} s/frame")
     else:
         from ...exporters.bench import main as export_main
         return export_main([])
     if args.json:
         atomic_write_text(args.json, json.dumps(r, indent=1, default=str) + "\n")
     return 0
+
+
+def _bench_live(args: argparse.Namespace) -> dict:
+    """``bench live``: latency and CPU per look-ahead, optionally lip-sync on a dev split, or a soak run."""
+    from ..errors import InputError
+    from ..live import bench as lb
+
+    try:
+        las = [float(x) for x in args.lookaheads.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"--lookaheads must be numbers in ms, got {args.lookaheads!r}") from None
+    if args.soak:
+        r = lb.soak(args.soak * 60, lookahead_ms=las[0] if args.lookaheads != "0,100,200" else None)
+        print(f"soak: {r['seconds']:.0f} s at {r['fps']:g} fps: {r['frames_sent']} frames sent, "
+              f"{r['expected_frames']:.1f} expected, {r['frames_held']} held; audio ahead of the face "
+              f"{min(r['audio_ahead_ms']):.0f}..{max(r['audio_ahead_ms']):.0f} ms over the run; rss "
+              f"{min(r['rss_mib']):.0f}..{max(r['rss_mib']):.0f} MiB; "
+              f"CPU {r['cpu_percent_of_one_core']:.0f}% of one core")
+        return r
+    r = {"latency": lb.bench_latency(args.seconds if args.seconds != 60.0 else 20.0, las)}
+    print("look-ahead | algorithmic median / p95 | wall-clock median / p95 (max) | frames held | CPU (one core)")
+    for v in r["latency"].values():
+        print(f"{v['lookahead_ms']:6.0f} ms | {v['algorithmic_median_ms']:5.0f} / {v['algorithmic_p95_ms']:3.0f} ms | "
+              f"{v['wall_median_ms']:5.0f} / {v['wall_p95_ms']:3.0f} ms ({v['wall_max_ms']:.0f}) | "
+              f"{v['frames_held']:4d} of {v['frames_sent']} | {v['cpu_percent_of_one_core']:4.1f}%")
+    if args.lipsync:
+        from ..eval.lipsync import summary_line
+        r["lipsync"] = lb.bench_lipsync(args.lipsync, args.split, las, args.out)
+        for la, res in r["lipsync"].items():
+            what = "offline generate" if la == "offline" else f"live at look-ahead {la} ms"
+            print(f"lip-sync, {what} ({args.split}): {summary_line(res)}")
+        print(f"(offline: dreamtalk eval lipsync --data {args.lipsync} --split {args.split} --system dreamtalk; "
+              f"recordings: dreamtalk eval lipsync --data {args.lipsync} --split {args.split} "
+              f"--pred-dir {args.out}/lookahead_MS)")
+    return r

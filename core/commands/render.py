@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-HELP = "animate a portrait photo speaking AUDIO (warp backend, no weights; or neural with your checkpoint) to MP4"
+HELP = "animate a portrait photo speaking AUDIO to MP4 (warp backend: no weights; neural: your LivePortrait weights)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,9 +19,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anim", default=None,
                    help="use this animation (.json/.csv/.npz) instead of generating one from the audio")
     p.add_argument("--size", type=int, default=None,
-                   help="output width and height in pixels (even; default 512 for warp, the network's for neural)")
-    g = p.add_argument_group("neural backend (bring your own Face-Vid2Vid-style checkpoint; slow on CPU)")
-    g.add_argument("--checkpoint", default=None, help="network weights (.safetensors, or .pth read weights-only)")
+                   help="warp: output width and height (even; default 512); neural: the long side of the "
+                        "output (default the portrait's own size)")
+    g = p.add_argument_group("neural backend (bring your own LivePortrait weights; slow on CPU)")
+    g.add_argument("--checkpoint", default=None, metavar="DIR",
+                   help="folder with LivePortrait's five published files (.pth read weights-only, or .safetensors)")
+    g.add_argument("--head-scale", type=float, default=1.0,
+                   help="scale the head rotation curves by this (0 keeps the portrait's head still; default 1)")
+    g.add_argument("--net-size", type=int, default=256,
+                   help="network input size, a multiple of 128 (default 256, LivePortrait's; output crop is 2x)")
     g.add_argument("--chunk", type=int, default=64, help="frames per resumable chunk (default 64)")
     g.add_argument("--resume", default=None, metavar="DIR",
                    help="continue an interrupted neural render from its work directory")
@@ -50,14 +56,16 @@ def _animation(args):
 
 
 def _run_neural(args, quiet: bool) -> int:
-    """--backend neural: the checkpoint's network driven by the proxy head's frames, in resumable chunks."""
+    """--backend neural: LivePortrait's networks with the user's weights, driven by the proxy head, in chunks."""
     from ..errors import InputError
-    from ..render.portrait.neural import render_neural
+    from ..render.portrait.neural import check_options, load_checkpoint, render_neural
 
     if not args.checkpoint:
-        raise InputError("--backend neural needs --checkpoint PATH (your own weights; nothing is downloaded)")
+        raise InputError("--backend neural needs --checkpoint DIR (your LivePortrait weights; nothing is downloaded)")
     if args.chunk < 1:
         raise InputError(f"--chunk must be at least 1, got {args.chunk}")
+    check_options(args.head_scale, args.net_size, args.size)  # before the slow load
+    models = load_checkpoint(args.checkpoint, args.device)  # every key and shape checked before the slow part
     anim = _animation(args)
 
     def log(msg):
@@ -66,7 +74,8 @@ def _run_neural(args, quiet: bool) -> int:
     try:
         info = render_neural(anim, args.portrait, args.output, args.checkpoint, audio=args.audio, chunk=args.chunk,
                              work_dir=args.resume, resume=args.resume is not None, device=args.device,
-                             out_size=args.size, progress=not quiet, log=log)
+                             out_size=args.size, head_scale=args.head_scale, net_size=args.net_size,
+                             progress=not quiet, log=log, models=models)
     except BaseException:
         if not quiet and args.resume is None:
             work = f"{args.output}.neural-work"
@@ -77,7 +86,8 @@ def _run_neural(args, quiet: bool) -> int:
     if not quiet:
         spf = info["seconds_per_frame"]
         speed = f", {spf:.2f} s/frame on {info['device']}" if spf else ""
-        print(f"wrote {args.output}: {info['frames']} frames at {anim.fps:g} fps, {info['size']}x{info['size']}, "
+        w, h = info["size"]
+        print(f"wrote {args.output}: {info['frames']} frames at {anim.fps:g} fps, {w}x{h}, "
               f"with audio ({info['frames_rendered']} frames rendered, {info['chunks_reused']} chunks reused{speed})")
     return 0
 

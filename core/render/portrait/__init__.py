@@ -3,7 +3,8 @@
 ``warp`` backend (no weights): mediapipe face-mesh landmarks (optional extra ``dreamtalk[render]``), a
 geometric blendshape -> landmark displacement basis (basis.py), head pose as a 3D rotation of the landmarks
 about a pivot in the neck, a dense piecewise-affine warp (warp.py), and a mouth interior and eyelids drawn with
-soft masks (compose.py). Typical use::
+soft masks (compose.py). ``neural`` backend (neural.py, liveportrait.py): LivePortrait's networks with the
+user's own published weights, driven by the rendered proxy head. Typical use of ``warp``::
 
     portrait = prepare_portrait("me.jpg")           # detect, crop to 512x512, build basis and mesh
     render_portrait(anim, portrait, "out.mp4", audio="speech.wav")
@@ -149,8 +150,8 @@ def render_portrait(anim: FaceAnimation, portrait, out_path, audio=None, backend
     from ...progress import Progress
 
     if check_backend(backend) == "neural":
-        raise InputError("the neural backend needs a checkpoint: use core.render.portrait.neural.render_neural "
-                         "(or `dreamtalk render --backend neural --checkpoint FILE`)")
+        raise InputError("the neural backend needs LivePortrait's weights: use core.render.portrait.neural."
+                         "render_neural (or `dreamtalk render --backend neural --checkpoint DIR`)")
     from ..preview import _audio_array
     from ..video import write_video
 

@@ -1,17 +1,22 @@
-"""Portrait ``neural`` backend: a Face-Vid2Vid-style network (fv2v.py) driven by the proxy head's frames.
+"""Portrait ``neural`` backend: LivePortrait's networks (liveportrait.py) with the user's own published weights.
 
-Bring your own checkpoint: nothing is downloaded. The network sees the portrait once (appearance volume,
-canonical keypoints, pose and expression); every frame of the proxy head rendered with the animation is a
-driving frame whose change in pose and expression since the FIRST driving frame is added to the portrait's
-(relative motion transfer, so the portrait keeps its own identity and resting pose).
+Bring your own weights: nothing is downloaded. ``--checkpoint DIR`` is a folder holding LivePortrait's five
+files as published (``appearance_feature_extractor``, ``motion_extractor``, ``warping_module``,
+``spade_generator``, ``stitching_retargeting_module``; ``.pth`` read only with ``torch.load(weights_only=True)``,
+or ``.safetensors``), flat or in its ``base_models/`` and ``retargeting_models/`` sub-folders. Every key and
+shape of all five is checked, and all problems are named in one line, before anything runs.
 
-Checkpoints: ``.safetensors`` (read with the ``safetensors`` package when installed, else with the small
-reader here) or ``.pth`` loaded only with ``torch.load(weights_only=True)``. The config travels with the weights
-(safetensors metadata / a ``config`` entry) and every key and shape is checked before anything is loaded.
+Driving, the paper's way: the proxy head is rendered with the animation's blendshapes (head held still); the
+motion extractor's expression deltas (and scale/translation) of each frame relative to the proxy's neutral
+frame are added to the portrait's own keypoints; head rotation comes from the head curves (times
+``head_scale``); jawOpen and eyeBlink also drive the lip and eye retargeting networks; the stitching network
+keeps the face glued to the shoulders. The portrait's face is cropped (mediapipe landmarks, else a centred
+square), animated at ``net_size`` (256 as trained; the generator doubles it) and pasted back into the full
+portrait with a feathered edge, so the video has the portrait's own size and background.
 
-Rendering runs in chunks saved to a work directory (one ``chunk_NNNNN.npy`` per finished chunk plus a
-``manifest.json`` fingerprint); an interrupted run continues with ``resume``. Slow on CPU: see ``bench_neural``.
-Untrained (random) weights give noise-like, nearly flat images: a trained checkpoint is needed for a face.
+Rendering runs in chunks saved to a work directory (one ``chunk_NNNNN.npy`` of generated crops per finished
+chunk plus a ``manifest.json`` fingerprint); an interrupted run continues with ``resume``. Slow on CPU: see
+``bench_neural``. Random (untrained) weights give noise: real LivePortrait weights are needed for a face.
 """
 from __future__ import annotations
 
@@ -32,6 +37,15 @@ SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I
                       "I8": "i1", "U8": "u1", "BOOL": "?"}  # + BF16, widened to float32 by hand
 _MAX_HEADER = 100 << 20  # a header this large is not a real checkpoint
 MANIFEST = "manifest.json"
+NET_SIZE = 256  # LivePortrait's training resolution; the generator outputs twice this
+# Where the five files may sit inside --checkpoint DIR (flat, or LivePortrait's pretrained_weights layout).
+SUBFOLDERS = ("", "base_models", "retargeting_models", "liveportrait/base_models",
+              "liveportrait/retargeting_models", "pretrained_weights/liveportrait/base_models",
+              "pretrained_weights/liveportrait/retargeting_models")
+CROP_FACE_HEIGHTS = 2.2  # crop side in face heights (forehead to chin): about LivePortrait's own crop
+FEATHER = 0.12  # paste-back blend ramp, as a fraction of the crop side
+LIP_GAIN = 0.5  # lip-open ratio added at jawOpen = 1 (LivePortrait's lip ratios run 0 .. ~0.8)
+DEFAULT_RATIOS = (0.33, 0.33, 0.02)  # eye-open left, right, lip-open when no face landmarks are found
 
 
 def _torch():
@@ -139,187 +153,368 @@ def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, 
             f.write(b)
 
 
+
+
 # ------------------------------------------------------------------------------------------ checkpoints
-def save_checkpoint(model, path) -> None:
-    """Save a FaceVid2Vid network with its config: ``.safetensors`` (metadata) or ``.pth`` (plain dict)."""
-    torch = _torch()
-    from ...fileio import atomic_path
-    from .fv2v import FORMAT, FORMAT_VERSION
-    path = Path(path)
-    cfg = model.cfg.to_dict()
-    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if path.suffix == ".safetensors":
-        write_safetensors(path, {k: v.numpy() for k, v in sd.items()},
-                          {"format": FORMAT, "format_version": str(FORMAT_VERSION), "config": json.dumps(cfg)})
-    elif path.suffix in (".pth", ".pt"):
-        with atomic_path(path) as tmp:
-            torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": sd}, tmp)
-    else:
-        raise InputError(f"checkpoint must end in .safetensors or .pth, got {path.name!r}")
-
-
-def _summarise(names, limit: int = 6) -> str:
+def _summarise(names, limit: int = 4) -> str:
     names = sorted(names)
     more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
 
 
-def check_state_shapes(expected: dict[str, tuple], got: dict[str, tuple], where: str) -> None:
-    """InputError naming missing, unexpected and wrongly shaped keys (all in one line), else nothing."""
+def shape_problems(expected: dict[str, tuple], got: dict[str, tuple]) -> list[str]:
+    """Missing, unexpected and wrongly shaped keys as short phrases (empty when the layout matches)."""
     missing = set(expected) - set(got)
     unexpected = set(got) - set(expected)
-    wrong = [f"{k} {tuple(got[k])} != model {tuple(expected[k])}" for k in sorted(set(expected) & set(got))
+    wrong = [f"{k} {tuple(got[k])} != {tuple(expected[k])}" for k in sorted(set(expected) & set(got))
              if tuple(got[k]) != tuple(expected[k])]
-    parts = []
+    out = []
     if missing:
-        parts.append(f"{len(missing)} missing: {_summarise(missing)}")
+        out.append(f"{len(missing)} missing: {_summarise(missing)}")
     if unexpected:
-        parts.append(f"{len(unexpected)} unexpected: {_summarise(unexpected)}")
+        out.append(f"{len(unexpected)} unexpected: {_summarise(unexpected)}")
     if wrong:
-        more = f" (+{len(wrong) - 6} more)" if len(wrong) > 6 else ""
-        parts.append(f"{len(wrong)} wrong shape: " + "; ".join(wrong[:6]) + more)
-    if parts:
-        raise InputError(f"{where} does not fit the network of its config: " + " | ".join(parts))
+        more = f" (+{len(wrong) - 3} more)" if len(wrong) > 3 else ""
+        out.append(f"{len(wrong)} wrong shape: " + "; ".join(wrong[:3]) + more)
+    return out
 
 
-def _config_from(raw, where: str, notes: list[str]):
-    from .fv2v import FV2VConfig
-    if raw is None:
-        notes.append(f"{where} carries no config; assuming the default network sizes")
-        return FV2VConfig()
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raise InputError(f"{where}: its config is not valid JSON") from None
-    return FV2VConfig.from_dict(raw)
+def find_checkpoint_files(folder) -> dict[str, Path]:
+    """{module name: file} of LivePortrait's five files in ``folder``; InputError naming any that are absent."""
+    from .liveportrait import MODULES
+    folder = Path(folder)
+    if not folder.is_dir():
+        hint = " (give the FOLDER holding LivePortrait's five files)" if folder.is_file() else ""
+        raise InputError(f"checkpoint folder not found: {folder}{hint}; the neural backend never downloads weights")
+    found, absent = {}, []
+    for name in MODULES:
+        hits = [folder / sub / f"{name}{ext}" for sub in SUBFOLDERS for ext in (".pth", ".safetensors")]
+        hit = next((p for p in hits if p.is_file()), None)
+        if hit is None:
+            absent.append(f"{name}.pth")
+        else:
+            found[name] = hit
+    if absent:
+        raise InputError(f"{folder} lacks LivePortrait's {', '.join(absent)} (put the five published files in "
+                         "this folder, flat or in base_models/ and retargeting_models/)")
+    return found
 
 
-def _pth_state(path: Path):
-    """(state dict of tensors, raw config or None) from a .pth, unpickled with weights_only=True only."""
+def _pth_object(path: Path):
+    """The unpickled .pth object, with weights_only=True only (no code can run)."""
     torch = _torch()
     import pickle
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)  # never weights_only=False: no code runs
+        return torch.load(path, map_location="cpu", weights_only=True)  # never weights_only=False
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"{path}: refused: the .pth holds objects other than tensors and plain containers "
-                         f"(only weights_only=True loading is allowed; {first[:160]})") from None
+                         f"(only weights_only=True loading is allowed; {first[:120]})") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError) as e:
-        raise InputError(f"{path}: not a readable .pth checkpoint ({str(e).strip()[:160]})") from None
-    cfg = None
-    if isinstance(obj, dict) and "state_dict" in obj:
-        cfg = obj.get("config")
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in obj.items()):
-        raise InputError(f"{path}: expected a dict of tensors (or {{'config', 'state_dict'}}) in the .pth")
-    return obj, cfg
+        raise InputError(f"{path}: not a readable .pth checkpoint ({str(e).strip().splitlines()[0][:160]})") from None
 
 
-def load_checkpoint(path, device="cpu", notes: list[str] | None = None):
-    """The FaceVid2Vid network with the checkpoint's weights, in eval mode, after checking every key and shape."""
+def _stitching_key(part: str, key: str) -> str:
+    return f"{part}/{key if key.startswith('module.') else 'module.' + key}"
+
+
+def read_module_state(name: str, path: Path) -> dict:
+    """{key: tensor} of one published file (stitching keys flattened to 'retarget_mouth/module.mlp.0.weight')."""
     torch = _torch()
-    from .fv2v import FORMAT, empty_model, expected_shapes
-    notes = notes if notes is not None else []
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint not found: {path} (the neural backend never downloads weights; "
-                         "give your own with --checkpoint)")
-    dev = check_device(device) if not hasattr(device, "type") else device
-    where = f"checkpoint {path.name}"
+    from .liveportrait import STITCHING_PARTS
     if path.suffix == ".safetensors":
-        header, meta, _ = read_safetensors_header(path)
-        if meta.get("format") not in (None, FORMAT):
-            raise InputError(f"{where} is a {meta['format']!r} file, not {FORMAT!r}")
-        cfg = _config_from(meta.get("config"), where, notes)
-        check_state_shapes(expected_shapes(cfg), {k: tuple(e["shape"]) for k, e in header.items()}, where)
+        read_safetensors_header(path)  # validates offsets and sizes before any data is read
         try:
             from safetensors.torch import load_file  # the official reader when installed
-            state = load_file(str(path), device="cpu")
+            flat = load_file(str(path), device="cpu")
         except ImportError:
-            state = {k: torch.from_numpy(v) for k, v in read_safetensors(path).items()}
-    elif path.suffix in (".pth", ".pt"):
-        state, raw_cfg = _pth_state(path)
-        cfg = _config_from(raw_cfg, where, notes)
-        check_state_shapes(expected_shapes(cfg), {k: tuple(v.shape) for k, v in state.items()}, where)
-    else:
-        raise InputError(f"checkpoint must be .safetensors or .pth, got {path.name!r}")
-    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+            flat = {k: torch.from_numpy(v) for k, v in read_safetensors(path).items()}
+        if name != "stitching_retargeting_module":
+            return flat
+        out = {}
+        for k, v in flat.items():
+            part, _, rest = k.replace("/", ".").partition(".")
+            out[_stitching_key(part, rest) if part in STITCHING_PARTS else k] = v
+        return out
+    obj = _pth_object(path)
+    if not isinstance(obj, dict):
+        raise InputError(f"{path}: expected a dict of tensors in the .pth, got {type(obj).__name__}")
+    if name == "stitching_retargeting_module":
+        out = {}
+        for part, sd in obj.items():
+            if isinstance(sd, dict):
+                out.update({_stitching_key(str(part), str(k)): v for k, v in sd.items()})
+            else:
+                out[str(part)] = sd
+        obj = out
+    bad = [str(k) for k, v in obj.items() if not torch.is_tensor(v)]
     if bad:
-        raise InputError(f"{where} has non-finite values in: {_summarise(bad)}")
-    model = empty_model(cfg, dev)
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+        raise InputError(f"{path}: expected only tensors, but {_summarise(bad)} are not")
+    return obj
+
+
+class LivePortraitModels:
+    """The five loaded networks on one device, in eval mode: F, M, W, G and S (stitching, lip, eye)."""
+
+    def __init__(self, modules: dict, device):
+        self.F = modules["appearance_feature_extractor"].to(device).eval()
+        self.M = modules["motion_extractor"].to(device).eval()
+        self.W = modules["warping_module"].to(device).eval()
+        self.G = modules["spade_generator"].to(device).eval()
+        self.S = modules["stitching_retargeting_module"].to(device).eval()
+        self.device = device
+
+
+def load_checkpoint(folder, device="cpu", notes: list[str] | None = None) -> LivePortraitModels:
+    """LivePortrait's five networks from ``folder``, after checking every key and shape of all five files."""
+    torch = _torch()
+    from .liveportrait import MODULES, STITCHING_PARTS, build_module, expected_shapes
+    dev = check_device(device) if not hasattr(device, "type") else device
+    files = find_checkpoint_files(folder)
+    states, problems = {}, []
+    for name in MODULES:
+        state = read_module_state(name, files[name])
+        msgs = shape_problems(expected_shapes(name), {k: tuple(v.shape) for k, v in state.items()})
+        if msgs:
+            problems.append(f"{files[name].name}: " + ", ".join(msgs))
+        states[name] = state
+    if problems:
+        raise InputError(f"{folder} is not LivePortrait's published layout: " + " | ".join(problems))
+    modules = {}
+    for name in MODULES:
+        state = states.pop(name)
+        bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if bad:
+            raise InputError(f"{files[name].name} has non-finite values in: {_summarise(bad)}")
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}  # fp16 mirrors too
+        if name == "stitching_retargeting_module":
+            state = {f"{STITCHING_PARTS[k.split('/')[0]]}.{k.split('/module.', 1)[1]}": v for k, v in state.items()}
+        with torch.device("meta"):
+            m = build_module(name)
+        m.load_state_dict(state, strict=True, assign=True)  # meta tensors take the loaded ones: no init cost
+        modules[name] = m
+    return LivePortraitModels(modules, dev)
+
+
+def random_models(seed: int = 0, device="cpu") -> LivePortraitModels:
+    """All five networks with random weights (benchmarks and tests: measures speed, draws no face)."""
+    torch = _torch()
+    from .liveportrait import MODULES, build_module
+    torch.manual_seed(seed)
+    return LivePortraitModels({n: build_module(n) for n in MODULES}, check_device(device))
+
+
+def save_checkpoint(models: LivePortraitModels, folder, fmt: str = "pth", only=None) -> dict[str, Path]:
+    """Write the five files (or those in ``only``) in the published layout (``pth`` or ``safetensors``), atomically."""
+    torch = _torch()
+    from ...fileio import atomic_path
+    from .liveportrait import MODULES, published_state
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    mods = dict(zip(MODULES, (models.F, models.M, models.W, models.G, models.S)))
+    out = {}
+    for name, m in mods.items():
+        if only is not None and name not in only:
+            continue
+        st = published_state(name, m)
+        if fmt == "pth":
+            out[name] = folder / f"{name}.pth"
+            with atomic_path(out[name]) as tmp:
+                torch.save(st, tmp)
+        elif fmt == "safetensors":
+            if name == "stitching_retargeting_module":
+                st = {f"{part}.{k}": v for part, sd in st.items() for k, v in sd.items()}
+            out[name] = folder / f"{name}.safetensors"
+            write_safetensors(out[name], {k: v.detach().cpu().numpy() for k, v in st.items()})
+        else:
+            raise InputError(f"checkpoint format must be pth or safetensors, got {fmt!r}")
+    return out
+
+
+def checkpoint_fingerprint(folder) -> dict:
+    """{file: [bytes, mtime_ns]} of the five files: a resumed job must use the same weights."""
+    return {str(p.relative_to(folder)): [p.stat().st_size, p.stat().st_mtime_ns]
+            for p in find_checkpoint_files(folder).values()}
 
 
 # ------------------------------------------------------------------------------------------- source image
-def source_image(source, size: int, crop: str = "auto", notes: list[str] | None = None) -> np.ndarray:
-    """(size, size, 3) uint8 portrait crop: the warp backend's face crop, or a centred square crop.
+def face_ratios(lm: np.ndarray) -> tuple[float, float, float]:
+    """(right eye, left eye, lip) open ratios from mediapipe landmarks: lid gap / eye width, lip gap / mouth width."""
+    def ratio(a, b, c, d):
+        return float(np.hypot(*(lm[a, :2] - lm[b, :2])) / (np.hypot(*(lm[c, :2] - lm[d, :2])) + 1e-6))
+    return ratio(159, 145, 33, 133), ratio(386, 374, 263, 362), ratio(13, 14, 61, 291)
 
-    ``crop``: 'face' (needs a face, mediapipe), 'center', or 'auto' (face when one is found, else centre, noted).
-    """
-    from .image_io import apply_crop, face_crop, load_image
+
+class Source:
+    """The full portrait, the square crop the network animates, and the face's open ratios."""
+
+    def __init__(self, image: np.ndarray, crop, net_rgb: np.ndarray, ratios, notes: list[str]):
+        self.image, self.crop, self.net_rgb, self.ratios, self.notes = image, crop, net_rgb, ratios, notes
+
+
+def source_crop(portrait, net_size: int = NET_SIZE, crop: str = "auto", notes: list[str] | None = None) -> Source:
+    """Load the portrait and crop its face (``crop``: 'face', 'center' or 'auto' = face when one is found)."""
+    from . import landmarks as L
+    from .image_io import Crop, apply_crop, load_image
     notes = notes if notes is not None else []
     if crop not in ("auto", "face", "center"):
         raise InputError(f"unknown crop {crop!r}; use auto, face or center")
-    img = load_image(source, notes)
+    img = load_image(portrait, notes)
     h, w = img.shape[:2]
-    if min(h, w) < size // 4:
-        raise InputError(f"the portrait is {w}x{h} px; need at least {size // 4} px on the short side")
-    box = None
+    if min(h, w) < 64:
+        raise InputError(f"the portrait is {w}x{h} px; need at least 64 px on the short side")
+    faces = None
     if crop in ("auto", "face"):
-        from . import landmarks as L
         try:
             faces = L.detect_faces(img)
         except InputError:
             if crop == "face":
                 raise
-            faces = None
-            notes.append("mediapipe not installed: using a centred square crop of the portrait")
+            notes.append("mediapipe not installed: animating a centred square crop of the portrait")
         if faces == [] and crop == "face":
             raise InputError("no face found in the portrait (need a clear, roughly frontal face)")
         if faces == []:
-            notes.append("no face found: using a centred square crop of the portrait")
-        elif faces:
-            if len(faces) > 1:
-                notes.append(f"{len(faces)} faces found; animating the largest")
-            box = face_crop(img.shape, faces[0], size)
-    if box is None:
-        from .image_io import Crop
+            notes.append("no face found: animating a centred square crop of the portrait")
+    if faces:
+        if len(faces) > 1:
+            notes.append(f"{len(faces)} faces found; animating the largest")
+        lm = faces[0]
+        side = min(CROP_FACE_HEIGHTS * L.face_size(lm), float(min(h, w)))
+        cx = float(lm[:, 0].min() + lm[:, 0].max()) / 2
+        cy = 0.5 * float(lm[L.FOREHEAD, 1] + lm[L.CHIN, 1])
+        box = Crop(float(np.clip(cx - side / 2, 0, w - side)), float(np.clip(cy - side / 2, 0, h - side)), side,
+                   net_size)
+        ratios = face_ratios(lm)
+    else:
         side = float(min(h, w))
-        box = Crop((w - side) / 2, (h - side) / 2, side, size)
+        box = Crop((w - side) / 2, (h - side) / 2, side, net_size)
+        ratios = DEFAULT_RATIOS
     if box.scale > 1.5:
-        notes.append(f"the portrait crop is upscaled {box.scale:.1f}x and will look soft")
-    return apply_crop(img, box)
+        notes.append(f"the face crop is upscaled {box.scale:.1f}x and will look soft")
+    return Source(img, box, apply_crop(img, box), ratios, notes)
+
+
+def feather_mask(n: int, feather: float = FEATHER) -> np.ndarray:
+    """(n, n, 1) float32 blend weight: 1 inside, a smooth ramp to 0 over ``feather * n`` at every edge."""
+    r = max(1.0, feather * n)
+    d = np.minimum(np.arange(n) + 0.5, n - np.arange(n) - 0.5) / r
+    t = np.clip(d, 0, 1)
+    ramp = t * t * (3 - 2 * t)  # smoothstep
+    return (ramp[:, None] * ramp[None, :])[:, :, None].astype(np.float32)
+
+
+class PasteBack:
+    """Paste generated crops into the full portrait (scaled so its long side is ``out_size``; even sides)."""
+
+    def __init__(self, source: Source, out_size: int | None = None):
+        from .image_io import resize
+        img = source.image
+        h, w = img.shape[:2]
+        k = 1.0 if out_size is None else out_size / max(h, w)
+        ow, oh = max(2, int(round(w * k)) // 2 * 2), max(2, int(round(h * k)) // 2 * 2)  # H.264 needs even sides
+        self.base = img if (ow, oh) == (w, h) else resize(img, (ow, oh))
+        sx, sy = ow / w, oh / h
+        c = source.crop
+        self.x0, self.y0 = int(round(c.x0 * sx)), int(round(c.y0 * sy))
+        self.side = max(2, min(int(round(c.side * sx)), ow - self.x0, oh - self.y0))
+        self.mask = feather_mask(self.side)
+        self.size = (ow, oh)
+
+    def __call__(self, crop_rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 frame: the portrait with ``crop_rgb`` blended over the face box."""
+        from .image_io import resize
+        face = resize(np.asarray(crop_rgb), (self.side, self.side)).astype(np.float32)
+        out = self.base.copy()
+        y, x, s = self.y0, self.x0, self.side
+        region = out[y:y + s, x:x + s].astype(np.float32)
+        out[y:y + s, x:x + s] = (region + (face - region) * self.mask).round().astype(np.uint8)
+        return out
 
 
 # ----------------------------------------------------------------------------------------------- render
 class NeuralRenderer:
-    """One portrait in a loaded network: ``frame(driving_rgb)`` -> (S, S, 3) uint8, relative to the reference."""
+    """One portrait in the loaded networks: ``frame(k)`` -> (2S, 2S, 3) uint8 crop for animation frame k."""
 
-    def __init__(self, model, source_rgb: np.ndarray, reference_rgb: np.ndarray):
-        self.torch = _torch()
-        self.model = model
-        self.device = next(model.parameters()).device
-        s = model.cfg.image_size
-        for name, a in (("source", source_rgb), ("reference", reference_rgb)):
-            if np.asarray(a).shape != (s, s, 3):
-                raise InputError(f"{name} image must be ({s}, {s}, 3) for this checkpoint, got {np.shape(a)}")
-        with self.torch.inference_mode():
-            self.src = model.source(self._tensor(source_rgb))
-            self.he_ref = model.pose(self._tensor(reference_rgb))
+    def __init__(self, models: LivePortraitModels, source: Source, anim: FaceAnimation, driver,
+                 head_scale: float = 1.0, retarget: bool = True, stitch: bool = True):
+        from ....rigs.arkit import ARKIT_NAMES
+        from . import liveportrait as LP
+        self.torch = torch = _torch()
+        self.lp, self.m, self.anim, self.driver = LP, models, anim, driver
+        self.device = models.device
+        self.head_scale, self.retarget, self.stitch = float(head_scale), retarget, stitch
+        self.jaw = ARKIT_NAMES.index("jawOpen")
+        self.blink = [ARKIT_NAMES.index("eyeBlinkLeft"), ARKIT_NAMES.index("eyeBlinkRight")]
+        s = source.net_rgb.shape[0]
+        if s % LP.SIZE_MULTIPLE:
+            raise InputError(f"the network's input size must be a multiple of {LP.SIZE_MULTIPLE}, got {s}")
+        with torch.inference_mode():
+            x = self._tensor(source.net_rgb)
+            self.f_s = models.F(x)  # (1, 32, 16, S/4, S/4)
+            info = LP.kp_info(models.M(x))
+            self.kp_c, self.exp_s, self.t_s, self.scale_s = info["kp"], info["exp"], info["t"], info["scale"]
+            self.rot_s = LP.rotation_rows(info["pitch"], info["yaw"], info["roll"])  # (1, 3, 3)
+            self.x_s = LP.posed_keypoints(self.kp_c, self.rot_s, self.exp_s, self.scale_s, self.t_s)  # (1, 21, 3)
+            self.neutral = self._proxy_info(np.zeros(anim.weights.shape[1], np.float32))
+            eye_l, eye_r, lip = (float(r) for r in source.ratios)
+            self.eye_s, self.lip_s = (eye_l, eye_r), lip
+            self.eye_rest = self._eye_delta((eye_l + eye_r) / 2)
+            self.lip_rest = self._lip_delta(lip)
 
     def _tensor(self, rgb: np.ndarray):
         t = self.torch.from_numpy(np.array(rgb, dtype=np.uint8, copy=True)).to(self.device)
         return t.permute(2, 0, 1)[None].float() / 255.0  # (1, 3, S, S)
 
-    def frame(self, driving_rgb: np.ndarray) -> np.ndarray:
-        """The portrait moved like the driving frame moved since the reference frame."""
-        m = self.model
+    def _proxy_info(self, weights) -> dict:
+        """Motion-extractor reading of the proxy head showing ``weights``, head held still."""
+        rgb = self.driver.frame(np.asarray(weights, np.float32), np.zeros(3), None)
+        return self.lp.kp_info(self.m.M(self._tensor(rgb)))
+
+    def _mlp(self, name: str, *parts):
+        x = self.torch.cat([p.reshape(1, -1).float() for p in parts], 1)
+        return getattr(self.m.S, name)(x)
+
+    def _eye_delta(self, open_ratio: float):
+        r = self.torch.tensor([*self.eye_s, open_ratio], device=self.device)
+        return self._mlp("eye", self.x_s, r).view(1, -1, 3)  # (1, 21, 3)
+
+    def _lip_delta(self, open_ratio: float):
+        r = self.torch.tensor([self.lip_s, open_ratio], device=self.device)
+        return self._mlp("lip", self.x_s, r).view(1, -1, 3)
+
+    def head_rows(self, k: int):
+        """(1, 3, 3) row rotation of the head curves at frame k in the keypoints' frame (x right, y down, z in)."""
+        from ...rotation import head_rotation_matrices
+        r = head_rotation_matrices(np.asarray(self.anim.head_rotation[k], np.float64)[None] * self.head_scale)[0]
+        flip = np.diag([1.0, -1.0, -1.0])  # head frame (Y up, Z to camera) -> image frame
+        return self.torch.tensor((flip @ r @ flip).T, dtype=self.torch.float32, device=self.device)[None]
+
+    def keypoints(self, k: int):
+        """(1, 21, 3) driving keypoints for frame k: the portrait's own, moved as the proxy moved since rest."""
+        torch, lp = self.torch, self.lp
+        w = np.asarray(self.anim.weights[k], np.float32)
+        d, n = self._proxy_info(w), self.neutral
+        exp = self.exp_s + (d["exp"] - n["exp"])
+        scale = self.scale_s * (d["scale"] / n["scale"])
+        t = self.t_s + (d["t"] - n["t"])
+        x_d = lp.posed_keypoints(self.kp_c, self.rot_s @ self.head_rows(k), exp, scale, t)
+        if self.retarget:
+            blink = float(np.clip(w[self.blink].mean(), 0, 1))
+            x_d = x_d + self._eye_delta((sum(self.eye_s) / 2) * (1 - blink)) - self.eye_rest
+            x_d = x_d + self._lip_delta(self.lip_s + LIP_GAIN * float(np.clip(w[self.jaw], 0, 1))) - self.lip_rest
+        if self.stitch:
+            delta = self._mlp("stitching", self.x_s, x_d)  # (1, 65): 63 keypoint moves + (tx, ty)
+            x_d = x_d + delta[:, :-2].view(1, -1, 3)
+            x_d = x_d + torch.nn.functional.pad(delta[:, None, -2:], (0, 1))
+        return x_d
+
+    def frame(self, k: int) -> np.ndarray:
+        """(2S, 2S, 3) uint8 crop of animation frame k."""
         with self.torch.inference_mode():
-            he = m.relative(self.src["he"], m.pose(self._tensor(driving_rgb)), self.he_ref)
-            img = m.animate(self.src, he)[0]  # (3, S, S) in [0, 1]
-        return (img.clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+            x_d = self.keypoints(k)
+            img = self.m.G(self.m.W(self.f_s, x_d, self.x_s)["out"])[0]  # (3, 2S, 2S) in [0, 1]
+            img = self.torch.nan_to_num(img, 0.5).clamp(0, 1)
+        return (img * 255.0).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
 def _anim_digest(anim: FaceAnimation) -> str:
@@ -381,8 +576,10 @@ def _check_request(anim, out_path, chunk) -> Path:
     return out_path
 
 
-def _render_chunks(renderer: NeuralRenderer, driving, work: Path, todo: list[int], chunk: int, t_frames: int,
-                   s: int, progress: bool, log) -> tuple[float, int]:
+
+
+def _render_chunks(renderer: NeuralRenderer, work: Path, todo: list[int], chunk: int, t_frames: int, s: int,
+                   progress: bool, log) -> tuple[float, int]:
     """Render and save the chunks ``todo`` with a progress bar; returns (seconds rendering, frames rendered)."""
     from ...progress import Progress
 
@@ -391,22 +588,22 @@ def _render_chunks(renderer: NeuralRenderer, driving, work: Path, todo: list[int
     if todo:
         # Time the first frame before the progress bar starts, so the speed note is not drawn over by it.
         t0 = time.perf_counter()
-        first = renderer.frame(driving(todo[0] * chunk))
+        first = renderer.frame(todo[0] * chunk)
         t_render, rendered = time.perf_counter() - t0, 1
         where = "on the CPU (the neural backend is slow on CPU; --device cuda uses a GPU)" \
             if renderer.device.type == "cpu" else f"on {renderer.device}"
-        log(f"note: {t_render:.2f} s/frame {where}: about {t_render * n_todo / 60:.1f} min for {n_todo} frames")
+        log(f"note: {t_render:.1f} s/frame {where}: about {t_render * n_todo / 60:.1f} min for {n_todo} frames")
     with Progress(t_frames, "neural", enabled=None if progress else False) as bar:
         bar.update(t_frames - n_todo + rendered)
         for c in todo:
             a, b = c * chunk, min(t_frames, (c + 1) * chunk)
-            frames = np.empty((b - a, s, s, 3), np.uint8)  # (n, S, S, 3)
+            frames = np.empty((b - a, s, s, 3), np.uint8)  # (n, 2S, 2S, 3) generated crops
             for k in range(a, b):
                 if k == a and c == todo[0]:
                     frames[0] = first
                     continue
                 t0 = time.perf_counter()
-                frames[k - a] = renderer.frame(driving(k))
+                frames[k - a] = renderer.frame(k)
                 t_render += time.perf_counter() - t0
                 rendered += 1
                 bar.update(1)
@@ -414,17 +611,15 @@ def _render_chunks(renderer: NeuralRenderer, driving, work: Path, todo: list[int
     return t_render, rendered
 
 
-def _video_frames(work: Path, n_chunks: int, chunk: int, t_frames: int, s: int, out_size: int):
-    """Yield every (out_size, out_size, 3) frame from the saved chunks, in order."""
-    from .image_io import resize
-
+def _video_frames(work: Path, n_chunks: int, chunk: int, t_frames: int, s: int, paste: PasteBack):
+    """Yield every full frame (generated crop pasted into the portrait) from the saved chunks, in order."""
     for c in range(n_chunks):
         n = min(chunk, t_frames - c * chunk)
         a = _load_chunk(_chunk_path(work, c), n, s)
         if a is None:
             raise InputError(f"chunk {c} in {work} vanished or changed while muxing")
         for f in a:
-            yield f if out_size == s else resize(np.asarray(f), (out_size, out_size))
+            yield paste(f)
 
 
 def _remove_work_dir(work: Path, n_chunks: int) -> None:
@@ -438,64 +633,70 @@ def _remove_work_dir(work: Path, n_chunks: int) -> None:
         pass  # something else is in there: leave it
 
 
+
+
+def check_options(head_scale: float = 1.0, net_size: int = NET_SIZE, out_size: int | None = None) -> None:
+    """InputError for a head scale outside [0, 3], a network size not a multiple of 128, an odd output size."""
+    if not (isinstance(head_scale, (int, float)) and math.isfinite(head_scale) and 0 <= head_scale <= 3):
+        raise InputError(f"head scale must be a number in [0, 3], got {head_scale!r}")
+    if not isinstance(net_size, int) or net_size % 128 or not 128 <= net_size <= 1024:
+        raise InputError(f"network size must be a multiple of 128 in [128, 1024], got {net_size}")
+    if out_size is not None and (int(out_size) % 2 or not 16 <= int(out_size) <= 4096):
+        raise InputError(f"output size must be an even number of pixels in [16, 4096], got {out_size}")
+
+
 def render_neural(anim: FaceAnimation, portrait, out_path, checkpoint, audio=None, chunk: int = 64,
                   work_dir=None, resume: bool = False, device: str = "cpu", view: str = "front",
-                  crop: str = "auto", out_size: int | None = None, keep_work: bool = False,
-                  progress: bool = True, log=None) -> dict:
-    """Write an MP4 of ``portrait`` (path or image) animated by ``anim`` through the checkpoint's network.
+                  crop: str = "auto", out_size: int | None = None, head_scale: float = 1.0,
+                  net_size: int = NET_SIZE, keep_work: bool = False, progress: bool = True, log=None,
+                  models: LivePortraitModels | None = None) -> dict:
+    """Write an MP4 of ``portrait`` (path or image) animated by ``anim`` through LivePortrait's networks.
 
-    Frames are rendered in chunks of ``chunk`` into ``work_dir`` (default: ``<out>.neural-work``); with
-    ``resume`` the finished chunks there are reused. The video (``out_size`` square, default the network's
-    size) with ``audio`` muxed in is written whole or not at all; the work dir is removed after success unless
+    ``checkpoint`` is the folder of the five published files (``models``: already loaded from it). Frames are rendered
+    in chunks of ``chunk`` into ``work_dir`` (default ``<out>.neural-work``); with ``resume`` the finished
+    chunks there are reused. The video has the portrait's size (long side ``out_size`` when given) with
+    ``audio`` muxed in, written whole or not at all; the work dir is removed after success unless
     ``keep_work``. ``log`` receives one-line notes (measured speed, resume state). Returns a summary dict.
     """
-    from ...fileio import sha256_file
     from ..preview import HeadRenderer, _audio_array, check_view
     from ..video import write_video
 
     log = log or (lambda msg: None)
     out_path = _check_request(anim, out_path, chunk)
     view = check_view(view)
+    check_options(head_scale, net_size, out_size)
     au = _audio_array(audio)  # a bad audio file fails before the slow part
     notes: list[str] = []
-    model = load_checkpoint(checkpoint, device, notes)
-    cfg = model.cfg
-    s = cfg.image_size
-    out_size = s if out_size is None else int(out_size)
-    if out_size % 2 or not 16 <= out_size <= 2048:
-        raise InputError(f"output size must be an even number of pixels in [16, 2048], got {out_size}")
-    src = source_image(portrait, s, crop, notes)
+    fingerprint = checkpoint_fingerprint(checkpoint) if checkpoint is not None else "in-memory models"
+    if models is None:
+        models = load_checkpoint(checkpoint, device, notes)
+    src = source_crop(portrait, net_size, crop, notes)
     for n in notes:
         log(f"warning: {n}")
+    paste = PasteBack(src, None if out_size is None else int(out_size))
+    s = 2 * net_size  # the generator doubles the input size
     t_frames = anim.num_frames
     n_chunks = (t_frames + chunk - 1) // chunk
-    manifest = {"format": 1, "checkpoint_sha256": sha256_file(checkpoint), "config": cfg.to_dict(),
-                "source_sha256": hashlib.sha256(src.tobytes()).hexdigest(),
+    manifest = {"format": 2, "checkpoint": fingerprint, "net_size": net_size, "head_scale": float(head_scale),
+                "source_sha256": hashlib.sha256(src.net_rgb.tobytes()).hexdigest(),
                 "animation_sha256": _anim_digest(anim), "frames": t_frames, "chunk": chunk, "view": view}
     work = Path(work_dir) if work_dir is not None else out_path.with_name(out_path.name + ".neural-work")
     _open_work_dir(work, manifest, resume)
-
-    driver = HeadRenderer(view, s)
-    hr, ht = anim.head_rotation, anim.head_translation
-
-    def driving(k: int) -> np.ndarray:
-        """(S, S, 3) proxy head frame k: the network's driving image."""
-        return driver.frame(anim.weights[k], hr[k], None if ht is None else ht[k])
-
-    renderer = NeuralRenderer(model, src, driving(0))  # motion is transferred relative to driving frame 0
+    renderer = NeuralRenderer(models, src, anim, HeadRenderer(view, net_size), head_scale)
     done = [c for c in range(n_chunks) if _load_chunk(_chunk_path(work, c), min(chunk, t_frames - c * chunk), s)
             is not None]
     if resume:
         log(f"resuming {work}: {len(done)} of {n_chunks} chunks already rendered")
     todo = [c for c in range(n_chunks) if c not in done]
-    t_render, rendered = _render_chunks(renderer, driving, work, todo, chunk, t_frames, s, progress, log)
-    info = write_video(out_path, _video_frames(work, n_chunks, chunk, t_frames, s, out_size), anim.fps,
-                       (out_size, out_size), audio=au, num_frames=t_frames)
+    t_render, rendered = _render_chunks(renderer, work, todo, chunk, t_frames, s, progress, log)
+    info = write_video(out_path, _video_frames(work, n_chunks, chunk, t_frames, s, paste), anim.fps,
+                       paste.size, audio=au, num_frames=t_frames)
     if not keep_work:
         _remove_work_dir(work, n_chunks)
-    info.update(backend="neural", size=out_size, network_size=s, chunks=n_chunks, chunks_reused=len(done),
-                frames_rendered=rendered, seconds_per_frame=(t_render / rendered) if rendered else None,
-                device=str(renderer.device), work_dir=str(work), notes=notes)
+    info.update(backend="neural", size=list(paste.size), network_size=net_size, chunks=n_chunks,
+                chunks_reused=len(done), frames_rendered=rendered,
+                seconds_per_frame=(t_render / rendered) if rendered else None, device=str(renderer.device),
+                work_dir=str(work), notes=notes)
     return info
 
 
@@ -506,35 +707,39 @@ def _save_chunk(path: Path, frames: np.ndarray) -> None:
         np.save(f, frames, allow_pickle=False)
 
 
-def bench_neural(config: str = "tiny", frames: int = 3, device: str = "cpu") -> dict:
-    """Seconds per frame of a randomly initialised network ('tiny' or 'default' sizes) on random images.
+def bench_neural(sizes=(256, 512), frames: int = 2, device: str = "cpu", models=None) -> dict:
+    """Seconds per frame of the whole per-frame path with random weights at each network input size.
 
-    Per frame = pose/expression of the driving frame + motion field + generator (the source pass is once
-    per video and reported apart). Untrained weights: this measures speed only.
+    Per frame = proxy head render + motion extractor + retargeting and stitching + warping + generator +
+    paste-back (the source pass is once per video and reported apart). Random weights: speed only.
     """
     torch = _torch()
-    from .fv2v import FV2VConfig, build_model, count_parameters, tiny_config
-    cfg = {"tiny": tiny_config, "default": FV2VConfig}.get(config)
-    if cfg is None:
-        raise InputError(f"unknown bench config {config!r}; use tiny or default")
-    cfg = cfg()
+    from ..preview import HeadRenderer, demo_animation
+    from . import astronaut
     dev = check_device(device)
-    torch.manual_seed(0)
-    model = build_model(cfg, dev)
-    rng = np.random.default_rng(0)
-    imgs = rng.integers(0, 256, (frames + 2, cfg.image_size, cfg.image_size, 3), dtype=np.uint8)
     t0 = time.perf_counter()
-    r = NeuralRenderer(model, imgs[0], imgs[1])
-    setup = time.perf_counter() - t0
-    r.frame(imgs[1])  # warm-up (allocator, kernels)
-    t0 = time.perf_counter()
-    for k in range(frames):
-        r.frame(imgs[2 + k])
-    per = (time.perf_counter() - t0) / frames
-    return {"backend": "neural", "config": config, "size": cfg.image_size, "parameters": count_parameters(model),
-            "device": str(dev), "threads": torch.get_num_threads(), "source_seconds": setup,
-            "seconds_per_frame": per, "frames": frames}
+    models = models or random_models(0, dev)
+    build = time.perf_counter() - t0
+    anim = demo_animation((frames + 1) / 30.0)
+    out = {"backend": "neural", "device": str(dev), "threads": torch.get_num_threads(),
+           "parameters": sum(p.numel() for m in (models.F, models.M, models.W, models.G, models.S)
+                             for p in m.parameters()),
+           "build_seconds": build, "frames": frames, "sizes": {}}
+    for size in sizes:
+        src = source_crop(astronaut(), int(size), "center")
+        paste = PasteBack(src)
+        t0 = time.perf_counter()
+        r = NeuralRenderer(models, src, anim, HeadRenderer("front", int(size)))
+        setup = time.perf_counter() - t0
+        paste(r.frame(0))  # warm-up (allocator, kernels)
+        t0 = time.perf_counter()
+        for k in range(1, frames + 1):
+            paste(r.frame(k))
+        per = (time.perf_counter() - t0) / frames
+        out["sizes"][str(size)] = {"network_input": int(size), "output_crop": 2 * int(size),
+                                   "source_seconds": setup, "seconds_per_frame": per}
+    return out
 
 
-if __name__ == "__main__":  # python -m dreamtalk.core.render.portrait.neural [tiny|default] [frames]
-    print(json.dumps(bench_neural(*(sys.argv[1:2] or ["tiny"]), *[int(x) for x in sys.argv[2:3]]), indent=1))
+if __name__ == "__main__":  # python -m dreamtalk.core.render.portrait.neural [size ...]
+    print(json.dumps(bench_neural(tuple(int(x) for x in sys.argv[1:]) or (256, 512)), indent=1))
