@@ -69,6 +69,16 @@ def test_engine_makes_one_frame_per_30fps_frame_and_is_deterministic():
     assert np.allclose(np.stack([f.head for f in fr])[:e.emodiff_delay], 0.0)
 
 
+def test_upper_face_eases_in_from_rest_without_a_head_pop():
+    a = _speech(5.0)
+    e, fr = _run_engine(a, lookahead_ms=33, seed=2)
+    head = np.degrees(np.stack([f.head for f in fr]))  # (T, 3)
+    k = e.emodiff_delay
+    assert np.allclose(head[:k], 0.0) and np.abs(head[k + 20:]).max() > 0.3  # rest, then EmoDiff's head moves
+    # the switch from the rest pose to EmoDiff is as smooth as the motion after it
+    assert np.abs(np.diff(head[k - 2:k + 16], axis=0)).max() <= np.abs(np.diff(head[k + 16:], axis=0)).max() + 0.05
+
+
 def test_emotion_change_cross_fades():
     from dreamtalk.core.live.engine import StyleSchedule
     s = StyleSchedule(np.zeros(4, np.float32), transition=15)

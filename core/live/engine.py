@@ -36,6 +36,9 @@ VOICE_HOLD = 1.5  # seconds after the last voiced sound the mouth still follows 
 LIPS_CONTEXT = 31  # past frames the lip network's dilated stack reaches (receptive field 63 = 31 + 1 + 31)
 
 
+EASE_IN_FRAMES = 15  # model frames (0.5 s) over which EmoDiff takes over from the rest pose
+
+
 def lookahead_frames(ms: float) -> int:
     """Whole 30 fps frames of look-ahead for ``ms`` milliseconds (0..200)."""
     ms = float(ms)
@@ -297,6 +300,11 @@ class LiveEngine:
             for i, f in enumerate(frames):
                 e = int(f) - self.emodiff_delay
                 out[i] = self._emo.get(e, self.rest) if e >= 0 else self.rest
+                if 0 <= e < EASE_IN_FRAMES:
+                    # The first window starts near the rest pose, not on it: ease in so the head never pops.
+                    r = (e + 1) / EASE_IN_FRAMES
+                    r = r * r * (3.0 - 2.0 * r)  # smoothstep
+                    out[i] = (1.0 - r) * self.rest + r * out[i]
         return out
 
     # ---- lip path ------------------------------------------------------------------------------
