@@ -116,6 +116,23 @@ def test_same_seed_same_output_different_seed_differs(tiny_weights):
     assert np.all((a.weights >= 0) & (a.weights <= 1)) and a.metadata["seed"] == 5
 
 
+def test_takes_of_another_length_get_their_own_noise(tiny_weights, monkeypatch):
+    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy
+    first = []
+    real = EmoDiffNumpy.sample_sequence
+
+    def spy(self, feats, style, rng=None, **kw):
+        first.append(rng.bit_generator.state["state"]["state"])  # the noise generator's starting state
+        return real(self, feats, style, rng=rng, **kw)
+
+    monkeypatch.setattr(EmoDiffNumpy, "sample_sequence", spy)
+    a = speechlike(2.0)
+    longer = np.concatenate([a, np.zeros(SR // 2, a.dtype)])
+    gen(tiny_weights, a, seed=0), gen(tiny_weights, a, seed=0), gen(tiny_weights, longer, seed=0)
+    # the same take twice: the same noise; another take with the same seed: its own (blinks no longer in lockstep)
+    assert first[0] == first[1] and first[0] != first[2]
+
+
 def test_emotion_and_intensity_change_the_output(tiny_weights):
     n = gen(tiny_weights, emotion="neutral")
     h1, h0 = gen(tiny_weights, emotion="happy", intensity=1.0), gen(tiny_weights, emotion="happy", intensity=0.0)
