@@ -249,3 +249,20 @@ def test_algorithmic_latency_grows_with_the_lookahead_and_fits_the_session_delay
     assert med[2] - med[0] == pytest.approx(0.1, abs=0.005)
     for la, frames in ((0, 0), (100, 3)):  # the sender's fixed delay covers the worst case
         assert np.max(algorithmic_latency(la, 60.0, 4.0)) <= algorithmic_delay(frames, 0.01) + 1 / 60 + 1e-9
+
+
+def test_window_noise_depends_on_the_audio_not_only_the_seed(monkeypatch):
+    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy
+    states = []
+    real = EmoDiffNumpy.sample_window
+
+    def spy(self, audio, style, rng, **kw):
+        states.append(rng.bit_generator.state["state"]["state"])
+        return real(self, audio, style, rng, **kw)
+
+    monkeypatch.setattr(EmoDiffNumpy, "sample_window", spy)
+    for seed in (0, 0, 1):
+        _run_engine(_speech(3.5, seed=seed), seed=0)
+    n = len(states) // 3
+    a, b, c = states[:n], states[n:2 * n], states[2 * n:]
+    assert a == b and a[-1] != c[-1]  # same audio: same performance; other audio: its own blinks

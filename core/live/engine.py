@@ -111,7 +111,7 @@ class LiveEngine:
         self.lookahead = lookahead_frames(lookahead_ms)
         self.steps = c.sample_steps if steps is None else int(steps)
         self.head = bool(head)
-        self.rng = np.random.default_rng(int(seed))
+        self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
         self.features = StreamingFeatures(history)
         self.emotion, self.intensity = canonical_emotion(emotion), check_intensity(intensity)
         self.styles = StyleSchedule(self.emo.emotion_style(self.emotion, self.intensity), transition * FPS)
@@ -246,7 +246,11 @@ class LiveEngine:
             mask[-1] = 1.0
         else:
             prefix, mask = self._prev, np.ones(c.prefix, np.float32)
-        x = self.emo.sample_window(audio, style, self.rng, prefix=prefix, prefix_mask=mask, steps=self.steps)
+        # Blinks and head moves come from the noise: a noise seeded by the seed alone would give every session the
+        # same blinks at the same moments (seed 0: none for 30 s). Each window's noise also depends on its audio.
+        key = int(np.round(float(np.abs(audio).sum()) * 16.0)) & 0xFFFFFFFF
+        rng = np.random.default_rng([self.seed, s, key])
+        x = self.emo.sample_window(audio, style, rng, prefix=prefix, prefix_mask=mask, steps=self.steps)
         x = x.astype(np.float64)  # (W, 55) raw
         o = self.overlap
         if self._tail is not None and o:
