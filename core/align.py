@@ -346,7 +346,10 @@ class Recognizer:
 
     def recognize(self, audio: np.ndarray, sr: int) -> Recognition:
         """Phones tiling [0, duration], text and words of ``audio`` (float mono at ``sr``), in this process."""
-        pcm = _to_pcm16(audio, sr)
+        return self.recognize_pcm(_to_pcm16(audio, sr))
+
+    def recognize_pcm(self, pcm: np.ndarray) -> Recognition:
+        """:meth:`recognize` of 16 kHz int16 audio (N,), piece by piece, in this process."""
         pieces = _chunks(pcm)
         return _join_pieces(pcm, pieces, [self._piece(pcm[a:b].tobytes()) for a, b in pieces])
 
@@ -360,7 +363,6 @@ def _join_pieces(pcm: np.ndarray, pieces: list[tuple[int, int]], done: list) -> 
         phones += [(p, s + off, e + off) for p, s, e in ph]
         words += [Word(w, s + off, e + off, c) for w, s, e, c in ws]
     return Recognition(_tile(phones, len(pcm) / ALIGN_SR), " ".join(w.word for w in words), words)
-
 
 
 def recognize_phones(audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
@@ -432,8 +434,7 @@ class RecognitionJob:
                     return _join_pieces(self.pcm, self.pieces, done)
                 except BrokenProcessPool:
                     pass  # a worker died (killed, out of memory): recognise here instead
-            rec = Recognizer()
-            return _join_pieces(self.pcm, self.pieces, [rec._piece(self.pcm[a:b].tobytes()) for a, b in self.pieces])
+            return Recognizer().recognize_pcm(self.pcm)  # the same pieces: _chunks is deterministic
         finally:
             self.cancel()
 

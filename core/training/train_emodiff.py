@@ -36,7 +36,8 @@ def window_stat_loss(pred, target, m, w):
 
     per = (pmax - tmax) ** 2 + (std(pred) - std(target)) ** 2  # (B, C)
     per = per * (w.reshape(-1, 1) if torch.is_tensor(w) else w)
-    return per[m.sum((1, 2)) > 1].mean() if bool((m.sum((1, 2)) > 1).any()) else per.sum() * 0
+    keep = m.sum((1, 2)) > 1  # (B,) windows with at least two real frames
+    return per[keep].mean() if bool(keep.any()) else per.sum() * 0
 
 
 def emodiff_loss(model, b: dict, gen, train: bool):
