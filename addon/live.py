@@ -175,7 +175,7 @@ class DREAMTALK_OT_live(bpy.types.Operator):
         """Stop the stream, put the pose back, key the recording if asked."""
         s = self._session
         s.stop()
-        s.wait(2.0)
+        s.wait(12.0)  # its threads finish their block first (milliseconds; seconds only on a loaded machine)
         self._target.restore()
         if s.error:
             self.report({"ERROR"}, s.error)

@@ -142,6 +142,26 @@ def test_file_session_counts_frames_on_its_clock_and_records_them():
     assert anim.fps == 50 and anim.metadata["live"] is True
 
 
+def test_a_stopped_session_has_no_thread_left_when_done():
+    """A host may exit right after `done` (bpy 4.5 hung at exit with a model thread still inside numpy)."""
+    import threading
+
+    from dreamtalk.core.live import LiveEngine, LiveSession
+    from dreamtalk.core.live.sources import FileSource, Source
+
+    class Mem(FileSource):
+        def __init__(self, audio):
+            Source.__init__(self, log=lambda line: None)
+            self.audio, self.duration, self.speed = audio, audio.size / 16000, 1.0
+
+    s = LiveSession(Mem(_speech(6.0)), LiveEngine(background=True), fps=60, log=lambda line: None).start()
+    time.sleep(1.5)  # mid-stream: EmoDiff windows are being sampled in the background
+    s.stop()
+    assert s.wait(20)
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("dreamtalk-") and t.is_alive()]
+    assert alive == []
+
+
 def test_stdin_closing_stops_cleanly_and_bad_bytes_are_one_line(tmp_path):
     from dreamtalk.core.live import LiveEngine, LiveSession
     from dreamtalk.core.live.sources import StreamSource

@@ -56,8 +56,8 @@ if [ "${DREAMTALK_LTS:-1}" != 0 ]; then
     if "$venv/bin/python" -m pip install -q "numpy<2" "bpy==$v" pytest pygltflib scipy soundfile Pillow \
         && "$venv/bin/python" -m pip install -q --no-deps -e .; then
       echo "== Blender tests under bpy==$v"
-      "$venv/bin/python" -m pytest -q -m blender tests/test_addon.py tests/test_extension.py tests/test_fbx.py \
-        tests/test_gltf.py
+      "$venv/bin/python" -m pytest -q -m blender tests/test_addon.py tests/test_addon_live.py tests/test_extension.py \
+        tests/test_fbx.py tests/test_gltf.py
     else
       echo "== bpy==$v cannot be installed here: its Blender tests are skipped"
     fi

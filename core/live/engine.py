@@ -281,10 +281,12 @@ class LiveEngine:
                     self._cond.notify_all()
                 return
 
-    def close(self) -> None:
-        """Stop the background EmoDiff thread, if any."""
+    def close(self, timeout: float = 0.0) -> None:
+        """Stop the background EmoDiff thread, if any, waiting up to ``timeout`` s for its window to finish."""
         if self._worker is not None:
             self._jobs.put(None)
+            if timeout > 0 and self._worker is not threading.current_thread():
+                self._worker.join(timeout)
 
     def _wait_emodiff(self, frame: int) -> None:
         """Block until EmoDiff frame ``frame`` is final (at once without the background thread)."""

@@ -26,6 +26,7 @@ from .engine import FPS, LiveEngine
 STALL_SECONDS = 0.1  # no input for this long: the input has dropped, fill with silence
 SLEW = 0.005  # largest fractional change of tau's rate when following a microphone's clock
 COMPUTE_MARGIN = 0.01  # seconds allowed for the models to turn a block into frames
+JOIN_SECONDS = 5.0  # longest wait at the end for a model thread to finish its block or window
 
 
 def algorithmic_delay(lookahead: int, block: float) -> float:
@@ -90,7 +91,8 @@ class LiveSession:
         """Start the source, the model worker and the sender."""
         self._cpu0 = time.process_time()
         self._last_audio = time.perf_counter()
-        threading.Thread(target=self._worker, name="dreamtalk-live-models", daemon=True).start()
+        self._models = threading.Thread(target=self._worker, name="dreamtalk-live-models", daemon=True)
+        self._models.start()
         self._sender = threading.Thread(target=self._send_loop, name="dreamtalk-live-sender", daemon=True)
         self._sender.start()
         self.source.start(self._on_audio, self._on_end)
@@ -191,8 +193,13 @@ class LiveSession:
         finally:
             self.cpu_seconds = time.process_time() - self._cpu0
             self._stop.set()
-            self.engine.close()
             self.source.stop()
+            # Every thread of the session ends before `done`: a host that exits right after (Blender's bpy
+            # module under load) must not find one of them inside numpy (seen as a hang at exit under bpy 4.5).
+            self._models.join(JOIN_SECONDS)
+            self.engine.close(JOIN_SECONDS)
+            if self.source.thread is not None:
+                self.source.thread.join(1.0)  # a file or socket source sees the stop within a block
             for s in self.senders:
                 s.close()
             self.done.set()
