@@ -118,7 +118,7 @@ def _suppress_blinks(weights: np.ndarray) -> np.ndarray:
 def _phones_mouth(phones, feats: np.ndarray) -> np.ndarray:
     """(T, 52) emotion-free mouth track at 30 fps for aligned phones."""
     from .audio import N_MELS
-    from .mouth import mouth_track
+    from .lips.mouth import mouth_track
 
     loudness = np.clip(feats[:, N_MELS], 0.0, 1.0)  # energy feature: 1 = the clip's loud frames
     return mouth_track(phones, feats.shape[0], 30.0, loudness=loudness).weights
@@ -160,7 +160,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     silent = is_silent(a16)
     job = None
     if recognize and not silent:
-        from .align import start_recognition
+        from .lips.align import start_recognition
         if progress is True:
             print("recognizing speech ...", file=sys.stderr, flush=True)
         job = start_recognition(a16, 16000)  # worker processes recognise while EmoDiff samples here
@@ -274,13 +274,13 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
     if models.lips is not None:
         lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
         if models.lips.cfg.phone_scores:
-            from .phone_scores import phone_posteriors
+            from .lips.phone_scores import phone_posteriors
             lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
     if silent:
         # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
-        from .mouth import mouth_track
+        from .lips.mouth import mouth_track
         idx = [INDEX[n] for n in MOUTH_SET]
         weights[:, idx] = mouth_track([], t).weights[:, idx]
     return weights
@@ -290,7 +290,7 @@ def _timed_phones(a16, transcript, job) -> tuple:
     """Phone timings for the mouth from a transcript or a recognition job: (phones, share in the blend, aligned,
     recognised text); a transcript that cannot be aligned warns and leaves the network's mouth."""
     if transcript is not None and str(transcript).strip():
-        from .align import align_transcript
+        from .lips.align import align_transcript
         from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
         try:
             return align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT, True, None

@@ -39,7 +39,7 @@ def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_aud
                          style_d_model=16, style_layers=1, style_heads=2, style_max_frames=32,
                          diffusion_steps=50, dropout=0.0)
     from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
-    from dreamtalk.core.phone_scores import N_PHONE_SCORES
+    from dreamtalk.core.lips.phone_scores import N_PHONE_SCORES
     lcfg = LipsConfig(style_dim=8, channels=16, dilations=(1, 2), dropout=0.0, subframe_audio=subframe_audio,
                       phone_scores=phone_scores,
                       audio_dim=(SUBFRAME_FEATURE_DIM if subframe_audio else FEATURE_DIM)
@@ -332,7 +332,7 @@ def test_subframe_lips_get_the_subframe_features(tmp_path):
 def test_phone_score_lips_get_the_acoustic_posteriors(tmp_path):
     from dreamtalk.core.audio import features_numpy
     from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
-    from dreamtalk.core.phone_scores import phone_posteriors
+    from dreamtalk.core.lips.phone_scores import phone_posteriors
     w = build_tiny_weights(tmp_path / "w", phone_scores=True)
     bare = build_tiny_weights(tmp_path / "bare", lips=False)
     audio = speechlike(1.2)

@@ -133,7 +133,7 @@ class LiveEngine:
         self._tail: np.ndarray | None = None  # (O, 55) raw: the last window's frames the next one cross-fades into
         self._emo: dict[int, np.ndarray] = {}  # EmoDiff frame -> (55,) raw motion, final
         self.rest = self._rest_motion()  # (55,) shown before EmoDiff's first frames arrive
-        from ..mouth import mouth_track
+        from ..lips.mouth import mouth_track
         self._rest_mouth = mouth_track([], 1).weights[0]  # (52,) the closed resting mouth of a silent file
         self._voice_checked = 0  # samples checked for voicing so far
         self._last_voiced = -10 ** 9  # sample index of the last voiced sound heard
