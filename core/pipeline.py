@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,10 +18,8 @@ from ..rigs.arkit import INDEX, MOUTH_SET
 from .animation import FaceAnimation
 from .emotions import canonical_emotion, check_intensity
 from .errors import Cancelled, InputError
+from .models.bundle import Models, load_models
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-EMODIFF_FILE = "emodiff.npz"
-LIPS_FILE = "lips.npz"
 DEFAULT_GUIDANCE = 1.0  # emotion labels pick in-distribution style vectors: no guidance needed (and 2x faster)
 # A reference clip (e.g. a real iPhone capture) sits outside the training styles: stronger guidance carries its
 # style through (measured in docs/training.md: with 1.0 a sad capture's upper face is not reproduced).
@@ -31,37 +28,6 @@ MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
 TRANSCRIPT_MOUTH_WEIGHT = 0.8  # share of the aligned mouth track when a transcript is given
 RECOGNIZED_MOUTH_WEIGHT = 0.65  # less when the words come from speech recognition (they may be wrong)
 _BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
-_MODELS: dict[str, Any] = {}
-_LOCK = threading.Lock()
-
-
-class Models:
-    """The loaded numpy networks (EmoDiff and lip refinement)."""
-
-    def __init__(self, emodiff, lips):
-        self.emodiff, self.lips = emodiff, lips
-
-    @property
-    def version(self) -> str:
-        return f"emodiff-{self.emodiff.version}+lips-{self.lips.version if self.lips else 'none'}"
-
-
-def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
-    """Load (once, cached) the shipped weights, or those in ``weights_dir``."""
-    from .models.numpy_nn import EmoDiffNumpy, LipsNumpy
-
-    d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-    key = str(d.resolve())
-    with _LOCK:
-        if key not in _MODELS:
-            emo_path, lips_path = d / EMODIFF_FILE, d / LIPS_FILE
-            if not emo_path.is_file():
-                raise InputError(f"no trained EmoDiff weights at {emo_path}; train them with "
-                                 "`dreamtalk train emodiff` or reinstall the package")
-            emodiff = EmoDiffNumpy.from_file(emo_path)
-            lips = LipsNumpy.from_file(lips_path) if lips_path.is_file() else None
-            _MODELS[key] = Models(emodiff, lips)
-        return _MODELS[key]
 
 
 def _read_audio(audio: Any, sr: int | None) -> tuple[np.ndarray, str | None, str | None]:

@@ -252,7 +252,7 @@ def test_algorithmic_latency_grows_with_the_lookahead_and_fits_the_session_delay
 
 
 def test_window_noise_depends_on_the_audio_not_only_the_seed(monkeypatch):
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
     states = []
     real = EmoDiffNumpy.sample_window
 

@@ -117,7 +117,7 @@ def test_same_seed_same_output_different_seed_differs(tiny_weights):
 
 
 def test_takes_of_another_length_get_their_own_noise(tiny_weights, monkeypatch):
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
     first = []
     real = EmoDiffNumpy.sample_sequence
 
@@ -316,7 +316,8 @@ def test_bad_files_are_clear_errors(tiny_weights, tmp_path, sample_csv):
 
 def test_subframe_lips_get_the_subframe_features(tmp_path):
     from dreamtalk.core.audio import features_numpy
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+    from dreamtalk.core.models.lips_numpy import LipsNumpy
     w = build_tiny_weights(tmp_path / "w", subframe_audio=True)
     bare = build_tiny_weights(tmp_path / "bare", lips=False)  # the same EmoDiff, no lips
     audio = speechlike(1.2)
@@ -331,7 +332,8 @@ def test_subframe_lips_get_the_subframe_features(tmp_path):
 
 def test_phone_score_lips_get_the_acoustic_posteriors(tmp_path):
     from dreamtalk.core.audio import features_numpy
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+    from dreamtalk.core.models.lips_numpy import LipsNumpy
     from dreamtalk.core.lips.phone_scores import phone_posteriors
     w = build_tiny_weights(tmp_path / "w", phone_scores=True)
     bare = build_tiny_weights(tmp_path / "bare", lips=False)

@@ -11,7 +11,8 @@ from dreamtalk.core.animation import FaceAnimation
 from dreamtalk.core.formats import write_npz
 from dreamtalk.core.lips.phones import Phone, write_alignment
 from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig, TrainConfig
-from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+from dreamtalk.core.models.lips_numpy import LipsNumpy
 from dreamtalk.core.weights import load_weights
 from dreamtalk.rigs.arkit import ARKIT_NAMES, MOUTH_INDEX
 

@@ -21,7 +21,7 @@ from ..formats import read_npz
 from ..lips.phone_scores import phone_posteriors
 from ..lips.phones import PHONES, read_alignment
 from ..models.config import EmoDiffConfig
-from ..models.numpy_nn import motion_from_animation, window_slice
+from ..models.layers import motion_from_animation, window_slice
 from ..prosody import prosody_features
 
 F32 = np.float32
