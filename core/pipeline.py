@@ -271,26 +271,3 @@ def _timed_phones(a16, transcript, job) -> tuple:
         phones, recognized, _ = job.result()
         return phones, (RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0), None, recognized  # nothing heard: no blend
     return None, 0.0, None, None
-
-
-def save_output(anim: FaceAnimation, path: str | os.PathLike, mesh: str | os.PathLike | None = None,
-                reduce: float | None = None) -> dict:
-    """Write ``anim`` in the format of the suffix: .json/.csv/.npz, .glb/.gltf (proxy or ``mesh``), .fbx."""
-    from .formats import write_animation
-
-    p = Path(path)
-    suf = p.suffix.lower()
-    if suf in (".glb", ".gltf"):
-        from ..exporters.gltf import animate_user_gltf, write_proxy_glb
-        if mesh:
-            rep = animate_user_gltf(anim, mesh, p, reduce=reduce)
-            return {"report": "\n".join(rep.lines())}
-        return dict(write_proxy_glb(anim, p, reduce=reduce))
-    if suf == ".fbx":
-        from ..exporters.fbx import export_fbx
-        rep = export_fbx(anim, p, mesh=mesh)
-        return {"report": rep.summary()}
-    if mesh:
-        raise InputError("--mesh only applies to .glb/.gltf/.fbx outputs")
-    write_animation(anim, p)
-    return {}

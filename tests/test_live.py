@@ -10,7 +10,7 @@ import pytest
 
 
 def _speech(seconds=1.5, seed=0):
-    from dreamtalk.core.commands.bench import speechlike_audio
+    from dreamtalk.core.audio import speechlike_audio
     return speechlike_audio(seconds, seed=seed)[0]  # (N,) 16 kHz
 
 

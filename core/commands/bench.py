@@ -37,22 +37,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="`live`: instead, one long real-time session (frame count, drift, memory)")
 
 
-def speechlike_audio(seconds: float, sr: int = 16000, seed: int = 0):
-    """Deterministic speech-like signal: voiced syllables with formant-ish resonances and pauses."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sr)
-    t = np.arange(n) / sr
-    f0 = 120 + 30 * np.sin(2 * np.pi * 0.3 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    voice = sum(np.sin(k * phase) / k for k in range(1, 12))
-    syll = np.clip(np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)), 0, None) ** 2
-    phrase = (np.sin(2 * np.pi * 0.25 * t) > -0.6).astype(float)
-    sig = voice * syll * phrase + 0.01 * rng.standard_normal(n)
-    return (0.3 * sig / np.abs(sig).max()).astype(np.float32), sr
-
-
 def _best(fn, repeat: int) -> float:
     best = float("inf")
     for _ in range(max(1, repeat)):
@@ -66,13 +50,15 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize
                    audio_path: str | None = None) -> dict:
     """Time generate() on ``seconds`` of audio (or a file) against jawflap, and peak memory on a long file."""
     from ..eval.systems import get_system
-    from ..pipeline import load_models, generate
+    from ..models.bundle import load_models
+    from ..pipeline import generate
 
     if audio_path:
         from ..audio import load_audio
         audio, sr = load_audio(audio_path)  # (N,) at 16 kHz
         seconds = len(audio) / sr
     else:
+        from ..audio import speechlike_audio
         audio, sr = speechlike_audio(seconds)
     load_models()
     generate(audio[: sr * 2], sr)  # warm caches
@@ -87,7 +73,7 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize
         out.update({"recognize_seconds": t_rec, "recognize_realtime_factor": seconds / t_rec,
                     "recognize_vs_generate_time_ratio": t_rec / t_model})
     if memory_minutes > 0:
-        code = ("import resource,sys;from dreamtalk.core.commands.bench import speechlike_audio;"
+        code = ("import resource,sys;from dreamtalk.core.audio import speechlike_audio;"
                 "from dreamtalk.core.pipeline import generate;"
                 f"a,sr=speechlike_audio({memory_minutes * 60});generate(a,sr);"
                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")

@@ -55,7 +55,8 @@ def _transcript(arg: str | None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..pipeline import generate, save_output
+    from ...exporters.save import save_output
+    from ..pipeline import generate
 
     out = Path(args.output)
     if out.suffix.lower() not in (".json", ".csv", ".npz", ".glb", ".gltf", ".fbx"):
