@@ -182,8 +182,9 @@ def test_tcp_input_survives_a_client_leaving_and_a_second_listener_is_refused():
 
 def test_emotion_commands_and_osc_control():
     from dreamtalk.core.live import LiveEngine, LiveSession
-    from dreamtalk.core.live.control import OscControl, apply_command
+    from dreamtalk.core.live.control import apply_command
     from dreamtalk.core.live.sources import Source
+    from dreamtalk.exporters.live import OscControl
     from dreamtalk.exporters.osc import message
 
     class Idle(Source):

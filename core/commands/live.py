@@ -48,8 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Stream until the input ends, Ctrl-C or `quit`; write the recording; 0, or 2 with one line on bad input."""
     from ..errors import DreamTalkError, InputError
-    from ..live import start_live
-    from ..live.control import COMMANDS_HELP, OscControl, read_commands
+    from ...exporters.live import OscControl, start_live
+    from ..live.control import COMMANDS_HELP, read_commands
     from ..live.sources import FileSource, parse_hostport, parse_input
 
     quiet = getattr(args, "quiet", False)
