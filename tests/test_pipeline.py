@@ -482,7 +482,7 @@ def test_ten_minutes_of_noise_stays_under_1gb(tiny_weights, tmp_path):
 @pytest.mark.skipif(not SPEECH_CLIP.exists(), reason="pocketsphinx-testdata not installed")
 def test_bench_generate_on_a_file_with_recognize():
     pytest.importorskip("pocketsphinx")
-    from dreamtalk.core.commands.bench import bench_generate
+    from dreamtalk.cli.bench import bench_generate
     r = bench_generate(60.0, 1, 0.0, recognize=True, audio_path=str(SPEECH_CLIP))
     assert 2.0 < r["audio_seconds"] < 4.0  # the file's length, not --seconds
     assert r["recognize_seconds"] > 0 and r["recognize_vs_generate_time_ratio"] > 1  # recognition costs time

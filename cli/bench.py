@@ -49,16 +49,16 @@ def _best(fn, repeat: int) -> float:
 def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize: bool = False,
                    audio_path: str | None = None) -> dict:
     """Time generate() on ``seconds`` of audio (or a file) against jawflap, and peak memory on a long file."""
-    from ..eval.systems import get_system
-    from ..models.bundle import load_models
-    from ..pipeline import generate
+    from ..core.eval.systems import get_system
+    from ..core.models.bundle import load_models
+    from ..core.pipeline import generate
 
     if audio_path:
-        from ..audio import load_audio
+        from ..core.audio import load_audio
         audio, sr = load_audio(audio_path)  # (N,) at 16 kHz
         seconds = len(audio) / sr
     else:
-        from ..audio import speechlike_audio
+        from ..core.audio import speechlike_audio
         audio, sr = speechlike_audio(seconds)
     load_models()
     generate(audio[: sr * 2], sr)  # warm caches
@@ -88,15 +88,15 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize
 
 def bench_render(backend: str | None = None) -> dict:
     """Preview and portrait-warp rendering speed (frames per second), or one portrait backend's alone."""
-    from ..render.preview import bench_preview
+    from ..core.render.preview import bench_preview
 
     if backend == "neural":
-        from ..render.portrait.neural import bench_neural
+        from ..core.render.portrait.neural import bench_neural
         return {"neural": bench_neural()}
 
     out = {"preview": bench_preview(10)}
     try:
-        from ..render.portrait import bench_warp
+        from ..core.render.portrait import bench_warp
     except ImportError:
         out["warp"] = "not available"
     else:
@@ -108,7 +108,7 @@ def bench_render(backend: str | None = None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fileio import atomic_write_text
+    from ..core.fileio import atomic_write_text
 
     if args.what == "generate":
         r = bench_generate(args.seconds, args.repeat, args.memory_minutes, args.recognize, args.audio)
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"neural at {size} px ({v['output_crop']} px out, random weights, {r['neural']['device']}, "
                   f"{r['neural']['threads']} threads): {v['seconds_per_frame']:.1f} s/frame")
     else:
-        from ...exporters.bench import main as export_main
+        from ..exporters.bench import main as export_main
         return export_main([])
     if args.json:
         atomic_write_text(args.json, json.dumps(r, indent=1, default=str) + "\n")
@@ -141,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _bench_live(args: argparse.Namespace) -> dict:
     """``bench live``: latency and CPU per look-ahead, optionally lip-sync on a dev split, or a soak run."""
-    from ..errors import InputError
-    from ..live import bench as lb
+    from ..core.errors import InputError
+    from ..core.live import bench as lb
 
     try:
         las = [float(x) for x in args.lookaheads.split(",") if x.strip()]
@@ -163,7 +163,7 @@ def _bench_live(args: argparse.Namespace) -> dict:
               f"{v['wall_median_ms']:5.0f} / {v['wall_p95_ms']:3.0f} ms ({v['wall_max_ms']:.0f}) | "
               f"{v['frames_held']:4d} of {v['frames_sent']} | {v['cpu_percent_of_one_core']:4.1f}%")
     if args.lipsync:
-        from ..eval.lipsync import summary_line
+        from ..core.eval.lipsync import summary_line
         r["lipsync"] = lb.bench_lipsync(args.lipsync, args.split, las, args.out)
         for la, res in r["lipsync"].items():
             what = "offline generate" if la == "offline" else f"live at look-ahead {la} ms"
