@@ -36,7 +36,6 @@ FEATURE_DIM = N_MELS + 2
 # Sub-frame features: the three mel points inside each frame kept apart (10 ms detail: plosive bursts and
 # formant transitions tell a lip closure from a tongue closure) instead of averaged.
 SUBFRAME_FEATURE_DIM = N_MELS * SUBFRAMES + 2
-FEATURE_NAMES: tuple[str, ...] = tuple(f"mel{i}" for i in range(N_MELS)) + ("energy", "flux")
 FLOOR_DB = 50.0  # mel power floor below the clip's loudest band: TTS digital silence and mic hiss look alike
 MIN_RATE, MAX_RATE = 8000, 192000
 MIN_SECONDS = 1.0 / FPS  # shorter audio cannot fill one frame

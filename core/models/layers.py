@@ -8,13 +8,11 @@ import math
 
 import numpy as np
 
-from ...rigs.arkit import ARKIT_NAMES
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..errors import InputError
 from .config import EmoDiffConfig
 
 F32 = np.float32
-MOTION_NAMES: tuple[str, ...] = ARKIT_NAMES + ("headPitch", "headYaw", "headRoll")  # the 55 motion channels
 # Frames outside the clip get the average spectrum (0), energy at the floor, no onsets. Energy is the second to
 # last feature in both kinds (82 frame, 242 sub-frame features).
 PAD_ENERGY = -0.5
