@@ -23,6 +23,7 @@ class Models:
 
     @property
     def version(self) -> str:
+        """Both networks' weight versions, as written into each take's metadata."""
         return f"emodiff-{self.emodiff.version}+lips-{self.lips.version if self.lips else 'none'}"
 
 
