@@ -124,7 +124,7 @@ class DREAMTALK_OT_live(bpy.types.Operator):
 
     def _start(self, context) -> bool:
         """Check everything, then start the stream; False after one error line."""
-        from ..core.live import start_live
+        from ..exporters.live import start_live
         live = context.scene.dreamtalk_live
         props = context.scene.dreamtalk
         src = live.source.strip()

@@ -34,7 +34,6 @@ NEURAL_PYTHON_NOTE = ("The neural backend runs outside Blender: set a Python wit
 _PROGRESS_LINE = re.compile(r"^neural (\d+)/(\d+)")
 _PROBED: dict = {}  # (python, mtime) -> problem or None: importing torch takes seconds, so ask once
 
-_PACKAGE = __package__.rpartition(".")[0]  # "dreamtalk" from a checkout, "bl_ext.<repo>.dreamtalk" installed
 _ADDON_ROOT = Path(__file__).resolve().parents[1]  # the extension's own folder: never written into
 
 # What the panel's status line shows; only the main thread writes it.

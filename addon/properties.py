@@ -32,10 +32,6 @@ def _poll_mesh(_self, obj) -> bool:
     return obj.type == "MESH"
 
 
-def _poll_armature(_self, obj) -> bool:
-    return obj.type == "ARMATURE"
-
-
 def _mark_override(self, _context) -> None:
     # Editing a row's shape key makes it a user override that auto-mapping never replaces.
     self.is_override = True

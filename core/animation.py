@@ -26,7 +26,6 @@ from .errors import InputError
 # warning; more than this is an error.
 RANGE_TOLERANCE = 0.02
 ROUNDING = 1e-3  # overshoot from rounding alone: clamped silently
-METADATA_KEYS = ("emotion", "intensity", "seed", "model_version", "source_audio", "source_audio_sha256")
 
 
 @dataclass

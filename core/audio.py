@@ -36,7 +36,6 @@ FEATURE_DIM = N_MELS + 2
 # Sub-frame features: the three mel points inside each frame kept apart (10 ms detail: plosive bursts and
 # formant transitions tell a lip closure from a tongue closure) instead of averaged.
 SUBFRAME_FEATURE_DIM = N_MELS * SUBFRAMES + 2
-FEATURE_NAMES: tuple[str, ...] = tuple(f"mel{i}" for i in range(N_MELS)) + ("energy", "flux")
 FLOOR_DB = 50.0  # mel power floor below the clip's loudest band: TTS digital silence and mic hiss look alike
 MIN_RATE, MAX_RATE = 8000, 192000
 MIN_SECONDS = 1.0 / FPS  # shorter audio cannot fill one frame
@@ -367,3 +366,17 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sr: int = SAMPLE_RATE)
         w.setframerate(int(sr))
         w.writeframes(pcm)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def speechlike_audio(seconds: float, sr: int = 16000, seed: int = 0):
+    """Deterministic speech-like signal: voiced syllables with formant-ish resonances and pauses."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    f0 = 120 + 30 * np.sin(2 * np.pi * 0.3 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    voice = sum(np.sin(k * phase) / k for k in range(1, 12))
+    syll = np.clip(np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)), 0, None) ** 2
+    phrase = (np.sin(2 * np.pi * 0.25 * t) > -0.6).astype(float)
+    sig = voice * syll * phrase + 0.01 * rng.standard_normal(n)
+    return (0.3 * sig / np.abs(sig).max()).astype(np.float32), sr

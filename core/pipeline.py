@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,10 +18,8 @@ from ..rigs.arkit import INDEX, MOUTH_SET
 from .animation import FaceAnimation
 from .emotions import canonical_emotion, check_intensity
 from .errors import Cancelled, InputError
+from .models.bundle import Models, load_models
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-EMODIFF_FILE = "emodiff.npz"
-LIPS_FILE = "lips.npz"
 DEFAULT_GUIDANCE = 1.0  # emotion labels pick in-distribution style vectors: no guidance needed (and 2x faster)
 # A reference clip (e.g. a real iPhone capture) sits outside the training styles: stronger guidance carries its
 # style through (measured in docs/training.md: with 1.0 a sad capture's upper face is not reproduced).
@@ -31,37 +28,6 @@ MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
 TRANSCRIPT_MOUTH_WEIGHT = 0.8  # share of the aligned mouth track when a transcript is given
 RECOGNIZED_MOUTH_WEIGHT = 0.65  # less when the words come from speech recognition (they may be wrong)
 _BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
-_MODELS: dict[str, Any] = {}
-_LOCK = threading.Lock()
-
-
-class Models:
-    """The loaded numpy networks (EmoDiff and lip refinement)."""
-
-    def __init__(self, emodiff, lips):
-        self.emodiff, self.lips = emodiff, lips
-
-    @property
-    def version(self) -> str:
-        return f"emodiff-{self.emodiff.version}+lips-{self.lips.version if self.lips else 'none'}"
-
-
-def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
-    """Load (once, cached) the shipped weights, or those in ``weights_dir``."""
-    from .models.numpy_nn import EmoDiffNumpy, LipsNumpy
-
-    d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-    key = str(d.resolve())
-    with _LOCK:
-        if key not in _MODELS:
-            emo_path, lips_path = d / EMODIFF_FILE, d / LIPS_FILE
-            if not emo_path.is_file():
-                raise InputError(f"no trained EmoDiff weights at {emo_path}; train them with "
-                                 "`dreamtalk train emodiff` or reinstall the package")
-            emodiff = EmoDiffNumpy.from_file(emo_path)
-            lips = LipsNumpy.from_file(lips_path) if lips_path.is_file() else None
-            _MODELS[key] = Models(emodiff, lips)
-        return _MODELS[key]
 
 
 def _read_audio(audio: Any, sr: int | None) -> tuple[np.ndarray, str | None, str | None]:
@@ -118,7 +84,7 @@ def _suppress_blinks(weights: np.ndarray) -> np.ndarray:
 def _phones_mouth(phones, feats: np.ndarray) -> np.ndarray:
     """(T, 52) emotion-free mouth track at 30 fps for aligned phones."""
     from .audio import N_MELS
-    from .mouth import mouth_track
+    from .lips.mouth import mouth_track
 
     loudness = np.clip(feats[:, N_MELS], 0.0, 1.0)  # energy feature: 1 = the clip's loud frames
     return mouth_track(phones, feats.shape[0], 30.0, loudness=loudness).weights
@@ -160,7 +126,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     silent = is_silent(a16)
     job = None
     if recognize and not silent:
-        from .align import start_recognition
+        from .lips.align import start_recognition
         if progress is True:
             print("recognizing speech ...", file=sys.stderr, flush=True)
         job = start_recognition(a16, 16000)  # worker processes recognise while EmoDiff samples here
@@ -274,13 +240,13 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
     if models.lips is not None:
         lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
         if models.lips.cfg.phone_scores:
-            from .phone_scores import phone_posteriors
+            from .lips.phone_scores import phone_posteriors
             lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
     if silent:
         # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
-        from .mouth import mouth_track
+        from .lips.mouth import mouth_track
         idx = [INDEX[n] for n in MOUTH_SET]
         weights[:, idx] = mouth_track([], t).weights[:, idx]
     return weights
@@ -290,7 +256,7 @@ def _timed_phones(a16, transcript, job) -> tuple:
     """Phone timings for the mouth from a transcript or a recognition job: (phones, share in the blend, aligned,
     recognised text); a transcript that cannot be aligned warns and leaves the network's mouth."""
     if transcript is not None and str(transcript).strip():
-        from .align import align_transcript
+        from .lips.align import align_transcript
         from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
         try:
             return align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT, True, None
@@ -305,26 +271,3 @@ def _timed_phones(a16, transcript, job) -> tuple:
         phones, recognized, _ = job.result()
         return phones, (RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0), None, recognized  # nothing heard: no blend
     return None, 0.0, None, None
-
-
-def save_output(anim: FaceAnimation, path: str | os.PathLike, mesh: str | os.PathLike | None = None,
-                reduce: float | None = None) -> dict:
-    """Write ``anim`` in the format of the suffix: .json/.csv/.npz, .glb/.gltf (proxy or ``mesh``), .fbx."""
-    from .formats import write_animation
-
-    p = Path(path)
-    suf = p.suffix.lower()
-    if suf in (".glb", ".gltf"):
-        from ..exporters.gltf import animate_user_gltf, write_proxy_glb
-        if mesh:
-            rep = animate_user_gltf(anim, mesh, p, reduce=reduce)
-            return {"report": "\n".join(rep.lines())}
-        return dict(write_proxy_glb(anim, p, reduce=reduce))
-    if suf == ".fbx":
-        from ..exporters.fbx import export_fbx
-        rep = export_fbx(anim, p, mesh=mesh)
-        return {"report": rep.summary()}
-    if mesh:
-        raise InputError("--mesh only applies to .glb/.gltf/.fbx outputs")
-    write_animation(anim, p)
-    return {}

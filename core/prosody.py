@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .phones import SILENCE, VOWELS
+from .lips.phones import SILENCE, VOWELS
 
 F0_MIN = 60.0  # Hz: lowest male speaking pitch we look for
 F0_MAX = 400.0  # Hz: highest female/child speaking pitch we look for

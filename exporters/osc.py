@@ -5,7 +5,7 @@ Enough for the VMC protocol and for control messages, so sending needs no extra 
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Sequence
+from typing import Iterable
 
 IMMEDIATELY = 1  # OSC time tag meaning "now"
 
@@ -77,8 +77,3 @@ def parse(data: bytes) -> list[tuple[str, list]]:
         return [(address, args)]
     except (struct.error, IndexError, UnicodeDecodeError) as e:
         raise ValueError(f"malformed OSC packet ({e})") from None
-
-
-def addresses(packets: Sequence[bytes]) -> list[str]:
-    """Addresses of every message in ``packets`` (for tests and logs)."""
-    return [a for p in packets for a, _ in parse(p)]

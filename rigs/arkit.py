@@ -103,7 +103,6 @@ EMOTION_MOUTH: tuple[str, ...] = (
 )
 UPPER_FACE: tuple[str, ...] = GROUPS["eyes"] + GROUPS["brows"] + GROUPS["cheeks"] + GROUPS["nose"]
 MOUTH_INDEX = np.array([INDEX[n] for n in MOUTH_SET], dtype=np.int64)
-UPPER_FACE_INDEX = np.array([INDEX[n] for n in UPPER_FACE], dtype=np.int64)
 
 
 def normalize_name(name: str) -> str:

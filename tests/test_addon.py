@@ -257,7 +257,7 @@ def test_generate_keys_undo_nla_export_unregister(addon_zip, tmp_path):
     np.testing.assert_allclose(take.head_rotation, hr, atol=1e-4)  # inverted from the keyed quaternions
 
     # The GLB is what the CLI writes for the generated animation (read back from the keys: same weights).
-    from dreamtalk.core.pipeline import save_output
+    from dreamtalk.exporters.save import save_output
     save_output(read_animation(tmp_path / "expected.json"), tmp_path / "cli.glb")
     got, cli = proxy_animation(tmp_path / "take.glb"), proxy_animation(tmp_path / "cli.glb")
     T = w.shape[0]
@@ -298,7 +298,7 @@ def assert_same_animation(got: dict, want: dict, rot_tol: float = 1e-4) -> None:
 def test_proxy_glb_and_gltf_export_is_the_cli_writer(addon_zip, tmp_path):
     """The add-on's glTF export of the keyed proxy head = the CLI's file for the same FaceAnimation."""
     from dreamtalk.core.formats import read_animation, write_animation
-    from dreamtalk.core.pipeline import save_output
+    from dreamtalk.exporters.save import save_output
     from conftest import make_animation
 
     write_animation(make_animation(40, 30.0, seed=11, audio_duration=1.4), tmp_path / "take.json")

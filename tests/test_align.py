@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dreamtalk.core.align import CHUNK_MAX_S, _chunks, align_transcript, ipa_to_arpabet, normalize_text, \
+from dreamtalk.core.lips.align import CHUNK_MAX_S, _chunks, align_transcript, ipa_to_arpabet, normalize_text, \
     recognize_phones
-from dreamtalk.core.phones import PHONES
+from dreamtalk.core.lips.phones import PHONES
 
 CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
 
@@ -88,7 +88,7 @@ def test_recognize_phones_without_speech():
 @pytest.mark.skipif(not GOFORWARD.exists(), reason="pocketsphinx-testdata not installed")
 def test_recognize_falls_back_to_word_times_when_the_phone_pass_fails():
     pytest.importorskip("pocketsphinx")
-    from dreamtalk.core.align import Recognizer
+    from dreamtalk.core.lips.align import Recognizer
 
     class PhonePassFails:
         def __init__(self, d):
@@ -119,7 +119,7 @@ def test_recognition_in_worker_processes_equals_one_process(monkeypatch):
 
     import soundfile as sf
 
-    from dreamtalk.core import align
+    from dreamtalk.core.lips import align
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("worker processes are used with the fork start method only")
     audio, sr = sf.read(str(CLIP), dtype="float32")
@@ -132,7 +132,7 @@ def test_recognition_in_worker_processes_equals_one_process(monkeypatch):
 
 
 def test_recognition_workers_setting(monkeypatch):
-    from dreamtalk.core.align import recognition_workers
+    from dreamtalk.core.lips.align import recognition_workers
     monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "0")
     assert recognition_workers() == 0
     monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "3")
@@ -151,7 +151,7 @@ def test_recognition_falls_back_to_this_process_when_a_worker_dies():
 
     import soundfile as sf
 
-    from dreamtalk.core import align
+    from dreamtalk.core.lips import align
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("worker processes are used with the fork start method only")
     audio, sr = sf.read(str(CLIP), dtype="float32")

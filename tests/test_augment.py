@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from dreamtalk.core.data import augment as A
-from dreamtalk.core.phones import Phone
+from dreamtalk.core.lips.phones import Phone
 
 SR = 16000
 

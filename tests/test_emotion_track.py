@@ -71,7 +71,8 @@ def test_generate_follows_the_track_and_a_single_key_equals_the_emotion(tiny_wei
 def test_per_frame_style_matches_constant_style_in_numpy_and_torch():
     torch = pytest.importorskip("torch")
     from dreamtalk.core.models.emodiff_torch import EmoDiff, export_arrays
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy, WindowCond
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy, WindowCond
+    from dreamtalk.core.models.lips_numpy import LipsNumpy
     from dreamtalk.core.models.lips_torch import Lips
     from dreamtalk.core.models.config import LipsConfig
     from test_models_parity import TINY, _randomize, _torch_eps

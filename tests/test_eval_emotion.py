@@ -16,7 +16,7 @@ from dreamtalk.core.eval.diversity import blink_count, evaluate_diversity, regio
 from dreamtalk.core.eval.emotion import (SIGNATURE_CHANNELS, evaluate_emotions, mean_signature, signature,
                                          style_check, upper_face_mean)
 from dreamtalk.core.eval.systems import SYSTEMS, oracle
-from dreamtalk.core.phones import Phone, write_alignment
+from dreamtalk.core.lips.phones import Phone, write_alignment
 from dreamtalk.rigs.arkit import INDEX, UPPER_FACE
 
 SR = 16000

@@ -5,11 +5,11 @@ import pytest
 from dreamtalk.core.animation import FaceAnimation
 from dreamtalk.core.data.emotion_layer import AU_SIGNATURES, actor_style, emotion_layer
 from dreamtalk.core.data.face import style_clip, synthesize_face
-from dreamtalk.core.mouth import mouth_track
+from dreamtalk.core.lips.mouth import mouth_track
 from dreamtalk.core.prosody import analyze
 from dreamtalk.core.emotions import EMOTIONS
 from dreamtalk.core.errors import InputError
-from dreamtalk.core.phones import BILABIALS, CLOSE_VOWELS, LABIALS, SILENCE, VOWELS, Phone
+from dreamtalk.core.lips.phones import BILABIALS, CLOSE_VOWELS, LABIALS, SILENCE, VOWELS, Phone
 from dreamtalk.rigs.arkit import ARKIT_NAMES, INDEX, MOUTH_SET
 
 SR = 16000

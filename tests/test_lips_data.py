@@ -5,8 +5,8 @@ import pytest
 from dreamtalk.core.data.emotion_layer import emotion_layer
 from dreamtalk.core.data.face import combine, combine_arrays, seal_from_mouth
 from dreamtalk.core.prosody import from_phones
-from dreamtalk.core.mouth import lip_gap, mouth_track
-from dreamtalk.core.phones import BILABIALS, Phone
+from dreamtalk.core.lips.mouth import lip_gap, mouth_track
+from dreamtalk.core.lips.phones import BILABIALS, Phone
 from dreamtalk.core.training.dataset import (PHONE_CLASSES, Clip, Corpus, augment_features, frame_phone_ids,
                                              lips_batch, merge_corpora, sampling_weights)
 from dreamtalk.rigs.arkit import INDEX, MOUTH_SET

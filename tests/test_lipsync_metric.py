@@ -7,7 +7,7 @@ import pytest
 from dreamtalk.core.animation import FaceAnimation
 from dreamtalk.core.eval.lipsync import evaluate, frames_in, summary_line
 from dreamtalk.core.eval.systems import jawflap, oracle
-from dreamtalk.core.phones import Phone
+from dreamtalk.core.lips.phones import Phone
 from dreamtalk.rigs.arkit import ARKIT_NAMES, INDEX
 
 FPS = 30.0

@@ -10,7 +10,7 @@ import pytest
 
 
 def _speech(seconds=1.5, seed=0):
-    from dreamtalk.core.commands.bench import speechlike_audio
+    from dreamtalk.core.audio import speechlike_audio
     return speechlike_audio(seconds, seed=seed)[0]  # (N,) 16 kHz
 
 
@@ -202,8 +202,9 @@ def test_tcp_input_survives_a_client_leaving_and_a_second_listener_is_refused():
 
 def test_emotion_commands_and_osc_control():
     from dreamtalk.core.live import LiveEngine, LiveSession
-    from dreamtalk.core.live.control import OscControl, apply_command
+    from dreamtalk.core.live.control import apply_command
     from dreamtalk.core.live.sources import Source
+    from dreamtalk.exporters.live import OscControl
     from dreamtalk.exporters.osc import message
 
     class Idle(Source):
@@ -272,7 +273,7 @@ def test_algorithmic_latency_grows_with_the_lookahead_and_fits_the_session_delay
 
 
 def test_window_noise_depends_on_the_audio_not_only_the_seed(monkeypatch):
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
     states = []
     real = EmoDiffNumpy.sample_window
 

@@ -90,7 +90,7 @@ def test_livelink_channel_order_matches_a_real_take_header():
 
 def _speech(path, seconds=1.5):
     from dreamtalk.core.audio import write_wav
-    from dreamtalk.core.commands.bench import speechlike_audio
+    from dreamtalk.core.audio import speechlike_audio
     a, sr = speechlike_audio(seconds)
     write_wav(path, a, sr)
     return path
@@ -188,7 +188,7 @@ def test_a_closed_receiver_port_is_one_line_and_the_stream_goes_on():
 def test_stdin_pcm_from_a_pipe_is_streamed_and_recorded(tmp_path):
     import subprocess
     from conftest import dreamtalk_command
-    from dreamtalk.core.commands.bench import speechlike_audio
+    from dreamtalk.core.audio import speechlike_audio
     from dreamtalk.core.formats import read_animation
     a, _ = speechlike_audio(1.0)
     pcm = (a * 30000).astype("<i2").tobytes()

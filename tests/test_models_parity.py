@@ -7,9 +7,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig
+from dreamtalk.core.models.emodiff_numpy import OVERLAP, EmoDiffNumpy, WindowCond
 from dreamtalk.core.models.emodiff_torch import EmoDiff, export_arrays
+from dreamtalk.core.models.layers import window_slice
+from dreamtalk.core.models.lips_numpy import LipsNumpy
 from dreamtalk.core.models.lips_torch import Lips
-from dreamtalk.core.models.numpy_nn import OVERLAP, EmoDiffNumpy, LipsNumpy, WindowCond, window_slice
 from dreamtalk.core.sampler import ddim_sample
 from dreamtalk.core.weights import load_weights, save_weights
 
@@ -86,7 +88,7 @@ def test_emodiff_motion_conv_parity_and_effect():
 
 def test_emodiff_output_conv_parity_identity_start_and_edges():
     import dataclasses
-    from dreamtalk.core.models.numpy_nn import depthwise_conv_edge
+    from dreamtalk.core.models.layers import depthwise_conv_edge
     cfg = dataclasses.replace(TINY, out_kernel=5, prediction="x0")
     torch.manual_seed(0)
     fresh = EmoDiff(cfg)
@@ -106,7 +108,7 @@ def test_emodiff_output_conv_parity_identity_start_and_edges():
 
 def test_window_padding_marks_silence_in_the_energy_column_whatever_is_appended():
     from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
-    from dreamtalk.core.models.numpy_nn import PAD_ENERGY
+    from dreamtalk.core.models.layers import PAD_ENERGY
     for width, energy in ((FEATURE_DIM, FEATURE_DIM - 2), (FEATURE_DIM + 3, FEATURE_DIM - 2),
                           (FEATURE_DIM + 42, FEATURE_DIM - 2), (SUBFRAME_FEATURE_DIM + 42, SUBFRAME_FEATURE_DIM - 2)):
         w = window_slice(np.ones((5, width), np.float32), 0, TINY)  # the prefix lies before the clip: padding

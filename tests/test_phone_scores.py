@@ -1,11 +1,11 @@
-"""The numpy port of pocketsphinx's acoustic scoring (core/phone_scores.py) and the shipped phone model."""
+"""The numpy port of pocketsphinx's acoustic scoring (core/lips/phone_scores.py) and the shipped phone model."""
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dreamtalk.core import phone_scores as ps
+from dreamtalk.core.lips import phone_scores as ps
 from dreamtalk.core.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def test_deltas_follow_sphinx_1s_c_d_dd():
 def test_real_speech_phones_are_recognised_far_above_chance():
     """On a real recording aligned to its transcript, the best-scoring phone matches the aligned one often."""
     pytest.importorskip("pocketsphinx")
-    from dreamtalk.core.align import align_transcript
+    from dreamtalk.core.lips.align import align_transcript
     from dreamtalk.core.audio import load_audio, num_frames, prepare_audio
     from dreamtalk.core.training.dataset import PHONE_CLASSES, frame_phone_ids
     audio, sr = prepare_audio(*load_audio(REPO / "examples" / "speech.wav"))

@@ -39,7 +39,7 @@ def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_aud
                          style_d_model=16, style_layers=1, style_heads=2, style_max_frames=32,
                          diffusion_steps=50, dropout=0.0)
     from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
-    from dreamtalk.core.phone_scores import N_PHONE_SCORES
+    from dreamtalk.core.lips.phone_scores import N_PHONE_SCORES
     lcfg = LipsConfig(style_dim=8, channels=16, dilations=(1, 2), dropout=0.0, subframe_audio=subframe_audio,
                       phone_scores=phone_scores,
                       audio_dim=(SUBFRAME_FEATURE_DIM if subframe_audio else FEATURE_DIM)
@@ -117,7 +117,7 @@ def test_same_seed_same_output_different_seed_differs(tiny_weights):
 
 
 def test_takes_of_another_length_get_their_own_noise(tiny_weights, monkeypatch):
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
     first = []
     real = EmoDiffNumpy.sample_sequence
 
@@ -316,7 +316,8 @@ def test_bad_files_are_clear_errors(tiny_weights, tmp_path, sample_csv):
 
 def test_subframe_lips_get_the_subframe_features(tmp_path):
     from dreamtalk.core.audio import features_numpy
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+    from dreamtalk.core.models.lips_numpy import LipsNumpy
     w = build_tiny_weights(tmp_path / "w", subframe_audio=True)
     bare = build_tiny_weights(tmp_path / "bare", lips=False)  # the same EmoDiff, no lips
     audio = speechlike(1.2)
@@ -331,8 +332,9 @@ def test_subframe_lips_get_the_subframe_features(tmp_path):
 
 def test_phone_score_lips_get_the_acoustic_posteriors(tmp_path):
     from dreamtalk.core.audio import features_numpy
-    from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
-    from dreamtalk.core.phone_scores import phone_posteriors
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+    from dreamtalk.core.models.lips_numpy import LipsNumpy
+    from dreamtalk.core.lips.phone_scores import phone_posteriors
     w = build_tiny_weights(tmp_path / "w", phone_scores=True)
     bare = build_tiny_weights(tmp_path / "bare", lips=False)
     audio = speechlike(1.2)
@@ -480,7 +482,7 @@ def test_ten_minutes_of_noise_stays_under_1gb(tiny_weights, tmp_path):
 @pytest.mark.skipif(not SPEECH_CLIP.exists(), reason="pocketsphinx-testdata not installed")
 def test_bench_generate_on_a_file_with_recognize():
     pytest.importorskip("pocketsphinx")
-    from dreamtalk.core.commands.bench import bench_generate
+    from dreamtalk.cli.bench import bench_generate
     r = bench_generate(60.0, 1, 0.0, recognize=True, audio_path=str(SPEECH_CLIP))
     assert 2.0 < r["audio_seconds"] < 4.0  # the file's length, not --seconds
     assert r["recognize_seconds"] > 0 and r["recognize_vs_generate_time_ratio"] > 1  # recognition costs time

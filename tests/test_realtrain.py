@@ -1,4 +1,4 @@
-"""Real-speech training corpus (core/data/realtrain.py) and foreign-language alignment (core/align.py)."""
+"""Real-speech training corpus (core/data/realtrain.py) and foreign-language alignment (core/lips/align.py)."""
 import gzip
 import json
 import shutil
@@ -7,10 +7,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from dreamtalk.core.align import Aligner, foreign_words, ipa_to_arpabet
+from dreamtalk.core.lips.align import Aligner, foreign_words, ipa_to_arpabet
 from dreamtalk.core.data import realtrain
 from dreamtalk.core.errors import InputError
-from dreamtalk.core.phones import PHONES, Phone
+from dreamtalk.core.lips.phones import PHONES, Phone
 
 needs_tools = pytest.mark.skipif(not (shutil.which("ffmpeg") and shutil.which("flite") and shutil.which("espeak-ng")),
                                  reason="ffmpeg, flite and espeak-ng are needed")

@@ -6,7 +6,7 @@ import pytest
 
 from dreamtalk.core.data import synth
 from dreamtalk.core.errors import InputError
-from dreamtalk.core.phones import read_alignment
+from dreamtalk.core.lips.phones import read_alignment
 
 SENTENCES = ["Hello big world, maybe.", "Judge the thing you see.", "The boy enjoyed a bowl of soup.",
              "Nobody knew why the guard came.", "Pack my box with five dozen jugs.", "She sells sea shells.",

@@ -9,9 +9,10 @@ torch = pytest.importorskip("torch")
 
 from dreamtalk.core.animation import FaceAnimation
 from dreamtalk.core.formats import write_npz
-from dreamtalk.core.phones import Phone, write_alignment
+from dreamtalk.core.lips.phones import Phone, write_alignment
 from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig, TrainConfig
-from dreamtalk.core.models.numpy_nn import EmoDiffNumpy, LipsNumpy
+from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+from dreamtalk.core.models.lips_numpy import LipsNumpy
 from dreamtalk.core.weights import load_weights
 from dreamtalk.rigs.arkit import ARKIT_NAMES, MOUTH_INDEX
 
@@ -260,7 +261,7 @@ def test_lips_with_phone_head_swap_and_feature_aug_trains_and_exports_without_th
 
 
 def test_lips_with_phone_scores_caches_posteriors_and_keeps_them_out_of_augmentation(corpus, tmp_path):
-    from dreamtalk.core.phone_scores import N_PHONE_SCORES
+    from dreamtalk.core.lips.phone_scores import N_PHONE_SCORES
     from dreamtalk.core.training.dataset import lips_batch, load_corpus
     from dreamtalk.core.training.train_emodiff import train_emodiff
     from dreamtalk.core.training.train_lips import style_vectors, train_lips

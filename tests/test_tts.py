@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dreamtalk.core.data import tts
-from dreamtalk.core.phones import PHONES, SILENCE, Phone
+from dreamtalk.core.lips.phones import PHONES, SILENCE, Phone
 
 TEXTS = ["Hello big world, maybe.", "Judge the thing you see."]
 HAS = {"festival": shutil.which("festival"), "flite": shutil.which("flite"), "espeak-ng": True}

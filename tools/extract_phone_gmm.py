@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
 
     import pocketsphinx
 
-    from dreamtalk.core.phone_scores import extract_model, save_model
+    from dreamtalk.core.lips.phone_scores import extract_model, save_model
 
     model_dir = Path(os.path.dirname(pocketsphinx.__file__)) / "model" / "en-us" / "en-us"
     out = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "weights" / "phone_gmm.npz"

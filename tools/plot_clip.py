@@ -45,10 +45,10 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     from dreamtalk.core.data.face import synthesize_face
-    from dreamtalk.core.mouth import lip_gap
+    from dreamtalk.core.lips.mouth import lip_gap
     from dreamtalk.core.data.tts import synthesize
     from dreamtalk.core.fileio import atomic_path
-    from dreamtalk.core.phones import BILABIALS, SILENCE, VOWELS
+    from dreamtalk.core.lips.phones import BILABIALS, SILENCE, VOWELS
     from dreamtalk.rigs.arkit import INDEX
 
     sp = synthesize(a.voice, a.text)

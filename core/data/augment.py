@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..phones import SILENCE, Phone
+from ..lips.phones import SILENCE, Phone
 
 Result = tuple[np.ndarray, list[Phone], dict]
 

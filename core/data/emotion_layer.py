@@ -33,7 +33,7 @@ import numpy as np
 
 from ...rigs.arkit import INDEX, NUM_BLENDSHAPES
 from ..emotions import EMOTIONS, canonical_emotion
-from ..phones import SILENCE, Phone
+from ..lips.phones import SILENCE, Phone
 from ..prosody import Prosody
 
 # Gaze <-> eyeLook shapes, measured on the captures (rad per unit of shape).

@@ -16,10 +16,10 @@ from ...rigs.arkit import INDEX
 from ..animation import FaceAnimation
 from ..emotions import check_intensity, canonical_emotion
 from ..errors import InputError
-from ..phones import CONSONANTS, SILENCE, VOWELS, Phone, validate
-from .emotion_layer import EmotionLayer, emotion_layer
-from ..mouth import MouthTrack, mouth_track
+from ..lips.mouth import MouthTrack, mouth_track
+from ..lips.phones import CONSONANTS, SILENCE, VOWELS, Phone, validate
 from ..prosody import Prosody, analyze, from_phones, num_frames
+from .emotion_layer import EmotionLayer, emotion_layer
 
 _LIP_OPENERS = ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight", "mouthFunnel")
 _CLOSERS = ("mouthPressLeft", "mouthPressRight", "mouthRollLower", "mouthRollUpper")
@@ -51,7 +51,7 @@ def combine_arrays(mouth: np.ndarray, seal: np.ndarray, openness: np.ndarray, em
 
 
 def seal_from_mouth(mouth: np.ndarray) -> np.ndarray:
-    """(T,) the lip seal of a stored mouth track (T, 52): mouthClose = jawOpen * seal (see core/mouth.py)."""
+    """(T,) the lip seal of a stored mouth track (T, 52): mouthClose = jawOpen * seal (see core/lips/mouth.py)."""
     jaw = np.asarray(mouth[:, INDEX["jawOpen"]], np.float64)
     close = np.asarray(mouth[:, INDEX["mouthClose"]], np.float64)
     # A (near) shut jaw hides the ratio: then lips that neither part nor lift count as sealed.

@@ -25,10 +25,10 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from ..align import ALIGN_SR, Aligner, normalize_text
 from ..errors import DreamTalkError
 from ..fileio import atomic_path, atomic_write_text
-from ..phones import SILENCE, Phone, write_alignment
+from ..lips.align import ALIGN_SR, Aligner, normalize_text
+from ..lips.phones import SILENCE, Phone, write_alignment
 from ..progress import Progress
 
 PSPHINX_DATA = Path("/usr/share/pocketsphinx/test/data")

@@ -4,7 +4,7 @@ The synthetic corpus teaches the mouth from TTS voices; to the network a closure
 much like one made by the lips, and real voices are what it meets in use. These Debian main packages hold
 professional recordings of natural, coarticulated read speech with a transcript per file (CC-BY-SA 3.0):
 ``asterisk-core-sounds-{en,es,fr,it,ru}-g722`` (16 kHz G.722; four speakers, female and male) with the
-transcripts of ``asterisk-core-sounds-LANG``. Each prompt is aligned (core/align.py; other languages through
+transcripts of ``asterisk-core-sounds-LANG``. Each prompt is aligned (core/lips/align.py; other languages through
 espeak-ng spellings), checked for a plausible alignment, and animated ``copies`` times with the synthetic corpus'
 face model under different (actor, emotion, level) cells and audio augmentations, so the result has the layout of
 a synthetic corpus (docs/corpus_format.md, split "train") and joins lips training with ``--extra-data``.
@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import DreamTalkError, InputError
 from ..fileio import atomic_write_text
-from ..phones import SILENCE, Phone
+from ..lips.phones import SILENCE, Phone
 from . import text as textmod
 
 ASTERISK = Path("/usr/share/asterisk/sounds")
@@ -119,7 +119,7 @@ def plausible(phones: Sequence[Phone]) -> str | None:
 
 def _align_source(src: str, quiet: bool, notes: list[str], skipped: Counter) -> list[tuple]:
     """(id, source, text, audio, phones) of every prompt of one source that aligns plausibly; counts the rest."""
-    from ..align import Aligner
+    from ..lips.align import Aligner
     from ..progress import Progress
 
     aligned = []

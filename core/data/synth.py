@@ -23,7 +23,7 @@ import numpy as np
 from ..emotions import EMOTIONS, INTENSITY_LEVELS
 from ..errors import InputError
 from ..fileio import atomic_path, atomic_write_text
-from ..phones import write_alignment
+from ..lips.phones import write_alignment
 from . import text as textmod
 from .tts import ALL_VOICES, FOREIGN_VOICES, SR, VOICES, language_of, synthesize_batch
 

@@ -148,7 +148,7 @@ def corpus_sentences(n_generated: int = 2000, seed: int = 0) -> list[str]:
 
 def phone_coverage(sequences: Iterable[Sequence[str]]) -> dict:
     """Phone and diphone coverage of ARPAbet phone sequences (silence ignored for diphones across pauses)."""
-    from ..phones import PHONES, SILENCE
+    from ..lips.phones import PHONES, SILENCE
 
     speech = sorted(PHONES - {SILENCE})
     ph: Counter = Counter()

@@ -2,7 +2,7 @@
 
 Every engine reports its own segment timings: festival's Segment relation (one batch process for many
 utterances, since start-up dominates), flite's ``-psdur`` and espeak-ng's phoneme events through libespeak-ng.
-Phones are mapped to ARPAbet (``core.phones``), audio is resampled to 16 kHz mono, and the alignment is fitted
+Phones are mapped to ARPAbet (``core.lips.phones``), audio is resampled to 16 kHz mono, and the alignment is fitted
 to the audio: leading/trailing silence is SIL and the final SIL is stretched or trimmed so the last phone ends
 exactly at the end of the audio. ``Speech.raw_error`` keeps the engine's own mismatch for the timing report.
 Besides the English voices, festival's Czech, Italian, Finnish and Russian voices (human recordings) say
@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DreamTalkError, InputError
-from ..phones import PHONES, SILENCE, Phone, normalize_phone, validate
+from ..lips.phones import PHONES, SILENCE, Phone, normalize_phone, validate
 
 SR = 16000
 FRAME = 1.0 / 30.0  # timing tolerance: one animation frame

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import InputError
-from ..phones import Phone, read_alignment
+from ..lips.phones import Phone, read_alignment
 
 
 DEV_SPLITS = ("selection", "test")  # the clean parts of a real-speech set (dreamtalk data realdev)

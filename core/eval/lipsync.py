@@ -12,8 +12,8 @@ import numpy as np
 
 from ..animation import FaceAnimation
 from ..errors import InputError
-from ..mouth import lip_gap as mouth_lip_gap
-from ..phones import BILABIALS, CLOSE_VOWELS, CONSONANTS, LABIALS, ROUNDED, SILENCE, VOWELS, Phone
+from ..lips.mouth import lip_gap as mouth_lip_gap
+from ..lips.phones import BILABIALS, CLOSE_VOWELS, CONSONANTS, LABIALS, ROUNDED, SILENCE, VOWELS, Phone
 
 BILABIAL_MIN_S = 0.03
 LIPS_APART_MIN_S = 0.05
@@ -33,7 +33,7 @@ def _ch(anim: FaceAnimation, name: str) -> np.ndarray:
 
 
 def lip_gap(anim: FaceAnimation) -> np.ndarray:
-    """(T,) lip gap g per frame (spec formula; one implementation, in core.mouth)."""
+    """(T,) lip gap g per frame (spec formula; one implementation, in core.lips.mouth)."""
     return mouth_lip_gap(anim.weights)
 
 

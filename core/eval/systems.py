@@ -14,7 +14,7 @@ import numpy as np
 from ...rigs.arkit import INDEX, NUM_BLENDSHAPES
 from ..animation import FaceAnimation
 from ..errors import DreamTalkError, InputError
-from ..phones import BILABIALS, CLOSE_VOWELS, LABIODENTALS, SILENCE, VOWELS, Phone
+from ..lips.phones import BILABIALS, CLOSE_VOWELS, LABIODENTALS, SILENCE, VOWELS, Phone
 from .lipsync import frames_in
 
 System = Callable[..., FaceAnimation]

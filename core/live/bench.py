@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE, speechlike_audio
 from .engine import FPS, LiveEngine, lookahead_frames
 from .features import frame_ready_samples
 from .session import LiveSession
@@ -76,7 +76,6 @@ def run_file_session(audio: np.ndarray, lookahead_ms: float, fps: float = 60.0, 
 
 def bench_latency(seconds: float, lookaheads=(0.0, 100.0, 200.0), fps: float = 60.0, audio=None) -> dict:
     """Latency (algorithmic and wall-clock: median, p95) per look-ahead, and the CPU use of each run."""
-    from ..commands.bench import speechlike_audio
     a = audio if audio is not None else speechlike_audio(seconds)[0]
     LiveEngine()  # load the weights before timing
     out = {}
@@ -122,7 +121,6 @@ def bench_lipsync(data: str, split: str, lookaheads, out_dir: str, fps: float = 
 def soak(seconds: float, fps: float = 60.0, lookahead_ms: float | None = None, report_every: float = 60.0,
          log=print) -> dict:
     """A long real-time file session: frame count against duration x rate, tau drift, memory over time."""
-    from ..commands.bench import speechlike_audio
     from .engine import DEFAULT_LOOKAHEAD_MS
     la = DEFAULT_LOOKAHEAD_MS if lookahead_ms is None else lookahead_ms
     a = speechlike_audio(seconds, seed=3)[0]

@@ -101,7 +101,7 @@ class LiveEngine:
                  lookahead_ms: float = DEFAULT_LOOKAHEAD_MS, seed: int = 0, steps: int | None = None,
                  transition: float = 0.5, history: float = 10.0, head: bool = True, weights_dir=None,
                  background: bool = False):
-        from ..pipeline import load_models
+        from ..models.bundle import load_models
 
         self.models = models if models is not None else load_models(weights_dir)
         if self.models.lips is None:
@@ -115,7 +115,7 @@ class LiveEngine:
         self.features = StreamingFeatures(history)
         self.emotion, self.intensity = canonical_emotion(emotion), check_intensity(intensity)
         self.styles = StyleSchedule(self.emo.emotion_style(self.emotion, self.intensity), transition * FPS)
-        from ..models.numpy_nn import OVERLAP, crossfade_ramp
+        from ..models.emodiff_numpy import OVERLAP, crossfade_ramp
         self.overlap = min(OVERLAP, (c.window - c.prefix) // 2)
         self.stride = c.window - self.overlap
         self.ramp = crossfade_ramp(self.overlap)  # (O,)
@@ -133,7 +133,7 @@ class LiveEngine:
         self._tail: np.ndarray | None = None  # (O, 55) raw: the last window's frames the next one cross-fades into
         self._emo: dict[int, np.ndarray] = {}  # EmoDiff frame -> (55,) raw motion, final
         self.rest = self._rest_motion()  # (55,) shown before EmoDiff's first frames arrive
-        from ..mouth import mouth_track
+        from ..lips.mouth import mouth_track
         self._rest_mouth = mouth_track([], 1).weights[0]  # (52,) the closed resting mouth of a silent file
         self._voice_checked = 0  # samples checked for voicing so far
         self._last_voiced = -10 ** 9  # sample index of the last voiced sound heard
@@ -150,7 +150,7 @@ class LiveEngine:
 
     def _rest_motion(self) -> np.ndarray:
         """(55,) the style's face over a silent window (no speech): the pose before speech has been heard."""
-        from ..models.numpy_nn import window_slice
+        from ..models.layers import window_slice
         c = self.emo.cfg
         silent = window_slice(np.zeros((0, c.audio_dim), np.float32), 0, c)  # (S, A) padding only
         m = self.emo.sample_window(silent, self.styles.at(np.arange(1))[0], np.random.default_rng(0),
@@ -224,7 +224,7 @@ class LiveEngine:
     # ---- EmoDiff path --------------------------------------------------------------------------
     def _window_inputs(self, ready: int) -> tuple:
         """(start, audio (S, A), style (S, Ds)) of the next window from the features that have arrived."""
-        from ..models.numpy_nn import window_slice
+        from ..models.layers import window_slice
         c = self.emo.cfg
         s = self._win * self.stride
         base = max(0, s - c.prefix)

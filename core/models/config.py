@@ -7,7 +7,7 @@ from typing import Any
 
 from ...rigs.arkit import MOUTH_SET
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
-from ..phone_scores import N_PHONE_SCORES
+from ..lips.phone_scores import N_PHONE_SCORES
 from ..prosody import PROSODY_DIM
 from ..sampler import SOLVERS
 
@@ -138,7 +138,7 @@ class LipsConfig:
     hidden_face: tuple[str, ...] = ()
     # Audio input: the frame features (82) or the sub-frame features (242, core/audio.py); audio_dim must match.
     subframe_audio: bool = False
-    # Phone posteriors of the real-speech acoustic model (core/phone_scores.py, 42 columns) appended to the
+    # Phone posteriors of the real-speech acoustic model (core/lips/phone_scores.py, 42 columns) appended to the
     # audio features: evidence learnt from thousands of real voices, where the rest was learnt from synthetic ones.
     phone_scores: bool = False
     # Training-only auxiliary head: per-frame phone classes (40) from the hidden state, weighted in the loss.

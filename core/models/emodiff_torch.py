@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import EmoDiffConfig
-from .numpy_nn import timestep_embedding
+from .layers import timestep_embedding
 
 
 class Block(nn.Module):

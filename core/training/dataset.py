@@ -18,11 +18,11 @@ from ..audio import FEATURE_DIM, N_MELS, SUBFRAME_FEATURE_DIM, features_numpy, l
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..formats import read_npz
+from ..lips.phone_scores import phone_posteriors
+from ..lips.phones import PHONES, read_alignment
 from ..models.config import EmoDiffConfig
-from ..models.numpy_nn import motion_from_animation, window_slice
-from ..phone_scores import phone_posteriors
+from ..models.layers import motion_from_animation, window_slice
 from ..prosody import prosody_features
-from ..phones import PHONES, read_alignment
 
 F32 = np.float32
 STD_FLOOR = 0.02  # channels that barely move (e.g. tongueOut) must not blow up in normalised units
@@ -125,7 +125,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
     ``subframes`` computes the sub-frame audio features (core/audio.py) instead of the frame features;
     ``style_prefix`` keeps the style keys of several corpora apart; ``phone_scores`` appends the acoustic
-    model's phone posteriors (core/phone_scores.py), computed on all cores and cached apart; ``prosody`` then
+    model's phone posteriors (core/lips/phone_scores.py), computed on all cores and cached apart; ``prosody`` then
     appends pitch, voicing and loudness (core/prosody.py), cached the same way.
     """
     root = Path(data_dir)
@@ -370,7 +370,7 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     to work without them and to weigh them, not to lean on them.
     """
     from ..data.face import combine_arrays, seal_from_mouth
-    from ..mouth import lip_gap
+    from ..lips.mouth import lip_gap
 
     mouth_index = np.array([INDEX[n] for n in mouth_names])
     idx = rng.choice(len(corpus.clips), size=batch, p=sampling_weights(corpus) if p_clip is None else p_clip)

@@ -10,7 +10,7 @@ from ... import __version__
 from ...rigs.arkit import INDEX, mirror_weights
 from ..emotions import EMOTIONS
 from ..models.config import EmoDiffConfig, TrainConfig
-from ..models.numpy_nn import EmoDiffNumpy
+from ..models.emodiff_numpy import EmoDiffNumpy
 from ..sampler import alphas_cumprod, betas_for
 from ..weights import save_weights
 from .loop import LoopSpec, run_loop

@@ -17,9 +17,9 @@ import numpy as np
 from ... import __version__
 from ...rigs.arkit import INDEX
 from ..errors import InputError
+from ..lips.phone_scores import N_PHONE_SCORES
 from ..models.config import LipsConfig, TrainConfig
-from ..models.numpy_nn import EmoDiffNumpy
-from ..phone_scores import N_PHONE_SCORES
+from ..models.emodiff_numpy import EmoDiffNumpy
 from ..weights import save_weights
 from .loop import LoopSpec, run_loop
 from .dataset import (PHONE_CLASSES, Corpus, lips_batch, load_corpus, load_train_val, merge_corpora,

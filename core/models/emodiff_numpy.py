@@ -1,7 +1,8 @@
-"""Pure-numpy inference of EmoDiff and lip refinement from the shipped ``.npz`` weights (no torch).
+"""EmoDiff inference in pure numpy from the shipped ``emodiff.npz`` (no torch): the denoiser, the style encoder,
+emotion-label styles, and window/sequence sampling.
 
-The layer maths mirrors ``emodiff_torch.py`` / ``lips_torch.py`` exactly (tanh-GELU, LayerNorm eps 1e-5, same
-parameter names); a test holds numpy and torch within 1e-4 on the same inputs and noise.
+The maths mirrors ``emodiff_torch.py`` exactly (same parameter names; layers in ``layers.py``); a test holds numpy
+and torch within 1e-4 on the same inputs and noise.
 """
 from __future__ import annotations
 
@@ -11,184 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from ...rigs.arkit import ARKIT_NAMES, INDEX
-from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..emotions import INTENSITY_LEVELS, canonical_emotion, check_intensity
 from ..errors import InputError
 from ..sampler import alphas_cumprod, betas_for, classifier_free_guidance, sample
-from .config import EmoDiffConfig, LipsConfig
-
-F32 = np.float32
-MOTION_NAMES: tuple[str, ...] = ARKIT_NAMES + ("headPitch", "headYaw", "headRoll")  # the 55 motion channels
-# Frames outside the clip get the average spectrum (0), energy at the floor, no onsets. Energy is the second to
-# last feature in both kinds (82 frame, 242 sub-frame features).
-PAD_ENERGY = -0.5
+from .config import EmoDiffConfig
+from .layers import (F32, Params, depthwise_conv_edge, gelu, motion_from_animation, silu, softmax, style_slice,
+                     timestep_embedding, window_slice)
 
 
-# ---- shared helpers (also used by the torch modules and the trainers) ------------------------------
-def timestep_embedding(t: np.ndarray | int, dim: int) -> np.ndarray:
-    """(B, dim) float32 sinusoidal embedding of integer diffusion steps ([cos | sin], periods up to 10000)."""
-    t = np.atleast_1d(np.asarray(t, np.float64))
-    half = dim // 2
-    freqs = np.exp(-math.log(10000.0) * np.arange(half, dtype=np.float64) / half)
-    args = t[:, None] * freqs[None, :]
-    emb = np.concatenate([np.cos(args), np.sin(args)], axis=1)
-    if dim % 2:
-        emb = np.concatenate([emb, np.zeros((len(t), 1))], axis=1)
-    return emb.astype(F32)
-
-
-def energy_column(width: int) -> int:
-    """Index of the energy column in features of ``width``: the frame (82) or sub-frame (242) features come
-    first (energy, then flux, last), then any appended columns."""
-    return (SUBFRAME_FEATURE_DIM if width >= SUBFRAME_FEATURE_DIM else FEATURE_DIM) - 2
-
-
-def window_slice(features: np.ndarray, start: int, cfg: EmoDiffConfig) -> np.ndarray:
-    """(prefix+window+lookahead, A) audio features for the window whose first generated frame is ``start``."""
-    s0, s1 = start - cfg.prefix, start + cfg.window + cfg.lookahead
-    out = np.zeros((s1 - s0, features.shape[1]), F32)
-    out[:, energy_column(features.shape[1])] = PAD_ENERGY  # appended columns (prosody, posteriors) pad with 0
-    lo, hi = max(0, s0), min(features.shape[0], s1)
-    if hi > lo:
-        out[lo - s0:hi - s0] = features[lo:hi]
-    return out
-
-
-def style_slice(styles: np.ndarray, start: int, cfg: EmoDiffConfig) -> np.ndarray:
-    """(prefix+window+lookahead, Ds) per-frame styles for a window, the edge frames' styles held outside."""
-    idx = np.clip(np.arange(start - cfg.prefix, start + cfg.window + cfg.lookahead), 0, styles.shape[0] - 1)
-    return np.asarray(styles, F32)[idx]
-
-
-def motion_from_animation(anim) -> np.ndarray:
-    """(T, 55) float32 [52 ARKit weights | pitch, yaw, roll] of a FaceAnimation resampled to 30 fps."""
-    a = anim if abs(anim.fps - 30.0) < 1e-9 else anim.resample(30.0)
-    return np.concatenate([a.weights, a.head_rotation], axis=1).astype(F32)
-
-
-# ---- layers -----------------------------------------------------------------------------------------
-def gelu(x: np.ndarray) -> np.ndarray:
-    """tanh approximation of GELU (torch ``approximate='tanh'``); returns a new array."""
-    y = x * x
-    y *= F32(0.044715)
-    y += F32(1.0)
-    y *= x
-    y *= F32(math.sqrt(2.0 / math.pi))
-    np.tanh(y, out=y)
-    y += F32(1.0)
-    y *= x
-    y *= F32(0.5)
-    return y
-
-
-def silu(x: np.ndarray) -> np.ndarray:
-    """x * sigmoid(x)."""
-    return x / (1.0 + np.exp(-x))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, overflow-safe."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    """LayerNorm over the last axis."""
-    xc = x - x.mean(-1, keepdims=True)
-    var = np.einsum("...i,...i->...", xc, xc)[..., None] / F32(x.shape[-1])
-    xc *= 1.0 / np.sqrt(var + F32(eps))
-    xc *= w
-    xc += b
-    return xc
-
-
-def conv1d(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1, taps: list | None = None) -> np.ndarray:
-    """'Same' 1-D convolution over time: x (B, T, Cin), w (Cout, Cin, k) torch layout -> (B, T, Cout).
-
-    ``taps`` optionally gives the k contiguous (Cin, Cout) matrices w[:, :, j].T (precomputed for speed).
-    """
-    k = w.shape[2]
-    pad = dilation * (k - 1) // 2
-    bsz, t, cin = x.shape
-    xp = np.zeros((bsz, t + 2 * pad, cin), F32)
-    xp[:, pad:pad + t] = x
-    taps = taps if taps is not None else [np.ascontiguousarray(w[:, :, j].T) for j in range(k)]
-    # One GEMM per tap over every window of the batch at once: shifted views of the padded input, flattened.
-    out = xp[:, 0:t].reshape(-1, cin) @ taps[0] + b
-    for j in range(1, k):
-        out += xp[:, j * dilation:j * dilation + t].reshape(-1, cin) @ taps[j]
-    return out.reshape(bsz, t, w.shape[0])
-
-
-def depthwise_conv_edge(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(B, L, C) -> (B, L, C): each channel convolved with its own odd kernel ``w`` (C, K), edges repeated
-    (torch Conv1d with groups=C on a replicate-padded input)."""
-    k = w.shape[1]
-    pad = k // 2
-    xp = np.concatenate([np.repeat(x[:, :1], pad, axis=1), x, np.repeat(x[:, -1:], pad, axis=1)], axis=1)
-    n = x.shape[1]
-    out = np.broadcast_to(np.asarray(b, F32), x.shape).astype(F32)
-    for j in range(k):
-        out = out + xp[:, j:j + n] * w[:, j]
-    return out
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax (overwrites and returns ``x``)."""
-    x -= x.max(axis=axis, keepdims=True)
-    np.exp(x, out=x)
-    x /= x.sum(axis=axis, keepdims=True)
-    return x
-
-
-class _Params:
-    """Parameter lookup by torch state-dict name with a helpful error; caches GEMM-ready weight layouts."""
-
-    def __init__(self, params: dict[str, np.ndarray]):
-        self.p = {k: np.asarray(v, F32) for k, v in params.items()}
-        self._wt: dict[str, np.ndarray] = {}
-        self._taps: dict[str, list] = {}
-
-    def __getitem__(self, k: str) -> np.ndarray:
-        try:
-            return self.p[k]
-        except KeyError:
-            raise InputError(f"weights file lacks parameter {k!r} (wrong model or version)") from None
-
-    def linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        """torch nn.Linear over the last axis."""
-        wt = self._wt.get(name)
-        if wt is None:
-            wt = self._wt[name] = np.ascontiguousarray(self[name + ".weight"].T)
-        y = x.reshape(-1, x.shape[-1]) @ wt + self[name + ".bias"]  # one GEMM over all leading axes
-        return y.reshape(x.shape[:-1] + (wt.shape[1],))
-
-    def conv(self, x: np.ndarray, name: str, dilation: int = 1) -> np.ndarray:
-        """torch nn.Conv1d ('same' padding) over time of (B, T, C)."""
-        w = self[name + ".weight"]
-        taps = self._taps.get(name)
-        if taps is None:
-            taps = self._taps[name] = [np.ascontiguousarray(w[:, :, j].T) for j in range(w.shape[2])]
-        return conv1d(x, w, self[name + ".bias"], dilation, taps)
-
-    def ln(self, x: np.ndarray, name: str) -> np.ndarray:
-        """torch nn.LayerNorm."""
-        return layer_norm(x, self[name + ".weight"], self[name + ".bias"])
-
-    def block(self, x: np.ndarray, name: str, heads: int) -> np.ndarray:
-        """The pre-LN transformer block of emodiff_torch.Block."""
-        b, n, d = x.shape
-        qkv = self.linear(self.ln(x, name + ".ln1"), name + ".qkv")
-        # Contiguous heads: numpy's stacked matmul only reaches BLAS for contiguous operands (15x faster here).
-        q, k, v = (np.ascontiguousarray(z.reshape(b, n, heads, d // heads).transpose(0, 2, 1, 3))
-                   for z in np.split(qkv, 3, axis=-1))  # (B, H, N, d/H) each
-        att = softmax(q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2)) / F32(math.sqrt(d // heads)))  # (B,H,N,N)
-        y = (att @ v).transpose(0, 2, 1, 3).reshape(b, n, d)
-        x = x + self.linear(y, name + ".proj")
-        return x + self.linear(gelu(self.linear(self.ln(x, name + ".ln2"), name + ".fc1")), name + ".fc2")
-
-
-# ---- EmoDiff ----------------------------------------------------------------------------------------
 @dataclass
 class WindowCond:
     """Conditions of one batch of windows (normalised motion units)."""
@@ -213,7 +44,7 @@ class EmoDiffNumpy:
     def __init__(self, params: dict[str, np.ndarray], config: EmoDiffConfig | dict,
                  extra: dict[str, np.ndarray] | None = None, version: str = "0"):
         self.cfg = config if isinstance(config, EmoDiffConfig) else EmoDiffConfig.from_dict(config)
-        self.p = _Params(params)
+        self.p = Params(params)
         self.extra = dict(extra or {})
         self.version = version
         self.acp = alphas_cumprod(betas_for(self.cfg.schedule, self.cfg.diffusion_steps,
@@ -467,60 +298,3 @@ class EmoDiffNumpy:
                 done_to = t_total if wins[-1] == n_win - 1 else min(t_total, (wins[-1] + 1) * stride)
                 progress(done_to - min(t_total, wins[0] * stride))
         return self.denormalize(acc[:t_total].astype(F32))
-
-
-# ---- lip refinement ---------------------------------------------------------------------------------
-class LipsNumpy:
-    """Lip refinement forward pass; :meth:`apply` replaces only the mouth-set channels, matched by name."""
-
-    def __init__(self, params: dict[str, np.ndarray], config: LipsConfig | dict, version: str = "0"):
-        self.cfg = config if isinstance(config, LipsConfig) else LipsConfig.from_dict(config)
-        self.p = _Params(params)
-        self.version = version
-        self.mouth_index = np.array([INDEX[n] for n in self.cfg.mouth_names], np.int64)
-        hidden = ([] if self.cfg.mouth_input else list(self.mouth_index)) + [INDEX[n] for n in self.cfg.hidden_face]
-        self.hidden_index = np.array(hidden, np.int64)
-
-    @classmethod
-    def from_file(cls, path) -> "LipsNumpy":
-        """Load and verify a lips weights file."""
-        from ..weights import load_weights
-        w = load_weights(path, expect_type="lips")
-        return cls(w.params, w.config, w.model_version)
-
-    @property
-    def null_style(self) -> np.ndarray:
-        """(style_dim,) the learned 'no style' vector."""
-        return self.p["null_style"].copy()
-
-    def predict(self, features: np.ndarray, face: np.ndarray, style: np.ndarray | None = None) -> np.ndarray:
-        """features (T, A) or (B, T, A), face weights (…, T, 52), style (Ds,)/(B, Ds) or per frame (…, T, Ds)
-        -> mouth (…, T, n_mouth)."""
-        p, c = self.p, self.cfg
-        single = np.asarray(features).ndim == 2
-        f = np.asarray(features, F32)[None] if single else np.asarray(features, F32)
-        w = np.asarray(face, F32)[None] if single else np.asarray(face, F32)
-        s = self.null_style if style is None else np.asarray(style, F32)
-        per_frame = s.ndim == (2 if single else 3)
-        if per_frame:
-            s = np.broadcast_to(s, (f.shape[0], f.shape[1], c.style_dim))
-        else:
-            s = np.broadcast_to(s, (f.shape[0], c.style_dim))
-        if self.hidden_index.size:
-            w = w.copy()
-            w[..., self.hidden_index] = 0.0
-        sp = p.linear(s, "style_proj")
-        h = p.linear(np.concatenate([f, w], axis=-1), "inp") + (sp if per_frame else sp[:, None, :])
-        for i, d in enumerate(c.dilations):
-            name = f"blocks.{i}"
-            y = p.conv(p.ln(h, name + ".ln"), name + ".conv", dilation=d)
-            h = h + p.linear(gelu(y), name + ".lin")
-        out = sigmoid(p.linear(p.ln(h, "ln_out"), "out"))
-        return out[0] if single else out
-
-    def apply(self, features: np.ndarray, weights: np.ndarray, style: np.ndarray | None = None) -> np.ndarray:
-        """(T, 52) weights with the mouth set re-predicted; every other channel is copied unchanged."""
-        w = np.asarray(weights, F32)
-        out = w.copy()
-        out[:, self.mouth_index] = self.predict(features, np.clip(w, 0, 1), style)
-        return out

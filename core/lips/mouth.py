@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..rigs.arkit import INDEX, NUM_BLENDSHAPES
+from ...rigs.arkit import INDEX, NUM_BLENDSHAPES
 from .phones import SILENCE, VOWELS, Phone
 
 PARAMS: tuple[str, ...] = ("jaw", "lip", "pucker", "funnel", "roll_lo", "roll_up", "up", "down", "tongue",

@@ -18,9 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..formats import read_animation
-    from ..render.preview import check_size, check_view
+    from ..core.errors import InputError
+    from ..core.formats import read_animation
+    from ..core.render.preview import check_size, check_view
 
     if not (args.output or args.sheet or args.curves):
         raise InputError("nothing to do: give -o out.mp4, --sheet out.png and/or --curves out.png")
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         if path:
             import importlib.util
             if importlib.util.find_spec(module) is None:
-                from ..errors import MissingDependency
+                from ..core.errors import MissingDependency
                 raise MissingDependency(f"{path}: writing it needs the '{pkg}' package (pip install {pkg})")
     view, size = check_view(args.view), check_size(args.size)
     if args.fps is not None and not (0 < args.fps <= 1000):
@@ -43,18 +43,18 @@ def run(args: argparse.Namespace) -> int:
         anim = anim.resample(args.fps)
     quiet = getattr(args, "quiet", False)
     if args.output:
-        from ..render.preview import render_preview
+        from ..core.render.preview import render_preview
         info = render_preview(anim, args.output, audio=args.audio, view=view, size=size, progress=not quiet)
         if not quiet:
             print(f"wrote {args.output}: {info['frames']} frames at {anim.fps:g} fps, {size}x{size}"
                   f"{', with audio' if info['audio'] else ''} (rendered at {info['fps_wall']:.1f} frames/s)")
     if args.sheet:
-        from ..render.plots import contact_sheet
+        from ..core.render.plots import contact_sheet
         contact_sheet(anim, args.sheet, view=view)
         if not quiet:
             print(f"wrote {args.sheet}")
     if args.curves:
-        from ..render.plots import plot_curves
+        from ..core.render.plots import plot_curves
         plot_curves(anim, args.curves)
         if not quiet:
             print(f"wrote {args.curves}")

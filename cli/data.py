@@ -45,11 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     quiet = bool(getattr(args, "quiet", False))
     if args.data_command == "synth":
-        from ..data.synth import DEFAULT_VAL_VOICES, SynthConfig, build, voice_list
+        from ..core.data.synth import DEFAULT_VAL_VOICES, SynthConfig, build, voice_list
         if args.jobs is not None and args.jobs < 1:
             raise InputError(f"--jobs must be at least 1, got {args.jobs}")
         voices = voice_list(args.voices)
@@ -68,13 +68,13 @@ def run(args: argparse.Namespace) -> int:
               f"({run_['audio_s_per_wall_s']} s/s, {run_['jobs']} jobs, {run_['items_failed']} failed)")
         return 0
     if args.data_command == "realdev":
-        from ..data.realdev import build_realdev  # lazy: only this subcommand needs pocketsphinx
+        from ..core.data.realdev import build_realdev  # lazy: only this subcommand needs pocketsphinx
         m = build_realdev(args.out, quiet=quiet, degraded=not args.no_degraded)
         if not quiet:
             print(json.dumps({k: v for k, v in m.items() if not isinstance(v, (list, dict))}))
         return 0
     if args.data_command == "realtrain":
-        from ..data.realtrain import build_realtrain, source_list
+        from ..core.data.realtrain import build_realtrain, source_list
         m = build_realtrain(args.out, source_list(args.sources), copies=args.copies, seed=args.seed, quiet=quiet)
         src = ", ".join(f"{k} {v['prompts_aligned']} prompts ({v['minutes_of_speech']} min, "
                         f"{v['prompts_skipped']} skipped)" for k, v in m["sources"].items())

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from .errors import InputError
-from .fileio import atomic_write_text
+from ..errors import InputError
+from ..fileio import atomic_write_text
 
 VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 CONSONANTS = frozenset("B CH D DH F G HH JH K L M N NG P R S SH T TH V W Y Z ZH".split())

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import DreamTalkError, InputError, MissingDependency
+from ..errors import DreamTalkError, InputError, MissingDependency
 from .phones import PHONES, SILENCE, Phone, normalize_phone
 
 ALIGN_SR = 16000  # the en-us acoustic model's sample rate

@@ -27,8 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_config(path: str, kind: str):
     """(model config, TrainConfig) from a JSON file."""
-    from ..errors import InputError
-    from ..models.config import EmoDiffConfig, LipsConfig, TrainConfig
+    from ..core.errors import InputError
+    from ..core.models.config import EmoDiffConfig, LipsConfig, TrainConfig
 
     try:
         with open(path, encoding="utf-8") as f:
@@ -43,7 +43,7 @@ def load_config(path: str, kind: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     if args.minutes is not None and args.minutes <= 0:
         raise InputError("--minutes must be positive")
@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.extra_data and args.model != "lips":
         raise InputError("--extra-data is for lips training only")
     if args.model == "emodiff":
-        from ..training.train_emodiff import train_emodiff
+        from ..core.training.train_emodiff import train_emodiff
         summary = train_emodiff(args.data, args.out, mcfg, tcfg, **common)
     else:
-        from ..training.train_lips import train_lips
+        from ..core.training.train_lips import train_lips
         summary = train_lips(args.data, args.out, mcfg, tcfg, args.emodiff, extra_data=args.extra_data,
                              **common)
     if not args.quiet:

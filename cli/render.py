@@ -36,9 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _generate(args):
     """Animation from the audio through the model pipeline (imported lazily: it may not exist yet)."""
-    from ..errors import InputError
+    from ..core.errors import InputError
     try:
-        from .. import pipeline
+        from ..core import pipeline
     except ImportError:
         raise InputError("generating an animation needs the model pipeline, which is not installed yet; "
                          "give an animation with --anim") from None
@@ -50,15 +50,15 @@ def _generate(args):
 
 def _animation(args):
     if args.anim:
-        from ..formats import read_animation
+        from ..core.formats import read_animation
         return read_animation(args.anim)
     return _generate(args)
 
 
 def _run_neural(args, quiet: bool) -> int:
     """--backend neural: LivePortrait's networks with the user's weights, driven by the proxy head, in chunks."""
-    from ..errors import InputError
-    from ..render.portrait.neural import check_options, load_checkpoint, render_neural
+    from ..core.errors import InputError
+    from ..core.render.portrait.neural import check_options, load_checkpoint, render_neural
 
     if not args.checkpoint:
         raise InputError("--backend neural needs --checkpoint DIR (your LivePortrait weights; nothing is downloaded)")
@@ -93,8 +93,8 @@ def _run_neural(args, quiet: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..render.portrait import check_backend, prepare_portrait, render_portrait
+    from ..core.errors import InputError
+    from ..core.render.portrait import check_backend, prepare_portrait, render_portrait
 
     if not str(args.output).lower().endswith((".mp4", ".m4v", ".mov")):
         raise InputError(f"{args.output}: expected a .mp4 file")

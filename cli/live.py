@@ -10,8 +10,8 @@ HELP = "stream a face in real time from live speech to Unreal (Live Link Face) a
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``dreamtalk live``."""
-    from ..emotions import EMOTIONS
-    from ..live.engine import DEFAULT_LOOKAHEAD_MS
+    from ..core.emotions import EMOTIONS
+    from ..core.live.engine import DEFAULT_LOOKAHEAD_MS
 
     p.add_argument("--input", required=True, metavar="mic|FILE|stdin|tcp://HOST:PORT",
                    help="audio in: the default microphone (needs sounddevice), an audio file played at real-time "
@@ -47,10 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Stream until the input ends, Ctrl-C or `quit`; write the recording; 0, or 2 with one line on bad input."""
-    from ..errors import DreamTalkError, InputError
-    from ..live import start_live
-    from ..live.control import COMMANDS_HELP, OscControl, read_commands
-    from ..live.sources import FileSource, parse_hostport, parse_input
+    from ..core.errors import DreamTalkError, InputError
+    from ..exporters.live import OscControl, start_live
+    from ..core.live.control import COMMANDS_HELP, read_commands
+    from ..core.live.sources import FileSource, parse_hostport, parse_input
 
     quiet = getattr(args, "quiet", False)
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         session.stop("interrupted")
         session.wait(2.0)
     if args.record and session.recorded:
-        from ..formats import write_animation
+        from ..core.formats import write_animation
         write_animation(session.recording(), args.record)
     if not quiet:
         log(f"sent {session.sent} frames ({session.sent / args.fps:.2f} s), {session.held} held"

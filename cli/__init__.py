@@ -1,4 +1,4 @@
-"""The ``dreamtalk`` command line: subcommands live in ``core/commands/<name>.py``.
+"""The ``dreamtalk`` command line, on top of the library: one module per subcommand, ``cli/<name>.py``.
 
 Each command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
 """
@@ -8,7 +8,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from .. import __version__
 
 # Order shown in --help.
 COMMANDS = ("generate", "convert", "preview", "render", "data", "train", "eval", "bench", "live")
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        mod = importlib.import_module(f"{__package__}.core.commands.{name}")
+        mod = importlib.import_module(f"{__name__}.{name}")
         sp = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         sp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
         mod.add_arguments(sp)
@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user errors become one line on stderr and exit status 2."""
-    from .core.errors import DreamTalkError
-    from .core.progress import set_quiet
+    from ..core.errors import DreamTalkError
+    from ..core.progress import set_quiet
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     set_quiet(getattr(args, "quiet", False))
     import warnings
 
-    from .core.errors import DreamTalkWarning
+    from ..core.errors import DreamTalkWarning
     plain = warnings.showwarning
 
     def one_line(message, category, filename, lineno, file=None, line=None):
@@ -63,7 +63,3 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print(f"dreamtalk {args.command}: error: out of memory", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -91,9 +91,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _predictions(args, clips):
     from pathlib import Path
 
-    from ..errors import InputError
-    from ..formats import read_animation
-    from ..progress import Progress
+    from ..core.errors import InputError
+    from ..core.formats import read_animation
+    from ..core.progress import Progress
 
     pairs = []
     if args.pred_dir:
@@ -106,7 +106,7 @@ def _predictions(args, clips):
                 raise InputError(f"--pred-dir {root}: no animation for clip {c.id} (.npz/.json/.csv)")
             pairs.append((read_animation(found[0]), c.phones))
         return pairs
-    from ..eval.systems import NEEDS_PHONES, get_system
+    from ..core.eval.systems import NEEDS_PHONES, get_system
 
     system = get_system(args.system)
     kw = {"weights_dir": args.weights} if getattr(args, "weights", None) else {}
@@ -136,9 +136,9 @@ def run_lipsync(args: argparse.Namespace) -> int:
     """Run the lip-sync evaluation and print the summary line."""
     import json
 
-    from ..errors import InputError
-    from ..eval.lipsync import evaluate, per_phone_lines, summary_line
-    from ..fileio import atomic_write_text
+    from ..core.errors import InputError
+    from ..core.eval.lipsync import evaluate, per_phone_lines, summary_line
+    from ..core.fileio import atomic_write_text
 
     if not (0 < args.fps <= 1000):
         raise InputError(f"--fps must be in (0, 1000], got {args.fps}")
@@ -166,8 +166,8 @@ def _takes_options(system) -> bool:
 
 def _generator(args):
     """A ``generate(audio, sr, **options)`` for the chosen system at 30 fps (audio only, no phones)."""
-    from ..errors import InputError
-    from ..eval.systems import get_system
+    from ..core.errors import InputError
+    from ..core.eval.systems import get_system
 
     system = get_system(args.system)
     if not _takes_options(system):
@@ -187,8 +187,8 @@ def _generator(args):
 
 def _load(args, audio: bool = True):
     """The clips of ``--data``/``--split`` (of ``--voice`` if given), the first ``--clips`` of them."""
-    from ..errors import InputError
-    from ..eval import load_clips
+    from ..core.errors import InputError
+    from ..core.eval import load_clips
 
     if args.clips is not None and args.clips < 1:
         raise InputError(f"--clips must be at least 1, got {args.clips}")
@@ -199,17 +199,17 @@ def _load(args, audio: bool = True):
 def _write_json(path, payload: dict) -> None:
     import json
 
-    from ..fileio import atomic_write_text
+    from ..core.fileio import atomic_write_text
     atomic_write_text(path, json.dumps(payload, indent=1) + "\n")
 
 
 def run_emotion(args: argparse.Namespace) -> int:
     """Run the emotion evaluation (and the style check) and print tables and summary lines."""
-    from ..errors import InputError
-    from ..eval.emotion import (emotion_summary, emotion_table, evaluate_emotions, style_check,
+    from ..core.errors import InputError
+    from ..core.eval.emotion import (emotion_summary, emotion_table, evaluate_emotions, style_check,
                                 style_confusion, style_summary, track_check, track_summary, confusion_table)
-    from ..formats import read_animation
-    from ..progress import Progress
+    from ..core.formats import read_animation
+    from ..core.progress import Progress
 
     try:
         xs = [float(v) for v in args.intensities.split(",") if v.strip()]
@@ -257,8 +257,8 @@ def _corpus_anims(corpus: str, option: str, split: str, keep, limit) -> list:
     import json
     from pathlib import Path
 
-    from ..errors import InputError
-    from ..formats import read_npz
+    from ..core.errors import InputError
+    from ..core.formats import read_npz
 
     root = Path(corpus)
     index = root / "clips.jsonl"
@@ -277,8 +277,8 @@ def _corpus_anims(corpus: str, option: str, split: str, keep, limit) -> list:
 
 def _corpus_references(corpus: str, per_emotion: int) -> list:
     """(emotion, FaceAnimation) of the first ``per_emotion`` test-split clips per emotion (top level; neutral)."""
-    from ..emotions import EMOTIONS
-    from ..errors import InputError
+    from ..core.emotions import EMOTIONS
+    from ..core.errors import InputError
 
     if per_emotion < 1:
         raise InputError(f"--confusion-per-emotion must be at least 1, got {per_emotion}")
@@ -291,10 +291,10 @@ def _corpus_references(corpus: str, per_emotion: int) -> list:
 
 def run_diversity(args: argparse.Namespace) -> int:
     """Run the diversity evaluation and print its tables and summary line."""
-    from ..emotions import canonical_emotion
-    from ..errors import InputError
-    from ..eval.diversity import diversity_summary, diversity_table, evaluate_diversity
-    from ..progress import Progress
+    from ..core.emotions import canonical_emotion
+    from ..core.errors import InputError
+    from ..core.eval.diversity import diversity_summary, diversity_table, evaluate_diversity
+    from ..core.progress import Progress
 
     if args.seeds < 2:
         raise InputError(f"--seeds must be at least 2, got {args.seeds}")
@@ -321,11 +321,11 @@ def _corpus_animations(args) -> list:
 
 def run_naturalness(args: argparse.Namespace) -> int:
     """Run the naturalness evaluation: generated vs corpus vs captures; print the table and the bars."""
-    from ..emotions import canonical_emotion
-    from ..errors import InputError
-    from ..eval.naturalness import bars, evaluate_set, naturalness_table, plot
-    from ..formats import read_animation
-    from ..progress import Progress
+    from ..core.emotions import canonical_emotion
+    from ..core.errors import InputError
+    from ..core.eval.naturalness import bars, evaluate_set, naturalness_table, plot
+    from ..core.formats import read_animation
+    from ..core.progress import Progress
 
     emotion = canonical_emotion(args.emotion)
     generate = _generator(args)

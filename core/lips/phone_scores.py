@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import FPS, SAMPLE_RATE
-from .errors import InputError
+from ..audio import FPS, SAMPLE_RATE
+from ..errors import InputError
 
 FRAME_LEN = 410  # 25.625 ms at 16 kHz
 FRAME_SHIFT = 160  # 100 frames per second
@@ -33,7 +33,7 @@ ACOUSTIC_SCALE = 0.1  # Gaussian log-likelihoods over 39 dims are over-confident
 N_SUB = 3  # points per 30 fps frame
 N_PHONE_SCORES = 42  # CI phones of the en-us model, SIL and two noise phones included
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "weights" / "phone_gmm.npz"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "weights" / "phone_gmm.npz"
 
 
 # ---- model extraction (from a pocketsphinx install; run once by tools/extract_phone_gmm.py) -----------------
@@ -122,7 +122,7 @@ def extract_model(model_dir: str | os.PathLike) -> dict[str, np.ndarray]:
 @lru_cache(maxsize=2)
 def load_model(path: str | None = None) -> dict[str, np.ndarray]:
     """Load and verify the shipped phone model (``weights/phone_gmm.npz``)."""
-    from .weights import load_weights
+    from ..weights import load_weights
 
     w = load_weights(Path(path) if path else DEFAULT_PATH, expect_type="phone_gmm")
     names = list(w.config.get("phones", []))
@@ -134,7 +134,7 @@ def load_model(path: str | None = None) -> dict[str, np.ndarray]:
 
 def save_model(model: dict[str, np.ndarray], path: str | os.PathLike, source: str) -> str:
     """Write an extracted model as a versioned weights file; returns its sha256."""
-    from .weights import save_weights
+    from ..weights import save_weights
 
     config = {"phones": [str(n) for n in model["names"]], "sample_rate": SAMPLE_RATE, "frame_length": FRAME_LEN,
               "frame_shift": FRAME_SHIFT, "n_filters": N_FILT, "lower_hz": LOWER_HZ, "upper_hz": UPPER_HZ,

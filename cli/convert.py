@@ -15,8 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..formats import read_animation, write_animation
+    from ..core.errors import InputError
+    from ..core.formats import read_animation, write_animation
 
     if args.fps is not None and not (0 < args.fps <= 1000):
         raise InputError(f"--fps must be in (0, 1000], got {args.fps}")

@@ -37,22 +37,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="`live`: instead, one long real-time session (frame count, drift, memory)")
 
 
-def speechlike_audio(seconds: float, sr: int = 16000, seed: int = 0):
-    """Deterministic speech-like signal: voiced syllables with formant-ish resonances and pauses."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sr)
-    t = np.arange(n) / sr
-    f0 = 120 + 30 * np.sin(2 * np.pi * 0.3 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    voice = sum(np.sin(k * phase) / k for k in range(1, 12))
-    syll = np.clip(np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)), 0, None) ** 2
-    phrase = (np.sin(2 * np.pi * 0.25 * t) > -0.6).astype(float)
-    sig = voice * syll * phrase + 0.01 * rng.standard_normal(n)
-    return (0.3 * sig / np.abs(sig).max()).astype(np.float32), sr
-
-
 def _best(fn, repeat: int) -> float:
     best = float("inf")
     for _ in range(max(1, repeat)):
@@ -65,14 +49,16 @@ def _best(fn, repeat: int) -> float:
 def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize: bool = False,
                    audio_path: str | None = None) -> dict:
     """Time generate() on ``seconds`` of audio (or a file) against jawflap, and peak memory on a long file."""
-    from ..eval.systems import get_system
-    from ..pipeline import load_models, generate
+    from ..core.eval.systems import get_system
+    from ..core.models.bundle import load_models
+    from ..core.pipeline import generate
 
     if audio_path:
-        from ..audio import load_audio
+        from ..core.audio import load_audio
         audio, sr = load_audio(audio_path)  # (N,) at 16 kHz
         seconds = len(audio) / sr
     else:
+        from ..core.audio import speechlike_audio
         audio, sr = speechlike_audio(seconds)
     load_models()
     generate(audio[: sr * 2], sr)  # warm caches
@@ -87,7 +73,7 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize
         out.update({"recognize_seconds": t_rec, "recognize_realtime_factor": seconds / t_rec,
                     "recognize_vs_generate_time_ratio": t_rec / t_model})
     if memory_minutes > 0:
-        code = ("import resource,sys;from dreamtalk.core.commands.bench import speechlike_audio;"
+        code = ("import resource,sys;from dreamtalk.core.audio import speechlike_audio;"
                 "from dreamtalk.core.pipeline import generate;"
                 f"a,sr=speechlike_audio({memory_minutes * 60});generate(a,sr);"
                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
@@ -102,15 +88,15 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize
 
 def bench_render(backend: str | None = None) -> dict:
     """Preview and portrait-warp rendering speed (frames per second), or one portrait backend's alone."""
-    from ..render.preview import bench_preview
+    from ..core.render.preview import bench_preview
 
     if backend == "neural":
-        from ..render.portrait.neural import bench_neural
+        from ..core.render.portrait.neural import bench_neural
         return {"neural": bench_neural()}
 
     out = {"preview": bench_preview(10)}
     try:
-        from ..render.portrait import bench_warp
+        from ..core.render.portrait import bench_warp
     except ImportError:
         out["warp"] = "not available"
     else:
@@ -122,7 +108,7 @@ def bench_render(backend: str | None = None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fileio import atomic_write_text
+    from ..core.fileio import atomic_write_text
 
     if args.what == "generate":
         r = bench_generate(args.seconds, args.repeat, args.memory_minutes, args.recognize, args.audio)
@@ -146,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"neural at {size} px ({v['output_crop']} px out, random weights, {r['neural']['device']}, "
                   f"{r['neural']['threads']} threads): {v['seconds_per_frame']:.1f} s/frame")
     else:
-        from ...exporters.bench import main as export_main
+        from ..exporters.bench import main as export_main
         return export_main([])
     if args.json:
         atomic_write_text(args.json, json.dumps(r, indent=1, default=str) + "\n")
@@ -155,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _bench_live(args: argparse.Namespace) -> dict:
     """``bench live``: latency and CPU per look-ahead, optionally lip-sync on a dev split, or a soak run."""
-    from ..errors import InputError
-    from ..live import bench as lb
+    from ..core.errors import InputError
+    from ..core.live import bench as lb
 
     try:
         las = [float(x) for x in args.lookaheads.split(",") if x.strip()]
@@ -177,7 +163,7 @@ def _bench_live(args: argparse.Namespace) -> dict:
               f"{v['wall_median_ms']:5.0f} / {v['wall_p95_ms']:3.0f} ms ({v['wall_max_ms']:.0f}) | "
               f"{v['frames_held']:4d} of {v['frames_sent']} | {v['cpu_percent_of_one_core']:4.1f}%")
     if args.lipsync:
-        from ..eval.lipsync import summary_line
+        from ..core.eval.lipsync import summary_line
         r["lipsync"] = lb.bench_lipsync(args.lipsync, args.split, las, args.out)
         for la, res in r["lipsync"].items():
             what = "offline generate" if la == "offline" else f"live at look-ahead {la} ms"

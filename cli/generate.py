@@ -8,7 +8,7 @@ HELP = "generate ARKit facial animation from speech audio and an emotion"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..emotions import EMOTIONS
+    from ..core.emotions import EMOTIONS
 
     p.add_argument("audio", help="speech audio (WAV, FLAC, OGG, MP3; any rate 8-48 kHz)")
     p.add_argument("-o", "--output", required=True,
@@ -45,7 +45,7 @@ def _transcript(arg: str | None) -> str | None:
         return None
     p = Path(arg)
     if p.suffix.lower() == ".txt" or (len(arg) < 256 and p.is_file()):
-        from ..errors import InputError
+        from ..core.errors import InputError
         try:
             return p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
@@ -54,8 +54,9 @@ def _transcript(arg: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..pipeline import generate, save_output
+    from ..core.errors import InputError
+    from ..exporters.save import save_output
+    from ..core.pipeline import generate
 
     out = Path(args.output)
     if out.suffix.lower() not in (".json", ".csv", ".npz", ".glb", ".gltf", ".fbx"):
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                     emotion_track=args.emotion_track, transition=args.transition)
     info = save_output(anim, out, mesh=args.mesh, reduce=args.reduce)
     if args.preview:
-        from ..render.preview import render_preview
+        from ..core.render.preview import render_preview
         render_preview(anim, args.preview, audio=args.audio, progress=not args.quiet)
     if not args.quiet:
         if args.preview:

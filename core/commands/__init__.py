@@ -1,1 +1,0 @@
-"""Subcommands of the ``dreamtalk`` CLI, one module each (see ``cli.py``)."""
