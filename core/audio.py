@@ -31,6 +31,7 @@ WIN = 400  # 25 ms
 HOP = 160  # 10 ms -> 100 mel frames per second
 N_MELS = 80
 FMIN, FMAX = 20.0, 8000.0
+TELEPHONE_BAND = (300.0, 3400.0)  # Hz: the narrowband channel much real speech arrives through
 SUBFRAMES = 3  # mel sampling points inside one 30 fps frame
 FEATURE_DIM = N_MELS + 2
 # Sub-frame features: the three mel points inside each frame kept apart (10 ms detail: plosive bursts and
@@ -296,12 +297,24 @@ def _check_signal(audio: np.ndarray) -> np.ndarray:
     return a / np.float32(peak) if peak > 0 else a  # features are gain-free; this also avoids overflow
 
 
-def mel_power_numpy(audio: np.ndarray) -> np.ndarray:
-    """(M, 80) mel power spectrogram at 100 fps of 16 kHz audio (float64, chunked STFT)."""
+@lru_cache(maxsize=4)
+def band_limited_filterbank(lo_hz: float, hi_hz: float, order: int = 4) -> np.ndarray:
+    """mel_filterbank() seen through a Butterworth band-pass |H(f)|^2 and nothing above 4 kHz when ``hi_hz`` is
+    below it (an 8 kHz channel): the training view of band-limited input."""
+    f = np.linspace(0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+    h = 1.0 / (1.0 + (f / hi_hz) ** (2 * order)) / (1.0 + (lo_hz / np.maximum(f, 1e-6)) ** (2 * order))
+    if hi_hz < 4000.0:
+        h[f > 4000.0] = 0.0
+    return mel_filterbank() * h[:, None]
+
+
+def mel_power_numpy(audio: np.ndarray, band: tuple[float, float] | None = None) -> np.ndarray:
+    """(M, 80) mel power spectrogram at 100 fps of 16 kHz audio (float64, chunked STFT); ``band`` (lo, hi) Hz
+    passes the audio through a band-pass first (see band_limited_filterbank)."""
     a = _check_signal(audio).astype(np.float64)
     n_mel = _mel_frames(a.size)
     pad = np.concatenate([np.zeros(N_FFT // 2), a, np.zeros(N_FFT // 2 + 1)])
-    fb, win = mel_filterbank(), _window()
+    fb, win = (mel_filterbank() if band is None else band_limited_filterbank(*band)), _window()
     out = np.empty((n_mel, N_MELS))
     frames = np.lib.stride_tricks.sliding_window_view(pad, N_FFT)[::HOP][:n_mel]  # (M, N_FFT) view, no copy
     for s in range(0, n_mel, _CHUNK):
@@ -343,12 +356,13 @@ def features_from_mel(mel: np.ndarray, t: int, subframes: bool = False) -> np.nd
     return np.concatenate([mel_n, e[:, None], np.clip(flux, 0, 3)[:, None]], axis=1).astype(np.float32)
 
 
-def features_numpy(audio: np.ndarray, num_frames_out: int | None = None, subframes: bool = False) -> np.ndarray:
+def features_numpy(audio: np.ndarray, num_frames_out: int | None = None, subframes: bool = False,
+                   band: tuple[float, float] | None = None) -> np.ndarray:
     """(T, 82) normalised speech features at 30 fps for 16 kHz mono audio; T = round(duration*30) by default;
-    (T, 242) with ``subframes``."""
+    (T, 242) with ``subframes``; ``band`` as in mel_power_numpy."""
     a = _check_signal(audio)
     t = num_frames(a.size) if num_frames_out is None else int(num_frames_out)
-    return features_from_mel(mel_power_numpy(a), t, subframes)
+    return features_from_mel(mel_power_numpy(a, band), t, subframes)
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, sr: int = SAMPLE_RATE) -> None:

@@ -110,3 +110,18 @@ def test_sampling_weights_by_voice_and_engine_and_merge():
     assert set(b["style"][:, 0].tolist()) == {2.0}  # only the one clip with weight is drawn
     both = merge_corpora(corpus, Corpus(corpus.clips[:1], {"x": np.zeros((3, 55))}, {"x": ("happy", 1)}))
     assert len(both.clips) == 5 and "x" in both.styles and both.style_meta["x"] == ("happy", 1)
+
+
+def test_band_view_is_drawn_with_p_band_and_keeps_the_phone_score_columns():
+    corpus, styles = _corpus()
+    for c in corpus.clips:
+        c.band_features = np.full_like(c.features, 7.0)
+    b = lips_batch(corpus, styles, MOUTH_SET, 20, 64, np.random.default_rng(0), p_band=1.0)
+    assert np.all(b["audio"][b["mask"] > 0] == 7.0)
+    b = lips_batch(corpus, styles, MOUTH_SET, 20, 64, np.random.default_rng(0))
+    assert not np.any(b["audio"] == 7.0)  # p_band 0: the features as they are
+    for c in corpus.clips:  # with 2 phone-score columns the band view holds the other 80
+        c.band_features = np.full((len(c.features), 80), 7.0, np.float32)
+    b = lips_batch(corpus, styles, MOUTH_SET, 20, 64, np.random.default_rng(0), p_band=1.0, n_extra=2)
+    real = b["audio"][b["mask"] > 0]
+    assert np.all(real[:, :-2] == 7.0) and not np.any(real[:, -2:] == 7.0)  # extra columns stay the clip's own

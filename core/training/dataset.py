@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, INDEX
-from ..audio import FEATURE_DIM, N_MELS, SUBFRAME_FEATURE_DIM, features_numpy, load_audio
+from ..audio import FEATURE_DIM, N_MELS, SUBFRAME_FEATURE_DIM, TELEPHONE_BAND, features_numpy, load_audio
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..formats import read_npz
@@ -42,6 +42,7 @@ class Clip:
     emotion_layer: np.ndarray | None = None  # (T, 52) the emotion layer alone (lips training only)
     phone_ids: np.ndarray | None = None  # (T,) int16 index into PHONE_CLASSES per frame, -1 unknown
     voice: str = ""  # e.g. "flite:slt" (synthetic corpus), "" when unknown
+    band_features: np.ndarray | None = None  # (T, 82) the features of the audio through a telephone band-pass
 
 
 PHONE_CLASSES: tuple[str, ...] = tuple(sorted(PHONES))  # 39 ARPAbet phones + SIL (lips' auxiliary head)
@@ -119,14 +120,16 @@ def _style_key(rel: str) -> str:
 
 def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
                 limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False,
-                style_prefix: str = "", phone_scores: bool = False, prosody: bool = False) -> Corpus:
+                style_prefix: str = "", phone_scores: bool = False, prosody: bool = False,
+                band_view: bool = False) -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
     ``subframes`` computes the sub-frame audio features (core/audio.py) instead of the frame features;
     ``style_prefix`` keeps the style keys of several corpora apart; ``phone_scores`` appends the acoustic
     model's phone posteriors (core/lips/phone_scores.py), computed on all cores and cached apart; ``prosody`` then
-    appends pitch, voicing and loudness (core/prosody.py), cached the same way.
+    appends pitch, voicing and loudness (core/prosody.py), cached the same way; ``band_view`` also keeps each
+    clip's features through a telephone band-pass (Clip.band_features), cached the same way.
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -143,6 +146,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
                 cache = {k: z[k] for k in z.files}
     posteriors = _columns_cached("phone_scores", root, rows, cache_dir, split) if phone_scores else {}
     pros = _columns_cached("prosody", root, rows, cache_dir, split) if prosody else {}
+    band = _columns_cached("band", root, rows, cache_dir, split) if band_view else {}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
         motion, mouth, layer = _anim_arrays(root / r["anim"], extras)
@@ -164,7 +168,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
         if prosody:
             feats = np.concatenate([feats, pros[r["id"]]], axis=1)
         clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
-                          layer, pids, str(r.get("voice", ""))))
+                          layer, pids, str(r.get("voice", "")), band.get(r["id"])))
         if progress is not None:
             progress(1)
     feats_dim = (SUBFRAME_FEATURE_DIM if subframes else FEATURE_DIM)
@@ -186,11 +190,13 @@ def _rows_key(rows: list[dict]) -> str:
 def _columns_job(args: tuple[str, str, int]) -> np.ndarray:
     kind, path, t = args
     audio, _ = load_audio(path)
+    if kind == "band":
+        return features_numpy(audio, num_frames_out=t, band=TELEPHONE_BAND)
     return phone_posteriors(audio, t) if kind == "phone_scores" else prosody_features(audio, t)
 
 
 def _columns_cached(kind: str, root: Path, rows: list[dict], cache_dir, split: str) -> dict[str, np.ndarray]:
-    """(T, C) extra input columns per clip id (``kind`` "phone_scores" or "prosody"), read from or added to
+    """(T, C) extra input columns per clip id (``kind`` "phone_scores", "prosody" or "band"), read from or added to
     ``cache_dir``; fresh ones use every core."""
     cache, cache_file = {}, None
     if cache_dir is not None:
@@ -245,9 +251,9 @@ def sampling_weights(corpus: Corpus, voice_weights: dict[str, float] | None = No
 def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                    limit: int | None = None, extras: bool = False,
                    subframes: bool = False, phone_scores: bool = False,
-                   prosody: bool = False) -> tuple[Corpus, Corpus, str]:
+                   prosody: bool = False, band_view: bool = False) -> tuple[Corpus, Corpus, str]:
     """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so)."""
-    kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores, prosody=prosody)
+    kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores, prosody=prosody, band_view=band_view)
     train = load_corpus(data_dir, "train", cache_dir, limit, **kw)
     try:
         return train, load_corpus(data_dir, "val", cache_dir, limit, **kw), "val split"
@@ -357,7 +363,7 @@ def augment_features(feats: np.ndarray, rng: np.random.Generator, n_extra: int =
 def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, length: int, batch: int,
                rng: np.random.Generator, target: str = "weights", p_swap: float = 0.0,
                p_feature_aug: float = 0.0, p_clip: np.ndarray | None = None,
-               n_extra: int = 0, p_drop_extra: float = 0.0) -> dict[str, np.ndarray]:
+               n_extra: int = 0, p_drop_extra: float = 0.0, p_band: float = 0.0) -> dict[str, np.ndarray]:
     """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask,
     and phone classes (B,L) (-1 where unknown).
 
@@ -367,7 +373,8 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     ``p_feature_aug`` applies :func:`augment_features`; ``p_clip`` (N,) draws clips with these probabilities
     (:func:`sampling_weights`) instead of by length. The last ``n_extra`` feature columns are phone posteriors:
     with ``p_drop_extra`` a segment gets a flat distribution there instead (no evidence), so the network learns
-    to work without them and to weigh them, not to lean on them.
+    to work without them and to weigh them, not to lean on them. With ``p_band`` a segment hears its clip through
+    a telephone band-pass (Clip.band_features), so a missing high band is not read as a closed mouth.
     """
     from ..data.face import combine_arrays, seal_from_mouth
     from ..lips.mouth import lip_gap
@@ -388,7 +395,10 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
         t = len(c.motion)
         s = int(rng.integers(0, max(1, t - length // 2)))
         n = min(length, t - s)
-        audio[b] = window_slice(c.features, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
+        feats = c.features
+        if p_band > 0 and c.band_features is not None and rng.random() < p_band:
+            feats = c.band_features if not n_extra else np.concatenate([c.band_features, feats[:, -n_extra:]], 1)
+        audio[b] = window_slice(feats, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
         if p_feature_aug > 0 and rng.random() < p_feature_aug:
             audio[b] = augment_features(audio[b], rng, n_extra)
         if n_extra and p_drop_extra > 0 and rng.random() < p_drop_extra:

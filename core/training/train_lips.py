@@ -99,14 +99,15 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     p_swap = float(tcfg.extra.get("p_swap_emotion", 0.0))
     p_aug = float(tcfg.extra.get("p_feature_aug", 0.0))
     p_drop_scores = float(tcfg.extra.get("p_drop_phone_scores", 0.0))
+    p_band = float(tcfg.extra.get("p_band_limit", 0.0))
     if cfg.phone_classes and cfg.phone_classes != len(PHONE_CLASSES):
         raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
     extras = bool(p_swap > 0 or cfg.phone_classes)  # emotion layers and phone labels
     train, val, val_source = load_train_val(data_dir, cache, limit, extras=extras, subframes=cfg.subframe_audio,
-                                            phone_scores=cfg.phone_scores)
+                                            phone_scores=cfg.phone_scores, band_view=p_band > 0)
     for k, d in enumerate(extra_data):
         more = load_corpus(d, "train", out / f"cache_extra{k}", limit, extras=extras, subframes=cfg.subframe_audio,
-                           style_prefix=f"extra{k}:", phone_scores=cfg.phone_scores)
+                           style_prefix=f"extra{k}:", phone_scores=cfg.phone_scores, band_view=p_band > 0)
         train = merge_corpora(train, more)
     styles = style_vectors(emodiff, train)
     styles.update(style_vectors(emodiff, val))
@@ -131,7 +132,7 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
                     train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap,
-                    p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, voice_weights=tcfg.extra.get("voice_weights") or {})
+                    p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band, voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
                      model_version=f"{__version__}+lips.s{facts['steps']}", meta=meta)
         return path
@@ -139,6 +140,6 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     spec = LoopSpec("lips", model,
                     lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target,
                                            p_swap, p_aug, p_clip, N_PHONE_SCORES if cfg.phone_scores else 0,
-                                           p_drop_scores),
+                                           p_drop_scores, p_band),
                     val_batches, make_lips_loss(cfg), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
