@@ -25,8 +25,6 @@ DEFAULT_GUIDANCE = 1.0  # emotion labels pick in-distribution style vectors: no 
 # style through (measured in docs/training.md: with 1.0 a sad capture's upper face is not reproduced).
 DEFAULT_STYLE_GUIDANCE = 2.0
 MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
-TRANSCRIPT_MOUTH_WEIGHT = 0.8  # share of the aligned mouth track when a transcript is given
-RECOGNIZED_MOUTH_WEIGHT = 0.65  # less when the words come from speech recognition (they may be wrong)
 _BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
 
 
@@ -139,13 +137,14 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         weights = np.clip(motion[:, :52], 0.0, 1.0)
         head_rot = motion[:, 52:55].astype(np.float32)
         weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
-        phones, share, aligned, recognized = _timed_phones(a16, transcript, job)
+        phones, share, aligned, recognized = _timed_phones(a16, transcript, job, t)
     finally:
         if job is not None:
             job.cancel()
     idx = [INDEX[n] for n in MOUTH_SET]
-    if share:
+    if share is not None:
         mt = _phones_mouth(phones, feats)
+        share = np.asarray(share, np.float32).reshape(-1, 1)  # (1, 1) or (T, 1)
         weights[:, idx] = share * mt[:, idx] + (1 - share) * weights[:, idx]
     if not blink:
         weights = _suppress_blinks(weights)
@@ -252,22 +251,27 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
     return weights
 
 
-def _timed_phones(a16, transcript, job) -> tuple:
-    """Phone timings for the mouth from a transcript or a recognition job: (phones, share in the blend, aligned,
-    recognised text); a transcript that cannot be aligned warns and leaves the network's mouth."""
+def _timed_phones(a16, transcript, job, num_frames: int) -> tuple:
+    """Phone timings for the mouth from a transcript or a recognition job: (phones, share of their mouth track in
+    the blend (a number or (T,) per frame; None: the network's mouth alone), aligned, recognised text); a transcript
+    that cannot be aligned warns and leaves the network's mouth."""
+    from .lips.blend import TRANSCRIPT_SHARE, recognized_share
+
     if transcript is not None and str(transcript).strip():
         from .lips.align import align_transcript
         from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
         try:
-            return align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_MOUTH_WEIGHT, True, None
+            return align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_SHARE, True, None
         except (InputError, MissingDependency):
             raise
         except DreamTalkError as e:
             # A transcript must never make generation fail where the audio alone works: keep the network's mouth.
             import warnings
             warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=3)
-            return None, 0.0, False, None
+            return None, None, False, None
     if job is not None:
-        phones, recognized, _ = job.result()
-        return phones, (RECOGNIZED_MOUTH_WEIGHT if recognized else 0.0), None, recognized  # nothing heard: no blend
-    return None, 0.0, None, None
+        phones, recognized, words = job.result()
+        if not recognized:
+            return phones, None, None, recognized  # nothing heard: no blend
+        return phones, recognized_share(words, num_frames), None, recognized
+    return None, None, None, None
