@@ -4,7 +4,9 @@
 # with speech recognition, with transcripts, under emotions; motion naturalness against corpus clips and real
 # captures; emotion signatures, the style check, the style confusion matrix and an emotion track; diversity; speed.
 # Usage: bash tools/eval_all.sh [DEVSET] [OUTDIR] [CORPUS]
-#   DEVSET is built with `dreamtalk data realdev`, CORPUS (held-out clips for naturalness) with `dreamtalk data synth`.
+#   DEVSET is built with `dreamtalk data realdev` (with `--extra DIR` from tools/fetch_extra_speech.py it also holds
+#   the second selection part, selection2, measured too), CORPUS (held-out clips for naturalness) with
+#   `dreamtalk data synth`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DT=${DREAMTALK:-dreamtalk}
@@ -17,7 +19,9 @@ mkdir -p "$OUT"
 for s in oracle jawflap; do
   echo "== lipsync $s"; $DT -q eval lipsync --data "$DEV" --split dev --system "$s" --json "$OUT/lipsync_$s.json"
 done
-for part in selection test; do
+PARTS="selection test"
+grep -q '"selection2"' "$DEV/manifest.json" && PARTS="selection selection2 test"
+for part in $PARTS; do
   for cond in "" -phone -noise -reverb -mp3; do
     echo "== lipsync dreamtalk $part$cond"
     $DT -q eval lipsync --data "$DEV" --split "$part$cond" --system dreamtalk --json "$OUT/lipsync_dreamtalk_$part$cond.json"
