@@ -38,6 +38,24 @@ def crossfade_ramp(overlap: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))
 
 
+_POOL: list = []  # one helper thread, made on first use
+
+
+def _split_run(fn, h: np.ndarray) -> np.ndarray:
+    """fn over the batch (B, ...) in two halves at once, one in a helper thread: numpy's element-wise work (softmax,
+    GELU, layer norms: half of a block's time) runs on one core, and the windows are independent."""
+    import os
+    if len(h) < 4 or (os.cpu_count() or 1) < 2:
+        return fn(h)
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL.append(ThreadPoolExecutor(1, thread_name_prefix="emodiff-half"))
+    m = len(h) // 2
+    first = _POOL[0].submit(fn, h[:m])
+    rest = fn(h[m:])
+    return np.concatenate([first.result(), rest])
+
+
 class EmoDiffNumpy:
     """EmoDiff forward pass, style encoder, emotion-label styles and window/sequence sampling in numpy."""
 
@@ -169,12 +187,17 @@ class EmoDiffNumpy:
         if c.motion_kernel > 1:
             h[:, c.prefix:c.prefix + c.window] += p.conv(x_t, "motion_conv")
         h += self._step_vec(t, b)[:, None, :]
-        for i in range(c.n_layers):
-            h = p.block(h, f"blocks.{i}", c.n_heads)
+        h = _split_run(self._blocks, h)
         y = p.linear(p.ln(h[:, c.prefix:c.prefix + c.window], "ln_out"), "out")  # (B, W, 55)
         if c.out_kernel > 1:
             y = depthwise_conv_edge(y, p["out_conv.weight"][:, 0], p["out_conv.bias"])
         return y
+
+    def _blocks(self, h: np.ndarray) -> np.ndarray:
+        """The transformer layers over a batch of token sequences (B, S, d)."""
+        for i in range(self.cfg.n_layers):
+            h = self.p.block(h, f"blocks.{i}", self.cfg.n_heads)
+        return h
 
     def guided_eps_fn(self, guidance: float = 1.0):
         """``eps_fn(x_t, t, cond)`` for the sampler with classifier-free guidance on the style (1 = none).
