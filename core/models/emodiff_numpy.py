@@ -7,7 +7,9 @@ and torch within 1e-4 on the same inputs and noise.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,20 +40,20 @@ def crossfade_ramp(overlap: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))
 
 
-_POOL: list = []  # one helper thread, made on first use
+@lru_cache(maxsize=1)
+def _helper_thread():
+    """The one helper thread of :func:`_split_run`, made on first use."""
+    from concurrent.futures import ThreadPoolExecutor
+    return ThreadPoolExecutor(1, thread_name_prefix="emodiff-half")
 
 
 def _split_run(fn, h: np.ndarray) -> np.ndarray:
     """fn over the batch (B, ...) in two halves at once, one in a helper thread: numpy's element-wise work (softmax,
     GELU, layer norms: half of a block's time) runs on one core, and the windows are independent."""
-    import os
     if len(h) < 4 or (os.cpu_count() or 1) < 2:
         return fn(h)
-    if not _POOL:
-        from concurrent.futures import ThreadPoolExecutor
-        _POOL.append(ThreadPoolExecutor(1, thread_name_prefix="emodiff-half"))
     m = len(h) // 2
-    first = _POOL[0].submit(fn, h[:m])
+    first = _helper_thread().submit(fn, h[:m])
     rest = fn(h[m:])
     return np.concatenate([first.result(), rest])
 
