@@ -20,7 +20,6 @@ from .emotions import canonical_emotion, check_intensity
 from .errors import Cancelled, InputError
 from .models.bundle import Models, load_models
 
-DEFAULT_GUIDANCE = 1.0  # emotion labels pick in-distribution style vectors: no guidance needed (and 2x faster)
 # A reference clip (e.g. a real iPhone capture) sits outside the training styles: stronger guidance carries its
 # style through (measured in docs/training.md: with 1.0 a sad capture's upper face is not reproduced).
 DEFAULT_STYLE_GUIDANCE = 2.0
@@ -152,9 +151,12 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         head_rot[:] = 0.0
     if cancel is not None and cancel():
         raise Cancelled("generation cancelled")
-    meta = dict(style_meta, seed=seed, steps=steps, guidance=guidance, model_version=models.version,
+    scale, interval = models.emodiff.guidance_for(guidance)
+    meta = dict(style_meta, seed=seed, steps=steps, guidance=scale, model_version=models.version,
                 source_audio=source, source_audio_sha256=sha, audio_duration=a16.size / 16000,
                 transcript=bool(transcript), head=head, blink=blink)
+    if interval is not None:
+        meta["guidance_interval"] = list(interval)
     if aligned is not None:
         meta["transcript_aligned"] = aligned
     if recognize and not transcript:
@@ -175,11 +177,12 @@ def _checked_options(emotion, intensity, style, seed, steps, guidance, fps, tran
     intensity = check_intensity(intensity)
     if steps is not None and not 1 <= int(steps) <= 1000:
         raise InputError(f"steps must be in 1..1000, got {steps}")
-    if guidance is None:
-        guidance = DEFAULT_GUIDANCE if style is None else DEFAULT_STYLE_GUIDANCE
-    guidance = float(guidance)
-    if not 0.0 <= guidance <= 20.0:
-        raise InputError(f"guidance must be in 0..20, got {guidance}")
+    if guidance is None and style is not None:
+        guidance = DEFAULT_STYLE_GUIDANCE
+    if guidance is not None:  # None: the weights' own label guidance (EmoDiffNumpy.guidance_for)
+        guidance = float(guidance)
+        if not 0.0 <= guidance <= 20.0:
+            raise InputError(f"guidance must be in 0..20, got {guidance}")
     fps = float(fps)
     if not 0 < fps <= 240:
         raise InputError(f"fps must be in (0, 240], got {fps}")

@@ -178,6 +178,26 @@ def test_guidance_batches_null_style():
     assert np.array_equal(nm.guided_eps_fn(1.0)(x, 50, cond), e_c)
 
 
+def test_guidance_interval_guides_only_inside_and_the_weights_carry_their_default():
+    import dataclasses
+    cfg = dataclasses.replace(TINY, sample_guidance=3.0, guidance_interval=(40, 60))
+    _, nm = _emodiff_pair(6, cfg)
+    cond = _cond(np.random.default_rng(8), 2)
+    x = np.random.default_rng(9).standard_normal((2, TINY.window, 55)).astype(np.float32)
+    fn = nm.guided_eps_fn(*nm.guidance_for(None))
+    for t in (30, 40, 50, 60, 70):  # one fn across steps, as the sampler uses it (its context cache is reused)
+        want = nm.guided_eps_fn(3.0)(x, t, cond) if 40 <= t <= 60 else nm.eps(x, t, cond)
+        assert np.allclose(fn(x, t, cond), want, atol=1e-5), t
+    assert not np.allclose(nm.eps(x, 50, cond), nm.guided_eps_fn(3.0)(x, 50, cond), atol=1e-3)
+    assert nm.guidance_for(None) == (3.0, (40, 60))
+    assert nm.guidance_for(2.0) == (2.0, None)  # an explicit scale applies at every step
+    assert EmoDiffConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg  # the interval survives JSON
+    with pytest.raises(ValueError, match="guidance_interval"):
+        dataclasses.replace(TINY, guidance_interval=(60, 40))
+    with pytest.raises(ValueError, match="sample_spacing"):
+        dataclasses.replace(TINY, sample_spacing="uniform")
+
+
 def test_sample_sequence_chains_windows_deterministically():
     _, nm = _emodiff_pair(10)
     feats = np.random.default_rng(11).standard_normal((30, TINY.audio_dim)).astype(np.float32)

@@ -9,7 +9,7 @@ from ...rigs.arkit import MOUTH_SET
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..lips.phone_scores import N_PHONE_SCORES
 from ..prosody import PROSODY_DIM
-from ..sampler import SOLVERS
+from ..sampler import SOLVERS, SPACINGS
 
 MOTION_DIM = 55  # 52 ARKit weights + head [pitch, yaw, roll]
 
@@ -63,8 +63,16 @@ class EmoDiffConfig:
     acc_weight: float = 0.0
     # DDIM steps these weights are made for (the default of `generate`); a distilled student runs at its own.
     sample_steps: int = 10
-    # ODE solver these weights sample with by default: "ddim" (first order) or "dpmpp2m" (DPM-Solver++ 2M).
+    # ODE solver these weights sample with by default: "ddim" (first order), "dpmpp2m" (DPM-Solver++ 2M) or
+    # "unipc" (UniPC: DPM-Solver++'s predictor plus a corrector at no extra network call).
     solver: str = "ddim"
+    # Their timestep grid (core/sampler.py: ddim_timesteps): "leading" (DDIM's), "trailing" or "cubic" (dense at
+    # high noise, where an x0 model decides whether a blink happens; eps models need "leading").
+    sample_spacing: str = "leading"
+    # Classifier-free guidance on the style with an emotion label when the caller names none, applied only at
+    # training steps within guidance_interval (lo, hi) (None = every step). An explicit scale applies everywhere.
+    sample_guidance: float = 1.0
+    guidance_interval: tuple[int, int] | None = None
     # Pitch, voicing and loudness (core/prosody.py, 3 columns) appended to the audio features; audio_dim must
     # match. Brow raises and nods ride on pitch accents, which the mel features show only indirectly.
     prosody: bool = False
@@ -91,6 +99,12 @@ class EmoDiffConfig:
                              f"(needs {want})")
         if self.solver not in SOLVERS:
             raise ValueError(f"EmoDiffConfig: solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
+        if self.sample_spacing not in SPACINGS:
+            raise ValueError(f"EmoDiffConfig: sample_spacing must be one of {', '.join(SPACINGS)}, "
+                             f"got {self.sample_spacing!r}")
+        gi = self.guidance_interval
+        if gi is not None and not (len(gi) == 2 and 0 <= gi[0] <= gi[1] < self.diffusion_steps):
+            raise ValueError(f"EmoDiffConfig: guidance_interval must be (lo, hi) within the diffusion steps, got {gi}")
         if self.out_kernel < 1 or self.out_kernel % 2 == 0:
             raise ValueError(f"EmoDiffConfig: out_kernel must be odd and >= 1, got {self.out_kernel}")
         if self.prediction not in ("eps", "x0"):

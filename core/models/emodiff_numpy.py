@@ -201,39 +201,49 @@ class EmoDiffNumpy:
             h = self.p.block(h, f"blocks.{i}", self.cfg.n_heads)
         return h
 
-    def guided_eps_fn(self, guidance: float = 1.0):
-        """``eps_fn(x_t, t, cond)`` for the sampler with classifier-free guidance on the style (1 = none).
-
-        The step-invariant context is computed once per ``cond`` object and reused across steps.
+    def guided_eps_fn(self, guidance: float = 1.0, interval: tuple[int, int] | None = None):
+        """``eps_fn(x_t, t, cond)`` for the sampler with classifier-free guidance on the style (1 = none), applied
+        only at training steps t within ``interval`` (lo, hi) when given; other steps run the conditional batch
+        alone. The step-invariant contexts are computed once per ``cond`` object, the null style's only when needed.
         """
-        cache: dict[str, Any] = {}  # audio/style part per window batch, full context per cond object
+        cache: dict[str, Any] = {}  # audio/style parts per window batch, full contexts per cond object
         guided = abs(guidance - 1.0) >= 1e-12
 
-        def both(a: np.ndarray) -> np.ndarray:
-            return np.concatenate([a, a]) if guided else a
+        def contexts(cond: WindowCond, need_null: bool) -> tuple[np.ndarray, np.ndarray | None]:
+            if cache.get("audio") is not cond.audio or cache.get("style") is not cond.style:
+                cache.clear()
+                cache.update(audio=cond.audio, style=cond.style, actx=self.audio_context(cond.audio, cond.style))
+            if cache.get("cond") is not cond:
+                cache.update(cond=cond, ctx=self.context(cond, cache["actx"]), ctx_null=None)
+            if need_null and cache["ctx_null"] is None:
+                if "actx_null" not in cache:
+                    null = np.broadcast_to(self.p["null_style"], cond.style.shape)
+                    cache["actx_null"] = self.audio_context(cond.audio, null)
+                cache["ctx_null"] = self.context(cond, cache["actx_null"])
+            return cache["ctx"], cache["ctx_null"]
 
         def fn(x_t: np.ndarray, t: int, cond: WindowCond) -> np.ndarray:
+            use = guided and (interval is None or interval[0] <= t <= interval[1])
+            ctx, ctx_null = contexts(cond, use)
+            if not use:
+                return self.eps(x_t, t, cond, ctx)
             b = x_t.shape[0]
-            if cache.get("audio") is not cond.audio or cache.get("style") is not cond.style:
-                style = cond.style
-                if guided:
-                    style = np.concatenate([style, np.broadcast_to(self.p["null_style"], style.shape)])
-                cache.clear()
-                cache.update(audio=cond.audio, style=cond.style, actx=self.audio_context(both(cond.audio), style))
-            if cache.get("cond") is not cond:
-                full = WindowCond(both(cond.audio), both(cond.prefix), both(cond.prefix_mask), cond.style)
-                cache.update(cond=cond, ctx=self.context(full, cache["actx"]))
-            hit = (cond, cache["ctx"])
-            if not guided:
-                return self.eps(x_t, t, cond, hit[1])
-            e = self.eps(np.concatenate([x_t, x_t]), t, cond, hit[1])
+            e = self.eps(np.concatenate([x_t, x_t]), t, cond, np.concatenate([ctx, ctx_null]))
             return classifier_free_guidance(e[:b], e[b:], guidance)
         return fn
 
+    def guidance_for(self, guidance: float | None) -> tuple[float, tuple[int, int] | None]:
+        """(scale, interval): the weights' own label guidance for None, else ``guidance`` at every step."""
+        if guidance is None:
+            return float(self.cfg.sample_guidance), self.cfg.guidance_interval
+        return float(guidance), None
+
     def sample_window(self, audio_window: np.ndarray, style: np.ndarray, rng: np.random.Generator,
                       prefix: np.ndarray | None = None, prefix_mask: np.ndarray | None = None, steps: int = 10,
-                      guidance: float = 1.0, eta: float = 0.0) -> np.ndarray:
-        """One window: audio (S, A) from :func:`window_slice`, raw prefix (K, 55) -> raw motion (W, 55)."""
+                      guidance: float | None = None, eta: float = 0.0) -> np.ndarray:
+        """One window: audio (S, A) from :func:`window_slice`, raw prefix (K, 55) -> raw motion (W, 55).
+
+        ``guidance`` None = the weights' own (:meth:`guidance_for`)."""
         c = self.cfg
         if prefix is None:
             prefix_n, prefix_mask = np.zeros((c.prefix, c.motion_dim), F32), np.zeros(c.prefix, F32)
@@ -242,12 +252,12 @@ class EmoDiffNumpy:
             prefix_mask = np.ones(c.prefix, F32) if prefix_mask is None else np.asarray(prefix_mask, F32)
         cond = WindowCond(audio_window[None].astype(F32), prefix_n[None], prefix_mask[None],
                           np.asarray(style, F32)[None])
-        x0 = sample(c.solver, self.guided_eps_fn(guidance), (1, c.window, c.motion_dim), self.acp, steps=steps,
-                    eta=eta, rng=rng, cond=cond, clip_x0=c.clip_x0)
+        x0 = sample(c.solver, self.guided_eps_fn(*self.guidance_for(guidance)), (1, c.window, c.motion_dim),
+                    self.acp, steps=steps, eta=eta, rng=rng, cond=cond, clip_x0=c.clip_x0, spacing=c.sample_spacing)
         return self.denormalize(x0[0])
 
     def sample_sequence(self, features: np.ndarray, style: np.ndarray, rng: np.random.Generator | int = 0,
-                        steps: int = 10, guidance: float = 1.0, eta: float = 0.0,
+                        steps: int = 10, guidance: float | None = None, eta: float = 0.0,
                         initial: np.ndarray | None = None, parallel: bool = True, batch_windows: int = 64,
                         progress=None, overlap: int | None = None) -> np.ndarray:
         """(T, A) features -> (T, 55) raw motion, window by window; each window sees the previous window's tail.
@@ -260,7 +270,8 @@ class EmoDiffNumpy:
         several times faster than ``parallel=False``, which samples the windows one after another on final
         frames. ``initial`` (55,) raw is the first frame's expression given to the first window. ``progress``
         (optional) is called with the number of frames done. ``style`` is (Ds,) for the whole take or (T, Ds)
-        per frame (an emotion that changes within the take). The solver is the config's.
+        per frame (an emotion that changes within the take). The solver and timestep grid are the config's;
+        ``guidance`` None = the weights' own (:meth:`guidance_for`).
         """
         c = self.cfg
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -284,7 +295,7 @@ class EmoDiffNumpy:
             prev_mask = np.zeros(c.prefix, F32)
             prev_mask[-1] = 1.0
         group = 1 if not parallel else max(1, int(batch_windows))
-        fn = self.guided_eps_fn(guidance)
+        fn = self.guided_eps_fn(*self.guidance_for(guidance))
         tail = slice(stride - c.prefix, stride)  # a window's frames that precede the next window
         for g0 in range(0, n_win, group):
             wins = list(range(g0, min(n_win, g0 + group)))
@@ -310,7 +321,7 @@ class EmoDiffNumpy:
                 return WindowCond(cond.audio, pre, msk, cond.style)
 
             x0 = sample(c.solver, fn, (b, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=gen,
-                        cond=cond, clip_x0=c.clip_x0, cond_fn=chain)
+                        cond=cond, clip_x0=c.clip_x0, cond_fn=chain, spacing=c.sample_spacing)
             for j, w in enumerate(wins):
                 wt = np.ones(c.window)
                 if overlap and w > 0:
