@@ -12,6 +12,15 @@ from typing import Any, Callable
 import numpy as np
 
 EpsFn = Callable[[np.ndarray, int, Any], np.ndarray]
+# A bound on the clean estimate: c clips to [-c, c]; a (lo, hi) pair of arrays (broadcast to the sample) per channel.
+ClipBound = Any
+
+
+def clip_estimate(x0: np.ndarray, bound: ClipBound) -> np.ndarray:
+    """The clean estimate clipped to ``bound`` (see ClipBound)."""
+    if isinstance(bound, tuple):
+        return np.clip(x0, bound[0], bound[1])
+    return np.clip(x0, -bound, bound)
 
 
 def betas_for(schedule: str, steps: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> np.ndarray:
@@ -79,7 +88,7 @@ def classifier_free_guidance(eps_cond: np.ndarray, eps_uncond: np.ndarray, scale
 
 def ddim_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: int = 10, eta: float = 0.0,
                 rng: np.random.Generator | int | None = 0, cond: Any = None, x_T: np.ndarray | None = None,
-                clip_x0: float | None = None, spacing: str = "leading", dtype=np.float32,
+                clip_x0: ClipBound = None, spacing: str = "leading", dtype=np.float32,
                 cond_fn: Callable[[Any, np.ndarray, int], Any] | None = None) -> np.ndarray:
     """Draw samples of ``shape`` with DDIM (eta=0 deterministic ODE, eta=1 DDPM-like), returning x0.
 
@@ -98,7 +107,7 @@ def ddim_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: i
         eps = np.asarray(eps_fn(x, int(t), cond), np.float64)
         x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
         if clip_x0 is not None:
-            x0 = np.clip(x0, -clip_x0, clip_x0)
+            x0 = clip_estimate(x0, clip_x0)
             eps = (x - math.sqrt(a_t) * x0) / math.sqrt(1 - a_t)  # keep eps consistent with the clipped x0
         sigma = eta * math.sqrt(max(0.0, (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)))
         x_next = math.sqrt(a_prev) * x0 + math.sqrt(max(0.0, 1 - a_prev - sigma ** 2)) * eps
@@ -112,7 +121,7 @@ def ddim_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: i
 
 def dpm_solver_2m_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: int = 10,
                          rng: np.random.Generator | int | None = 0, cond: Any = None, x_T: np.ndarray | None = None,
-                         clip_x0: float | None = None, spacing: str = "leading", dtype=np.float32,
+                         clip_x0: ClipBound = None, spacing: str = "leading", dtype=np.float32,
                          cond_fn: Callable[[Any, np.ndarray, int], Any] | None = None) -> np.ndarray:
     """Draw samples with DPM-Solver++(2M) (Lu et al., 2022): the probability-flow ODE in log-SNR time, second
     order from the last two clean estimates, on the same timesteps as :func:`ddim_sample`; returns x0.
@@ -131,7 +140,7 @@ def dpm_solver_2m_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray,
         eps = np.asarray(eps_fn(x.astype(dtype), int(t), cond), np.float64)
         x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
         if clip_x0 is not None:
-            x0 = np.clip(x0, -clip_x0, clip_x0)
+            x0 = clip_estimate(x0, clip_x0)
         if i + 1 == len(ts):
             return x0.astype(dtype)  # the last step lands on the clean estimate itself, as DDIM's does
         a_n = acp[ts[i + 1]]
@@ -150,7 +159,7 @@ def dpm_solver_2m_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray,
 
 def unipc_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: int = 10,
                  rng: np.random.Generator | int | None = 0, cond: Any = None, x_T: np.ndarray | None = None,
-                 clip_x0: float | None = None, spacing: str = "leading", dtype=np.float32,
+                 clip_x0: ClipBound = None, spacing: str = "leading", dtype=np.float32,
                  cond_fn: Callable[[Any, np.ndarray, int], Any] | None = None) -> np.ndarray:
     """Draw samples with UniPC (Zhao et al., 2023; data prediction, B(h) = expm1(h), order 2): DPM-Solver++(2M)'s
     predictor plus a corrector that re-solves each update with the clean estimate at its end point, which the next
@@ -167,7 +176,7 @@ def unipc_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: 
         x0 = np.asarray(eps_fn(x.astype(dtype), int(t), cond), np.float64)
         x0 = (x - math.sqrt(1 - acp[t]) * x0) / math.sqrt(acp[t])
         if clip_x0 is not None:
-            x0 = np.clip(x0, -clip_x0, clip_x0)
+            x0 = clip_estimate(x0, clip_x0)
         if x_base is not None:  # corrector of the update that led here
             m_s, l_s = hist[-1]
             older = hist[-2] if len(hist) > 1 else None

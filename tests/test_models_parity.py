@@ -198,6 +198,22 @@ def test_guidance_interval_guides_only_inside_and_the_weights_carry_their_defaul
         dataclasses.replace(TINY, sample_spacing="uniform")
 
 
+def test_clip_range_bounds_each_blendshape_by_its_own_range():
+    """With clip_range the clean estimate of each blendshape stays in [0, 1] raw (a blink is not capped at
+    mean + 6 std); the head keeps +-clip_x0 in model units."""
+    import dataclasses
+    cfg = dataclasses.replace(TINY, clip_range=True, clip_x0=2.0)
+    _, nm = _emodiff_pair(12, cfg)
+    lo, hi = nm.x0_bound
+    assert np.allclose(nm.denormalize(lo[None])[0, :52], 0.0, atol=1e-5)
+    assert np.allclose(nm.denormalize(hi[None])[0, :52], 1.0, atol=1e-5)
+    assert np.allclose(lo[52:], -2.0) and np.allclose(hi[52:], 2.0)
+    feats = np.random.default_rng(13).standard_normal((30, TINY.audio_dim)).astype(np.float32)
+    out = nm.sample_sequence(feats, nm.null_style, rng=1, steps=3)
+    assert out[:, :52].min() >= -1e-5 and out[:, :52].max() <= 1 + 1e-5
+    assert _emodiff_pair(12, TINY)[1].x0_bound == TINY.clip_x0
+
+
 def test_sample_sequence_chains_windows_deterministically():
     _, nm = _emodiff_pair(10)
     feats = np.random.default_rng(11).standard_normal((30, TINY.audio_dim)).astype(np.float32)

@@ -50,6 +50,9 @@ class EmoDiffConfig:
     beta_start: float = 1e-4  # linear schedule only
     beta_end: float = 0.02
     clip_x0: float = 6.0  # sampler clips the x0 estimate in normalised units
+    # Clip each blendshape's estimate to its own range, [0, 1] raw, instead of +-clip_x0 (the head keeps clip_x0):
+    # a sparse channel's 6 standard deviations can lie inside its range (a full blink is 8.9 of them).
+    clip_range: bool = False
     # What the network outputs: "eps" (the noise, DDPM) or "x0" (the clean window, as MDM does for motion). The
     # sampler always receives noise; an x0 output is converted, so errors are not amplified by 1/sqrt(abar).
     prediction: str = "eps"

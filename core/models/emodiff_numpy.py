@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ...rigs.arkit import NUM_BLENDSHAPES
 from ..emotions import INTENSITY_LEVELS, canonical_emotion, check_intensity
 from ..errors import InputError
 from ..sampler import alphas_cumprod, betas_for, classifier_free_guidance, sample
@@ -79,6 +80,17 @@ class EmoDiffNumpy:
         return cls(w.params, w.config, w.extra, w.model_version)
 
     # -- units
+    @property
+    def x0_bound(self):
+        """The sampler's bound on the clean estimate: clip_x0, or per channel (lo, hi) (55,) with clip_range."""
+        c = self.cfg.clip_x0
+        if not self.cfg.clip_range:
+            return c
+        lo, hi = np.full(self.cfg.motion_dim, -c, F32), np.full(self.cfg.motion_dim, c, F32)
+        n = NUM_BLENDSHAPES
+        lo[:n], hi[:n] = (0.0 - self.mean[:n]) / self.std[:n], (1.0 - self.mean[:n]) / self.std[:n]
+        return lo, hi
+
     def normalize(self, motion: np.ndarray) -> np.ndarray:
         """Raw (..., 55) [weights | head radians] -> model units."""
         return ((np.asarray(motion, F32) - self.mean) / self.std).astype(F32)
@@ -253,7 +265,8 @@ class EmoDiffNumpy:
         cond = WindowCond(audio_window[None].astype(F32), prefix_n[None], prefix_mask[None],
                           np.asarray(style, F32)[None])
         x0 = sample(c.solver, self.guided_eps_fn(*self.guidance_for(guidance)), (1, c.window, c.motion_dim),
-                    self.acp, steps=steps, eta=eta, rng=rng, cond=cond, clip_x0=c.clip_x0, spacing=c.sample_spacing)
+                    self.acp, steps=steps, eta=eta, rng=rng, cond=cond, clip_x0=self.x0_bound,
+                    spacing=c.sample_spacing)
         return self.denormalize(x0[0])
 
     def sample_sequence(self, features: np.ndarray, style: np.ndarray, rng: np.random.Generator | int = 0,
@@ -321,7 +334,7 @@ class EmoDiffNumpy:
                 return WindowCond(cond.audio, pre, msk, cond.style)
 
             x0 = sample(c.solver, fn, (b, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=gen,
-                        cond=cond, clip_x0=c.clip_x0, cond_fn=chain, spacing=c.sample_spacing)
+                        cond=cond, clip_x0=self.x0_bound, cond_fn=chain, spacing=c.sample_spacing)
             for j, w in enumerate(wins):
                 wt = np.ones(c.window)
                 if overlap and w > 0:
