@@ -154,12 +154,21 @@ def test_a_stopped_session_has_no_thread_left_when_done():
             Source.__init__(self, log=lambda line: None)
             self.audio, self.duration, self.speed = audio, audio.size / 16000, 1.0
 
+    from dreamtalk.core.blas import blas_threads, set_blas_threads
+    before = blas_threads()
+    if before is not None:
+        set_blas_threads(2)
     s = LiveSession(Mem(_speech(6.0)), LiveEngine(background=True), fps=60, log=lambda line: None).start()
     time.sleep(1.5)  # mid-stream: EmoDiff windows are being sampled in the background
+    # one BLAS thread while streaming (OpenBLAS's idle threads would spin a core away), restored at the end
+    assert blas_threads() in (None, 1)
     s.stop()
     assert s.wait(20)
     alive = [t.name for t in threading.enumerate() if t.name.startswith("dreamtalk-") and t.is_alive()]
     assert alive == []
+    if before is not None:
+        assert blas_threads() == 2
+        set_blas_threads(before)
 
 
 def test_stdin_closing_stops_cleanly_and_bad_bytes_are_one_line(tmp_path):
@@ -251,6 +260,24 @@ def test_cli_mic_without_sounddevice_is_one_line(run_cli):
         pass
     r = run_cli("live", "--input", "mic")
     assert r.returncode == 2 and "sounddevice" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
+def test_upper_face_comes_within_a_second_and_a_half_without_seams():
+    """EmoDiff hops of 25 frames: the upper face is shown 41 frames (1.4 s) after its audio, and the hops, fixed
+    by inpainting and cross-faded, leave no step in the head larger than its motion elsewhere."""
+    a = _speech(8.0)
+    e, fr = _run_engine(a, seed=3)
+    assert e.emodiff_delay == e.hop + e.emo.cfg.lookahead + 6 <= 45
+    start = e.emodiff_delay + 20  # after the ease-in from the rest pose
+    head = np.degrees(np.stack([f.head for f in fr]))[start:]  # (T, 3)
+    steps = np.abs(np.diff(head, axis=0)).max(axis=1)  # (T-1,): steps[i] goes into display frame start + i + 1
+    # EmoDiff frame k * hop (a hop's first) is shown at display frame k * hop + emodiff_delay
+    at_hops = steps[[i for i in (k * e.hop + e.emodiff_delay - 1 - start for k in range(len(fr) // e.hop))
+                     if 0 <= i < len(steps)]]
+    assert steps.max() < 1.0 and at_hops.max() <= 2.0 * np.percentile(steps, 90) + 0.05
+    from dreamtalk.core.errors import InputError
+    with pytest.raises(InputError, match="hop"):
+        type(e)(e.models, hop=60)
 
 
 def test_background_emodiff_gives_the_same_frames():

@@ -214,6 +214,18 @@ def test_clip_range_bounds_each_blendshape_by_its_own_range():
     assert _emodiff_pair(12, TINY)[1].x0_bound == TINY.clip_x0
 
 
+def test_sample_window_inpaints_known_frames():
+    """``known`` frames come back exactly and steer the rest of the window; without them it is another window."""
+    _, nm = _emodiff_pair(14)
+    rng = np.random.default_rng(15)
+    audio = rng.standard_normal((TINY.seq_len, TINY.audio_dim)).astype(np.float32)
+    known = nm.denormalize(rng.standard_normal((5, 55)).astype(np.float32))
+    a = nm.sample_window(audio, nm.null_style, np.random.default_rng(1), steps=4, known=known)
+    b = nm.sample_window(audio, nm.null_style, np.random.default_rng(1), steps=4)
+    assert a.shape == (TINY.window, 55) and np.allclose(a[:5], known, atol=1e-5)
+    assert not np.allclose(a[5:], b[5:], atol=1e-4)
+
+
 def test_sample_sequence_chains_windows_deterministically():
     _, nm = _emodiff_pair(10)
     feats = np.random.default_rng(11).standard_normal((30, TINY.audio_dim)).astype(np.float32)

@@ -115,7 +115,33 @@ def dreamtalk(audio: np.ndarray, sr: int, phones: Sequence[Phone] | None = None,
     return anim.resample(fps) if abs(anim.fps - fps) > 1e-9 else anim
 
 
-SYSTEMS: dict[str, System] = {"oracle": oracle, "jawflap": jawflap, "dreamtalk": dreamtalk}
+LIVE_OPTIONS = ("emotion", "intensity", "seed", "steps", "weights_dir", "lookahead_ms")
+
+
+def live(audio: np.ndarray, sr: int, phones: Sequence[Phone] | None = None, fps: float = 30.0,
+         **options) -> FaceAnimation:
+    """The streaming engine (``core.live.LiveEngine``) fed the clip in 10 ms blocks, as fast as it computes: the
+    frames a live session shows (upper face delayed as on screen), without the sender's clock."""
+    from ..audio import resample
+    from ..live.engine import LiveEngine
+    from ..models.bundle import load_models
+
+    unknown = sorted(set(options) - set(LIVE_OPTIONS))
+    if unknown:
+        raise InputError(f"the live system takes no {', '.join(unknown)}")
+    a16 = resample(np.asarray(audio, np.float32), sr)
+    engine = LiveEngine(load_models(options.pop("weights_dir", None)), **options)
+    frames = []
+    for i in range(0, a16.size, 160):
+        frames += engine.push(a16[i:i + 160])
+    frames += engine.finish()
+    w = np.stack([f.weights for f in frames]) if frames else np.zeros((0, NUM_BLENDSHAPES), np.float32)
+    h = np.stack([f.head for f in frames]) if frames else np.zeros((0, 3), np.float32)
+    anim = FaceAnimation(30.0, w, h, metadata={"system": "live", "emodiff_delay_frames": engine.emodiff_delay})
+    return anim.resample(fps) if abs(fps - 30.0) > 1e-9 else anim
+
+
+SYSTEMS: dict[str, System] = {"oracle": oracle, "jawflap": jawflap, "dreamtalk": dreamtalk, "live": live}
 NEEDS_PHONES = {"oracle"}
 
 

@@ -2,16 +2,18 @@
 
 Two paths, both the offline models:
 
-- EmoDiff (upper face, emotion, blinks, head) samples the same 80-frame windows as ``sample_sequence``, chained
-  by the previous window's tail and cross-faded over ``OVERLAP`` frames, one window as soon as its audio (window
-  + the model's own 10-frame look-ahead) has arrived. Its frames are shown ``emodiff_delay`` frames (3.2 s)
+- EmoDiff (upper face, emotion, blinks, head) samples an 80-frame window every ``hop`` frames (25), as soon as
+  the audio of the hop and the model's own 10-frame look-ahead has arrived. The window ends one hop after the new
+  one; its frames before the hop are the ones already final, fixed by inpainting
+  (``EmoDiffNumpy.sample_window(known=...)``), and each hop cross-fades from the previous window's guess at it to
+  the new window's frames. Its frames are shown ``emodiff_delay`` frames (hop + look-ahead + slack: 41, 1.4 s)
   after their audio: nothing in them has to meet the lips.
 - The lip network re-predicts the mouth set of every frame from features up to ``lookahead`` frames ahead (its
   dilated stack sees 31 frames either side offline; what lies beyond the look-ahead is padded exactly like the
   end of a clip), on the delayed EmoDiff face.
 
 Emotion changes cross-fade the style over ``transition`` seconds, for the lips at once and for EmoDiff from its
-next window.
+next hop.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ FPS = 30.0
 MAX_LOOKAHEAD_MS = 200.0
 DEFAULT_LOOKAHEAD_MS = 33.0  # one frame: measured in docs/live.md (quality at 0..200 ms, latency goal 150 ms)
 EMODIFF_SLACK = 6  # frames (200 ms) a background EmoDiff window has before its first frame is needed
+# Frames each EmoDiff window adds (chosen in docs/live.md): the upper face's delay grows with it, the CPU use shrinks.
+EMODIFF_HOP = 25
 SILENCE_DB = -60.0  # peak level below which nothing is said (as audio.is_silent): the mouth rests
 VOICE_HOLD = 1.5  # seconds after the last voiced sound the mouth still follows the audio (then rests)
 LIPS_CONTEXT = 31  # past frames the lip network's dilated stack reaches (receptive field 63 = 31 + 1 + 31)
@@ -100,7 +104,7 @@ class LiveEngine:
     def __init__(self, models=None, emotion: str = "neutral", intensity: float = 1.0,
                  lookahead_ms: float = DEFAULT_LOOKAHEAD_MS, seed: int = 0, steps: int | None = None,
                  transition: float = 0.5, history: float = 10.0, head: bool = True, weights_dir=None,
-                 background: bool = False):
+                 background: bool = False, hop: int = EMODIFF_HOP):
         from ..models.bundle import load_models
 
         self.models = models if models is not None else load_models(weights_dir)
@@ -115,23 +119,23 @@ class LiveEngine:
         self.features = StreamingFeatures(history)
         self.emotion, self.intensity = canonical_emotion(emotion), check_intensity(intensity)
         self.styles = StyleSchedule(self.emo.emotion_style(self.emotion, self.intensity), transition * FPS)
-        from ..models.emodiff_numpy import OVERLAP, crossfade_ramp
-        self.overlap = min(OVERLAP, (c.window - c.prefix) // 2)
-        self.stride = c.window - self.overlap
-        self.ramp = crossfade_ramp(self.overlap)  # (O,)
-        # A window's first frame waits for window + look-ahead frames of audio; the slack lets the window be
-        # sampled on a background thread without ever holding up the lips.
-        self.emodiff_delay = c.window + c.lookahead + EMODIFF_SLACK
+        self.hop = int(hop)
+        if not 1 <= self.hop <= (c.window - c.prefix) // 2:
+            raise InputError(f"the EmoDiff hop must be 1..{(c.window - c.prefix) // 2} frames, got {hop}")
+        from ..models.emodiff_numpy import crossfade_ramp
+        self.ramp = crossfade_ramp(self.hop)[:, None]  # (H, 1) rises 0 -> 1 over a hop
+        # A hop's frames wait for their audio and the model's look-ahead; the slack lets the window be sampled on
+        # a background thread without ever holding up the lips.
+        self.emodiff_delay = self.hop + c.lookahead + EMODIFF_SLACK
         self.background = bool(background)
         self._jobs: queue.Queue = queue.Queue()
         self._worker: threading.Thread | None = None
         self._cond = threading.Condition()
         self._emo_final = 0  # EmoDiff frames below this are final
         self.failure: str | None = None
-        self._win = 0  # next EmoDiff window
-        self._prev: np.ndarray | None = None  # (K, 55) raw frames before the next window
-        self._tail: np.ndarray | None = None  # (O, 55) raw: the last window's frames the next one cross-fades into
+        self._win = 0  # next EmoDiff hop: it makes frames [hop * _win, hop * (_win + 1))
         self._emo: dict[int, np.ndarray] = {}  # EmoDiff frame -> (55,) raw motion, final
+        self._ahead: np.ndarray | None = None  # (H, 55) raw: the last window's guess at the next hop
         self.rest = self._rest_motion()  # (55,) shown before EmoDiff's first frames arrive
         from ..lips.mouth import mouth_track
         self._rest_mouth = mouth_track([], 1).weights[0]  # (52,) the closed resting mouth of a silent file
@@ -194,8 +198,9 @@ class LiveEngine:
             ready = min(ready, self.total_frames)
             final = True
         c = self.emo.cfg
-        while (self._win * self.stride < (self.total_frames or 0) if final
-               else self._win * self.stride + c.window + c.lookahead <= ready):
+        # (at the end, only hops whose frames will be shown: frame f shows EmoDiff frame f - emodiff_delay)
+        while (self._win * self.hop < (self.total_frames or 0) - self.emodiff_delay if final
+               else (self._win + 1) * self.hop + c.lookahead <= ready):
             job = self._window_inputs(ready)
             if self.background:
                 self._start_worker()
@@ -213,8 +218,8 @@ class LiveEngine:
             self._wait_emodiff(end - 1 - self.emodiff_delay)
             out.append(self._frame(f, end))
             self.next_frame += 1
-        if out:
-            keep = out[-1].index - self.emodiff_delay - LIPS_CONTEXT - 1
+        if out:  # drop frames neither the lips' context nor a window's known part or prefix reaches any more
+            keep = out[-1].index - self.emodiff_delay - max(LIPS_CONTEXT, c.window + c.prefix) - 1
             with self._cond:
                 for k in [k for k in self._emo if k < keep]:
                     del self._emo[k]
@@ -223,10 +228,14 @@ class LiveEngine:
 
     # ---- EmoDiff path --------------------------------------------------------------------------
     def _window_inputs(self, ready: int) -> tuple:
-        """(start, audio (S, A), style (S, Ds)) of the next window from the features that have arrived."""
+        """(start, first new frame, audio (S, A), style (S, Ds)) of the next hop's window from the features so far.
+
+        The window ends a hop after the hop's last frame (or starts at 0 while fewer frames exist); what it covers
+        before the hop is already final and is inpainted."""
         from ..models.layers import window_slice
         c = self.emo.cfg
-        s = self._win * self.stride
+        e = self._win * self.hop
+        s = max(0, e + 2 * self.hop - c.window)
         base = max(0, s - c.prefix)
         hi = min(ready, s + c.window + c.lookahead)
         feats = self.features.features(base, hi, prosody=bool(c.prosody))  # (hi-base, A)
@@ -234,33 +243,39 @@ class LiveEngine:
         span = np.arange(s - c.prefix, s + c.window + c.lookahead)
         style = self.styles.at(span + self.emodiff_delay)  # (S, Ds): shown emodiff_delay frames later
         self._win += 1
-        return s, audio, style
+        return s, e, audio, style
 
-    def _sample_window(self, s: int, audio: np.ndarray, style: np.ndarray) -> None:
-        """Sample the window starting at frame ``s``, chained to the previous one, and store its final frames."""
+    def _sample_window(self, s: int, e: int, audio: np.ndarray, style: np.ndarray) -> None:
+        """Sample the window starting at frame ``s`` around its final frames [s, e); store frames [e, e + hop).
+
+        Inpainting alone leaves a step where the fixed frames end (1-2 degrees of head): each hop is cross-faded
+        from the previous window's guess at it (its last hop) to this window's frames, as the offline windows are."""
         c = self.emo.cfg
-        if self._prev is None:
-            prefix = np.zeros((c.prefix, c.motion_dim), np.float32)
-            prefix[-1] = self.rest  # start from the rest pose already on screen
-            mask = np.zeros(c.prefix, np.float32)
-            mask[-1] = 1.0
-        else:
-            prefix, mask = self._prev, np.ones(c.prefix, np.float32)
+        with self._cond:
+            known = np.stack([self._emo[f] for f in range(s, e)]) if e > s else None  # (e - s, 55)
+            if s == 0:
+                prefix = np.zeros((c.prefix, c.motion_dim), np.float32)
+                prefix[-1] = self.rest  # start from the rest pose already on screen
+                mask = np.zeros(c.prefix, np.float32)
+                mask[-1] = 1.0
+            else:
+                fr = range(s - c.prefix, s)
+                prefix = np.stack([self._emo.get(f, self.rest) for f in fr]).astype(np.float32)
+                mask = np.array([1.0 if f >= 0 else 0.0 for f in fr], np.float32)
         # Blinks and head moves come from the noise: a noise seeded by the seed alone would give every session the
         # same blinks at the same moments (seed 0: none for 30 s). Each window's noise also depends on its audio.
         key = int(np.round(float(np.abs(audio).sum()) * 16.0)) & 0xFFFFFFFF
-        rng = np.random.default_rng([self.seed, s, key])
-        x = self.emo.sample_window(audio, style, rng, prefix=prefix, prefix_mask=mask, steps=self.steps)
-        x = x.astype(np.float64)  # (W, 55) raw
-        o = self.overlap
-        if self._tail is not None and o:
-            x[:o] = self._tail * (1.0 - self.ramp[:, None]) + x[:o] * self.ramp[:, None]
-        self._tail = x[self.stride:].copy() if o else None
-        self._prev = x[self.stride - c.prefix:self.stride].astype(np.float32)
+        rng = np.random.default_rng([self.seed, e, key])
+        x = self.emo.sample_window(audio, style, rng, prefix=prefix, prefix_mask=mask, steps=self.steps,
+                                   known=known)  # (W, 55) raw
+        h = self.hop
+        if self._ahead is not None:
+            x[e - s:e - s + h] = self._ahead * (1.0 - self.ramp) + x[e - s:e - s + h] * self.ramp
+        self._ahead = x[e + h - s:e + 2 * h - s].copy()
         with self._cond:
-            for j in range(self.stride):
-                self._emo[s + j] = x[j].astype(np.float32)
-            self._emo_final = s + self.stride
+            for f in range(e, e + self.hop):
+                self._emo[f] = x[f - s].astype(np.float32)
+            self._emo_final = e + self.hop
             self._cond.notify_all()
 
     def _start_worker(self) -> None:

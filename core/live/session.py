@@ -85,10 +85,14 @@ class LiveSession:
         self.t0 = 0.0
         self.timecode_start = 0.0  # seconds since local midnight of frame 0
         self.cpu_seconds = 0.0
+        self._blas_before: int | None = None  # BLAS thread count to restore when the stream ends
 
     # ---- control -------------------------------------------------------------------------------
     def start(self) -> "LiveSession":
         """Start the source, the model worker and the sender."""
+        from ..blas import set_blas_threads
+        # One BLAS thread while streaming: OpenBLAS's idle threads spin between the per-frame GEMMs (a core's worth).
+        self._blas_before = set_blas_threads(1)
         self._cpu0 = time.process_time()
         self._last_audio = time.perf_counter()
         self._models = threading.Thread(target=self._worker, name="dreamtalk-live-models", daemon=True)
@@ -202,6 +206,9 @@ class LiveSession:
                 self.source.thread.join(1.0)  # a file or socket source sees the stop within a block
             for s in self.senders:
                 s.close()
+            if self._blas_before is not None:
+                from ..blas import set_blas_threads
+                set_blas_threads(self._blas_before)
             self.done.set()
 
     def _run_sender(self) -> None:

@@ -252,10 +252,13 @@ class EmoDiffNumpy:
 
     def sample_window(self, audio_window: np.ndarray, style: np.ndarray, rng: np.random.Generator,
                       prefix: np.ndarray | None = None, prefix_mask: np.ndarray | None = None, steps: int = 10,
-                      guidance: float | None = None, eta: float = 0.0) -> np.ndarray:
+                      guidance: float | None = None, eta: float = 0.0,
+                      known: np.ndarray | None = None) -> np.ndarray:
         """One window: audio (S, A) from :func:`window_slice`, raw prefix (K, 55) -> raw motion (W, 55).
 
-        ``guidance`` None = the weights' own (:meth:`guidance_for`)."""
+        ``guidance`` None = the weights' own (:meth:`guidance_for`). ``known`` (n, 55) raw frames fix the window's
+        first n frames (inpainting: the clean estimate there is replaced by them at every step, so the rest is
+        denoised around them); the window returns them unchanged."""
         c = self.cfg
         if prefix is None:
             prefix_n, prefix_mask = np.zeros((c.prefix, c.motion_dim), F32), np.zeros(c.prefix, F32)
@@ -264,10 +267,25 @@ class EmoDiffNumpy:
             prefix_mask = np.ones(c.prefix, F32) if prefix_mask is None else np.asarray(prefix_mask, F32)
         cond = WindowCond(audio_window[None].astype(F32), prefix_n[None], prefix_mask[None],
                           np.asarray(style, F32)[None])
-        x0 = sample(c.solver, self.guided_eps_fn(*self.guidance_for(guidance)), (1, c.window, c.motion_dim),
-                    self.acp, steps=steps, eta=eta, rng=rng, cond=cond, clip_x0=self.x0_bound,
-                    spacing=c.sample_spacing)
+        fn = self.guided_eps_fn(*self.guidance_for(guidance))
+        if known is not None and len(known):
+            fn = self._inpainting(fn, self.normalize(known)[None])
+        x0 = sample(c.solver, fn, (1, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=rng, cond=cond,
+                    clip_x0=self.x0_bound, spacing=c.sample_spacing)
+        if known is not None and len(known):
+            x0[0, :len(known)] = self.normalize(known)  # exact, whatever the solver's rounding
         return self.denormalize(x0[0])
+
+    def _inpainting(self, fn, known_n: np.ndarray):
+        """``fn`` whose noise makes the clean estimate of the first frames equal ``known_n`` (1, n, 55) model units."""
+        n = known_n.shape[1]
+
+        def inpainted(x_t: np.ndarray, t: int, cond: WindowCond) -> np.ndarray:
+            e = np.array(fn(x_t, t, cond), F32)
+            a = float(self.acp[t])
+            e[:, :n] = (x_t[:, :n] - math.sqrt(a) * known_n) / math.sqrt(1.0 - a)
+            return e
+        return inpainted
 
     def sample_sequence(self, features: np.ndarray, style: np.ndarray, rng: np.random.Generator | int = 0,
                         steps: int = 10, guidance: float | None = None, eta: float = 0.0,
