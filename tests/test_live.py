@@ -280,6 +280,17 @@ def test_upper_face_comes_within_a_second_and_a_half_without_seams():
         type(e)(e.models, hop=60)
 
 
+def test_hop_ramps_are_short_for_eyelids_and_brows_and_whole_for_the_head():
+    from dreamtalk.core.live.engine import hop_ramps
+    from dreamtalk.rigs.arkit import INDEX
+    r = hop_ramps(25)
+    assert r.shape == (25, 55) and np.all(np.diff(r, axis=0) >= 0) and r.min() > 0 and r.max() <= 1
+    assert np.all(r[6:, INDEX["eyeBlinkLeft"]] == 1) and r[5, INDEX["eyeBlinkLeft"]] < 1
+    assert np.all(r[12:, INDEX["browInnerUp"]] == 1) and r[11, INDEX["browDownRight"]] < 1
+    assert r[-1, 52] < 1 and r[-1, INDEX["jawOpen"]] < 1  # the head and the rest: the whole hop
+    assert np.allclose(hop_ramps(4)[:, INDEX["browInnerUp"]], hop_ramps(4)[:, 52])  # a short hop: all alike
+
+
 def test_background_emodiff_gives_the_same_frames():
     a = _speech(4.0)
     _, sync = _run_engine(a, seed=2)

@@ -6,7 +6,7 @@ Two paths, both the offline models:
   the audio of the hop and the model's own 10-frame look-ahead has arrived. The window ends one hop after the new
   one; its frames before the hop are the ones already final, fixed by inpainting
   (``EmoDiffNumpy.sample_window(known=...)``), and each hop cross-fades from the previous window's guess at it to
-  the new window's frames. Its frames are shown ``emodiff_delay`` frames (hop + look-ahead + slack: 41, 1.4 s)
+  the new window's frames (eyelids and brows over its first frames only: ``BLEND_FRAMES``). Its frames are shown ``emodiff_delay`` frames (hop + look-ahead + slack: 41, 1.4 s)
   after their audio: nothing in them has to meet the lips.
 - The lip network re-predicts the mouth set of every frame from features up to ``lookahead`` frames ahead (its
   dilated stack sees 31 frames either side offline; what lies beyond the look-ahead is padded exactly like the
@@ -41,6 +41,27 @@ LIPS_CONTEXT = 31  # past frames the lip network's dilated stack reaches (recept
 
 
 EASE_IN_FRAMES = 15  # model frames (0.5 s) over which EmoDiff takes over from the rest pose
+
+
+# Frames over which each hop cross-fades from the previous window's guess, per channel group (the rest and the head:
+# the whole hop). The whole hop halves a blink or a brow raise that only one window has; a short ramp keeps it,
+# and eyelids and brows move fast enough that it leaves no step larger than their own (docs/live.md).
+BLEND_FRAMES = {"eyeBlink": 6, "brow": 12}
+
+
+def hop_ramps(hop: int, motion_dim: int = 55) -> np.ndarray:
+    """(hop, motion_dim) cross-fade weights of the new window per frame of a hop and channel, rising 0 -> 1."""
+    from ...rigs.arkit import ARKIT_NAMES
+    from ..models.emodiff_numpy import crossfade_ramp
+
+    out = np.repeat(crossfade_ramp(hop)[:, None], motion_dim, axis=1)
+    for prefix, k in BLEND_FRAMES.items():
+        short = np.ones(hop)
+        short[:min(k, hop)] = crossfade_ramp(min(k, hop))
+        for i, name in enumerate(ARKIT_NAMES):
+            if name.startswith(prefix):
+                out[:, i] = short
+    return out
 
 
 def lookahead_frames(ms: float) -> int:
@@ -122,8 +143,7 @@ class LiveEngine:
         self.hop = int(hop)
         if not 1 <= self.hop <= (c.window - c.prefix) // 2:
             raise InputError(f"the EmoDiff hop must be 1..{(c.window - c.prefix) // 2} frames, got {hop}")
-        from ..models.emodiff_numpy import crossfade_ramp
-        self.ramp = crossfade_ramp(self.hop)[:, None]  # (H, 1) rises 0 -> 1 over a hop
+        self.ramp = hop_ramps(self.hop, c.motion_dim)  # (H, 55) rises 0 -> 1 within a hop
         # A hop's frames wait for their audio and the model's look-ahead; the slack lets the window be sampled on
         # a background thread without ever holding up the lips.
         self.emodiff_delay = self.hop + c.lookahead + EMODIFF_SLACK
