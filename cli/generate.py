@@ -24,7 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds of cross-fade between emotion-track keys (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output; default 0)")
     p.add_argument("--steps", type=int, default=None, help="diffusion sampling steps (default from the model)")
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale on the style, at every step (default: the weights' own with --emotion, 2 with --style)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance scale on the style, at every step (default: the weights' own "
+                        "with --emotion, 2 with --style)")
     p.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
     p.add_argument("--transcript", default=None,
                    help="what is said (text, or a .txt file): force-aligned to sharpen the lips")

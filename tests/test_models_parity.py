@@ -372,3 +372,27 @@ def test_windows_are_chained_through_the_prefix(parallel):
         _, pre, mask = seen[3]  # first step of window 2: the frames of window 1 just before it starts
         assert np.all(mask == 1)
         assert np.allclose(pre[0], nm.normalize(out[stride - c.prefix:stride]), atol=1e-5)
+
+
+def test_set_sampler_tool_changes_sampler_keys_only(tmp_path):
+    """tools/set_sampler.py: the config's sampler keys change and are validated, the parameters keep their bytes,
+    the version gains ".sampler", anything else is refused."""
+    import importlib.util
+    from pathlib import Path
+    tool = Path(__file__).resolve().parents[1] / "tools" / "set_sampler.py"
+    spec = importlib.util.spec_from_file_location("set_sampler", tool)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    tm, _ = _emodiff_pair(16)
+    arrays = export_arrays(tm)
+    src, out = tmp_path / "e.npz", tmp_path / "f.npz"
+    save_weights(src, "emodiff", TINY.to_dict(), arrays, model_version="t1")
+    assert mod.main([str(src), str(out), 'solver="unipc"', 'sample_spacing="cubic"', "guidance_interval=[10, 60]",
+                     "clip_range=true"]) == 0
+    w = load_weights(out, expect_type="emodiff")
+    cfg = EmoDiffConfig.from_dict(w.config)
+    assert (cfg.solver, cfg.sample_spacing, cfg.guidance_interval, cfg.clip_range) == ("unipc", "cubic", (10, 60), True)
+    assert w.model_version == "t1.sampler" and all(np.array_equal(w.params[k], arrays[k]) for k in arrays)
+    assert mod.main([str(src), str(tmp_path / "g.npz"), "d_model=64"]) == 2 and not (tmp_path / "g.npz").exists()
+    with pytest.raises(ValueError, match="sample_spacing"):
+        mod.main([str(src), str(tmp_path / "h.npz"), 'sample_spacing="uniform"'])

@@ -1,4 +1,4 @@
-"""Change the sampler settings an EmoDiff weights file carries (solver, steps, spacing, label guidance, clipping), nothing else.
+"""Change the sampler settings an EmoDiff weights file carries (solver, steps, spacing, guidance, clipping), only.
 
 The parameters keep their bytes; the config is validated by EmoDiffConfig and the embedded sha256 renewed. The
 sampler changes the function of the shipped model, so the version gets a ".sampler" suffix; the change is
@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sys
 
-SAMPLER_KEYS = ("solver", "sample_steps", "sample_spacing", "sample_guidance", "guidance_interval", "clip_x0", "clip_range")
+SAMPLER_KEYS = ("solver", "sample_steps", "sample_spacing", "sample_guidance", "guidance_interval", "clip_x0",
+                "clip_range")
 
 
 def main(argv: list[str]) -> int:

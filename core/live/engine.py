@@ -6,8 +6,9 @@ Two paths, both the offline models:
   the audio of the hop and the model's own 10-frame look-ahead has arrived. The window ends one hop after the new
   one; its frames before the hop are the ones already final, fixed by inpainting
   (``EmoDiffNumpy.sample_window(known=...)``), and each hop cross-fades from the previous window's guess at it to
-  the new window's frames (eyelids and brows over its first frames only: ``BLEND_FRAMES``). Its frames are shown ``emodiff_delay`` frames (hop + look-ahead + slack: 41, 1.4 s)
-  after their audio: nothing in them has to meet the lips.
+  the new window's frames (eyelids and brows over its first frames only: ``BLEND_FRAMES``). Its frames are shown
+  ``emodiff_delay`` frames (hop + look-ahead + slack: 41, 1.4 s) after their audio: nothing in them has to meet
+  the lips.
 - The lip network re-predicts the mouth set of every frame from features up to ``lookahead`` frames ahead (its
   dilated stack sees 31 frames either side offline; what lies beyond the look-ahead is padded exactly like the
   end of a clip), on the delayed EmoDiff face.
