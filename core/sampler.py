@@ -86,6 +86,21 @@ def classifier_free_guidance(eps_cond: np.ndarray, eps_uncond: np.ndarray, scale
     return eps_uncond + scale * (eps_cond - eps_uncond)
 
 
+def _start(rng, acp, steps: int, spacing: str, shape, x_T, dtype):
+    """What every solver begins with: the generator, float64 alphas, the timestep grid and x_T in ``dtype``."""
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    acp = np.asarray(acp, np.float64)
+    ts = ddim_timesteps(len(acp), steps, spacing)
+    x = gen.standard_normal(shape).astype(dtype) if x_T is None else np.asarray(x_T, dtype).copy()
+    return gen, acp, ts, x
+
+
+def _clean_estimate(x: np.ndarray, eps: np.ndarray, a_t: float, clip_x0: ClipBound) -> np.ndarray:
+    """x0 implied by the noise estimate at signal fraction a_t, clipped to ``clip_x0`` when given."""
+    x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+    return x0 if clip_x0 is None else clip_estimate(x0, clip_x0)
+
+
 def ddim_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: int = 10, eta: float = 0.0,
                 rng: np.random.Generator | int | None = 0, cond: Any = None, x_T: np.ndarray | None = None,
                 clip_x0: ClipBound = None, spacing: str = "leading", dtype=np.float32,
@@ -97,17 +112,13 @@ def ddim_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: i
     ``cond_fn(cond, x0_hat, i)``, if given, returns the condition for the next step from the current clean
     estimate (used to chain windows that are denoised together).
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    acp = np.asarray(acp, np.float64)
-    ts = ddim_timesteps(len(acp), steps, spacing)
-    x = gen.standard_normal(shape).astype(dtype) if x_T is None else np.asarray(x_T, dtype).copy()
+    gen, acp, ts, x = _start(rng, acp, steps, spacing, shape, x_T, dtype)
     for i, t in enumerate(ts):
         a_t = acp[t]
         a_prev = acp[ts[i + 1]] if i + 1 < len(ts) else 1.0
         eps = np.asarray(eps_fn(x, int(t), cond), np.float64)
-        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        x0 = _clean_estimate(x, eps, a_t, clip_x0)
         if clip_x0 is not None:
-            x0 = clip_estimate(x0, clip_x0)
             eps = (x - math.sqrt(a_t) * x0) / math.sqrt(1 - a_t)  # keep eps consistent with the clipped x0
         sigma = eta * math.sqrt(max(0.0, (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)))
         x_next = math.sqrt(a_prev) * x0 + math.sqrt(max(0.0, 1 - a_prev - sigma ** 2)) * eps
@@ -130,17 +141,11 @@ def dpm_solver_2m_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray,
     the mean; the second-order step cuts that error at no extra network call. Arguments as in ddim_sample
     (deterministic: no eta).
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    acp = np.asarray(acp, np.float64)
-    ts = ddim_timesteps(len(acp), steps, spacing)
-    x = gen.standard_normal(shape).astype(np.float64) if x_T is None else np.asarray(x_T, np.float64).copy()
+    _, acp, ts, x = _start(rng, acp, steps, spacing, shape, x_T, np.float64)
     prev_x0, prev_h = None, None
     for i, t in enumerate(ts):
         a_t = acp[t]
-        eps = np.asarray(eps_fn(x.astype(dtype), int(t), cond), np.float64)
-        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
-        if clip_x0 is not None:
-            x0 = clip_estimate(x0, clip_x0)
+        x0 = _clean_estimate(x, np.asarray(eps_fn(x.astype(dtype), int(t), cond), np.float64), a_t, clip_x0)
         if i + 1 == len(ts):
             return x0.astype(dtype)  # the last step lands on the clean estimate itself, as DDIM's does
         a_n = acp[ts[i + 1]]
@@ -165,24 +170,18 @@ def unipc_sample(eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, steps: 
     predictor plus a corrector that re-solves each update with the clean estimate at its end point, which the next
     step computes anyway (no extra network call). Arguments as in ddim_sample; returns x0.
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    acp = np.asarray(acp, np.float64)
-    ts = ddim_timesteps(len(acp), steps, spacing)
-    x = gen.standard_normal(shape).astype(np.float64) if x_T is None else np.asarray(x_T, np.float64).copy()
+    _, acp, ts, x = _start(rng, acp, steps, spacing, shape, x_T, np.float64)
     lam = [_log_snr_half(acp[t]) for t in ts]
     hist: list[tuple[np.ndarray, float]] = []  # (clean estimate, lambda) of the last two evaluations
     x_base = None  # the first-order part of the last update, kept for its correction
     for i, t in enumerate(ts):
-        x0 = np.asarray(eps_fn(x.astype(dtype), int(t), cond), np.float64)
-        x0 = (x - math.sqrt(1 - acp[t]) * x0) / math.sqrt(acp[t])
-        if clip_x0 is not None:
-            x0 = clip_estimate(x0, clip_x0)
+        x0 = _clean_estimate(x, np.asarray(eps_fn(x.astype(dtype), int(t), cond), np.float64), acp[t], clip_x0)
+        if i + 1 == len(ts):
+            return x0.astype(dtype)  # the clean estimate itself: a correction of x would not be used
         if x_base is not None:  # corrector of the update that led here
             m_s, l_s = hist[-1]
             older = hist[-2] if len(hist) > 1 else None
             x = x_base + _unipc_terms(m_s, l_s, older, lam[i], acp[t], x0)
-        if i + 1 == len(ts):
-            return x0.astype(dtype)
         hist = (hist + [(x0, lam[i])])[-2:]
         a_n = acp[ts[i + 1]]
         h = lam[i + 1] - lam[i]

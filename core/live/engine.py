@@ -294,9 +294,9 @@ class LiveEngine:
             x[e - s:e - s + h] = self._ahead * (1.0 - self.ramp) + x[e - s:e - s + h] * self.ramp
         self._ahead = x[e + h - s:e + 2 * h - s].copy()
         with self._cond:
-            for f in range(e, e + self.hop):
+            for f in range(e, e + h):
                 self._emo[f] = x[f - s].astype(np.float32)
-            self._emo_final = e + self.hop
+            self._emo_final = e + h
             self._cond.notify_all()
 
     def _start_worker(self) -> None:

@@ -268,12 +268,13 @@ class EmoDiffNumpy:
         cond = WindowCond(audio_window[None].astype(F32), prefix_n[None], prefix_mask[None],
                           np.asarray(style, F32)[None])
         fn = self.guided_eps_fn(*self.guidance_for(guidance))
-        if known is not None and len(known):
-            fn = self._inpainting(fn, self.normalize(known)[None])
+        known_n = self.normalize(known) if known is not None and len(known) else None  # (n, 55)
+        if known_n is not None:
+            fn = self._inpainting(fn, known_n[None])
         x0 = sample(c.solver, fn, (1, c.window, c.motion_dim), self.acp, steps=steps, eta=eta, rng=rng, cond=cond,
                     clip_x0=self.x0_bound, spacing=c.sample_spacing)
-        if known is not None and len(known):
-            x0[0, :len(known)] = self.normalize(known)  # exact, whatever the solver's rounding
+        if known_n is not None:
+            x0[0, :len(known_n)] = known_n  # exact, whatever the solver's rounding
         return self.denormalize(x0[0])
 
     def _inpainting(self, fn, known_n: np.ndarray):
