@@ -314,6 +314,86 @@ def test_rotation_convention():
     assert abs(float(LP.bins_to_degrees(torch.zeros(1, 66))[0]) - 0.0) < 1e-4  # uniform bins: 32.5 * 3 - 97.5
 
 
+def test_pose_bins_euler_order_and_keypoint_transform():
+    # Bins: softmax expectation of 66 bins, 3 degrees each, centred by 97.5 (bin i alone -> 3 i - 97.5 degrees).
+    one_hot = torch.full((2, 66), -1e4)
+    one_hot[0, 40], one_hot[1, 10] = 0, 0
+    assert torch.allclose(LP.bins_to_degrees(one_hot), torch.tensor([22.5, -67.5]))
+    two = torch.full((1, 66), -1e4)
+    two[0, 30] = two[0, 31] = 0  # equal weight on two bins: their mean
+    assert torch.allclose(LP.bins_to_degrees(two), torch.tensor([-6.0]))
+    # Degrees, not radians; column matrix Rz(roll) Ry(yaw) Rx(pitch), used transposed on row vectors:
+    # pitch 90 takes y (down) to z (in), roll 90 takes x to y, and pitch acts before yaw.
+    z, q = torch.zeros(1), torch.tensor([90.0])
+    e = torch.eye(3)
+    assert torch.allclose(e[1:2] @ LP.rotation_rows(q, z, z)[0], e[2:3], atol=1e-6)
+    assert torch.allclose(e[0:1] @ LP.rotation_rows(z, z, q)[0], e[1:2], atol=1e-6)
+    assert torch.allclose(e[1:2] @ LP.rotation_rows(q, q, z)[0], e[0:1], atol=1e-6)  # Ry after Rx: y -> z -> x
+    # scale * (kp @ R + exp) + (tx, ty, 0): tz is dropped.
+    kp = torch.tensor([[[0.1, 0.2, 0.3]]])
+    got = LP.posed_keypoints(kp, torch.eye(3)[None], torch.tensor([[[0.01, 0.0, 0.0]]]), torch.tensor([[2.0]]),
+                             torch.tensor([[0.5, -0.5, 9.0]]))
+    assert torch.allclose(got, torch.tensor([[[0.72, -0.1, 0.6]]]))
+
+
+def test_driving_rotation_turns_the_head_in_its_own_frame(ckpt):
+    # LivePortrait's relative motion: R = (R_d R_d0^T) @ R_s on row vectors, i.e. the driving turn acts on the
+    # canonical keypoints before the portrait's own pose. A nod of a face in profile moves its nose down.
+    nod = LP.rotation_rows(torch.tensor([20.0]), torch.zeros(1), torch.zeros(1))
+    profile = LP.rotation_rows(torch.zeros(1), torch.tensor([90.0]), torch.zeros(1))
+    nose = torch.tensor([[[0.0, 0.0, -0.5]]])  # towards the camera (z into the screen)
+    got = nose @ LP.driven_rotation(profile, nod)
+    s, c = float(np.sin(np.radians(20))), float(np.cos(np.radians(20)))
+    assert torch.allclose(got, torch.tensor([[[-0.5 * c, 0.5 * s, 0.0]]]), atol=1e-6)
+    # The renderer does the same with the head curves (pitch +0.3 rad looks down in the ARKit head frame).
+    from dreamtalk.core.animation import FaceAnimation
+    from dreamtalk.core.render.preview import HeadRenderer
+    m = ckpt["models"]
+    for mod in (m.F, m.M, m.W, m.G, m.S):
+        mod.eval()
+    anim = FaceAnimation(30.0, np.zeros((2, 52), np.float32), np.array([[0, 0, 0], [0.3, 0, 0]], np.float32))
+    r = N.NeuralRenderer(m, N.source_crop(_portrait(), NET, "center"), anim, HeadRenderer("front", NET),
+                         retarget=False, stitch=False)
+    r.kp_c = torch.zeros(1, 21, 3)
+    r.kp_c[0, 0] = nose[0, 0]
+    r.exp_s, r.scale_s, r.t_s, r.rot_s = torch.zeros(1, 21, 3), torch.ones(1, 1), torch.zeros(1, 3), profile
+    with torch.inference_mode():
+        x = r.keypoints(1)[0, 0]  # same blendshapes as rest: only the head turns
+    s, c = float(np.sin(0.3)), float(np.cos(0.3))
+    assert torch.allclose(x, torch.tensor([-0.5 * c, 0.5 * s, 0.0]), atol=1e-5)
+
+
+def _face_landmarks(angle_deg: float = 0.0) -> np.ndarray:
+    """(478, 3) mesh landmarks whose cropped parts span x 60..140, y 80..180; eyes at y 110, mouth at y 150."""
+    from dreamtalk.core.render.portrait import landmarks as L
+    lm = np.zeros((478, 3))
+    lm[:, :2] = (100.0, 130.0)
+    oval = L.FACE_OVAL
+    jaw = oval[oval.index(389):oval.index(162) + 1]
+    lm[jaw[0], :2], lm[jaw[-1], :2] = (140.0, 100.0), (60.0, 100.0)  # temples
+    lm[L.CHIN, :2] = (100.0, 180.0)
+    lm[L.RIGHT_BROW[7], :2] = (90.0, 80.0)  # brow top
+    lm[[33, 133, 263, 362], :2] = [(70.0, 110.0), (90.0, 110.0), (130.0, 110.0), (110.0, 110.0)]
+    lm[[L.MOUTH_CORNER_RIGHT, L.MOUTH_CORNER_LEFT], :2] = [(80.0, 150.0), (120.0, 150.0)]
+    lm[L.FOREHEAD, :2] = (100.0, 20.0)  # far above the brows: not part of LivePortrait's box
+    a = np.radians(angle_deg)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    lm[:, :2] = (lm[:, :2] - 100.0) @ rot.T + 100.0
+    return lm
+
+
+def test_face_crop_is_liveportraits_rule():
+    # Square of 2.5x the landmark box (jaw, brows, eyes, nose, lips) along the eyes-to-mouth axis, centre raised
+    # by 0.125 of the crop side: box 80 x 100 -> side 250, centre (100, 130) - (0, 31.25).
+    cx, cy, side = N.face_box(_face_landmarks())
+    assert (cx, cy, side) == pytest.approx((100.0, 98.75, 250.0))
+    # A tilted head gives the same size, and the centre is raised along the face's own up.
+    cx, cy, side = N.face_box(_face_landmarks(20.0))
+    a = np.radians(20.0)
+    want = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ np.array([0.0, -1.25]) + 100.0
+    assert side == pytest.approx(250.0) and (cx, cy) == pytest.approx(tuple(want))
+
+
 def test_rest_frame_is_the_portrait_and_head_curves_rotate(ckpt):
     from dreamtalk.core.animation import FaceAnimation
     from dreamtalk.core.render.preview import HeadRenderer

@@ -12,7 +12,8 @@ checkpoints (KwaiVGI/LivePortrait, ``src/config/models.yaml``), so its five ``.p
   lip and eye retargeting move keypoints to a wanted lip-open / eye-open ratio.
 
 Keypoints live in a right-down-into-the-screen frame; posed keypoints are
-``scale * (canonical @ R + exp) + (tx, ty, 0)`` with ``R`` a row-vector rotation (``rotation_rows``).
+``scale * (canonical @ R + exp) + (tx, ty, 0)`` with ``R`` a row-vector rotation (``rotation_rows``). A driving
+rotation since rest acts in the head's own frame, before the source pose: ``R = R_delta @ R_s`` (``driven_rotation``).
 Import only where torch is installed (neural.py checks first); the Blender zip leaves this file out.
 """
 from __future__ import annotations
@@ -492,6 +493,16 @@ def kp_info(raw: dict) -> dict:
     b = raw["kp"].shape[0]
     return {"kp": raw["kp"].view(b, -1, 3), "exp": raw["exp"].view(b, -1, 3), "t": raw["t"],
             "scale": raw["scale"], **{k: bins_to_degrees(raw[k]) for k in ("pitch", "yaw", "roll")}}
+
+
+def driven_rotation(rot_s, delta):
+    """(B, 3, 3) rows: ``delta`` (rows, the driving head's rotation since its rest, R_d @ R_d0^T) applied in the
+    head's own frame, then the source pose ``rot_s``: LivePortrait's relative-motion order ``delta @ rot_s``.
+
+    With rows, ``kp @ delta @ rot_s`` turns the canonical keypoints by ``delta`` first, so a nod stays a nod about the
+    head's ear-to-ear axis however the portrait is turned (``rot_s @ delta`` would nod about the camera's x axis).
+    """
+    return delta @ rot_s
 
 
 def posed_keypoints(kp, rot, exp, scale, t):

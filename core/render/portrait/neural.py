@@ -42,7 +42,10 @@ NET_SIZE = 256  # LivePortrait's training resolution; the generator outputs twic
 SUBFOLDERS = ("", "base_models", "retargeting_models", "liveportrait/base_models",
               "liveportrait/retargeting_models", "pretrained_weights/liveportrait/base_models",
               "pretrained_weights/liveportrait/retargeting_models")
-CROP_FACE_HEIGHTS = 2.2  # crop side in face heights (forehead to chin): about LivePortrait's own crop
+# LivePortrait's source crop (crop_config.py, crop.py): a square 2.5x the face's landmark box (measured along the
+# eyes-to-mouth axis), its centre moved 0.125 of the crop side toward the forehead.
+CROP_SCALE = 2.5
+CROP_LIFT = 0.125
 FEATHER = 0.12  # paste-back blend ramp, as a fraction of the crop side
 LIP_GAIN = 0.5  # lip-open ratio added at jawOpen = 1 (LivePortrait's lip ratios run 0 .. ~0.8)
 DEFAULT_RATIOS = (0.33, 0.33, 0.02)  # eye-open left, right, lip-open when no face landmarks are found
@@ -338,8 +341,40 @@ def checkpoint_fingerprint(folder) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- source image
+def face_box(lm: np.ndarray) -> tuple[float, float, float]:
+    """(cx, cy, side) in pixels of LivePortrait's source crop for mediapipe landmarks (478, 2+), axis-aligned.
+
+    LivePortrait boxes its detector's jaw line, brows, eyes, nose and lips (not the forehead), so the same parts of
+    the mesh are boxed here; its roll-cancelling rotation of the crop is left out (the keypoints carry the roll).
+    """
+    from . import landmarks as L
+    oval = L.FACE_OVAL
+    jaw = oval[oval.index(389):oval.index(162) + 1]  # temple to temple through the chin
+    parts = (jaw + L.RIGHT_BROW + L.LEFT_BROW + L.RIGHT_EYE_UPPER + L.RIGHT_EYE_LOWER + L.LEFT_EYE_UPPER
+             + L.LEFT_EYE_LOWER + L.LIPS_OUTER_UPPER + L.LIPS_OUTER_LOWER
+             + (L.NOSE_TIP, L.NOSE_ALA_RIGHT, L.NOSE_ALA_LEFT))
+    pts = lm[list(parts), :2].astype(np.float64)  # (N, 2)
+    corners = [e[i] for e in (L.RIGHT_EYE_UPPER, L.LEFT_EYE_UPPER) for i in (0, -1)]  # both corners of both eyes
+    eyes = lm[corners, :2].mean(0)
+    mouth = lm[[L.MOUTH_CORNER_RIGHT, L.MOUTH_CORNER_LEFT], :2].mean(0)
+    uy = mouth - eyes  # the face's "down"
+    n = float(np.hypot(*uy))
+    uy = uy / n if n > 1e-3 else np.array([0.0, 1.0])
+    axes = np.stack([np.array([uy[1], -uy[0]]), uy])  # (2, 2) rows: face right, face down
+    c0 = pts.mean(0)
+    r = (pts - c0) @ axes.T  # (N, 2) in the face's frame
+    lo, hi = r.min(0), r.max(0)
+    side = CROP_SCALE * float((hi - lo).max())
+    centre = c0 + ((lo + hi) / 2) @ axes - CROP_LIFT * side * uy
+    return float(centre[0]), float(centre[1]), side
+
+
 def face_ratios(lm: np.ndarray) -> tuple[float, float, float]:
-    """(right eye, left eye, lip) open ratios from mediapipe landmarks: lid gap / eye width, lip gap / mouth width."""
+    """(eye, eye, lip) open ratios from mediapipe landmarks: lid gap / eye width, inner lip gap / mouth width.
+
+    The image-left eye (the subject's right) comes first, as LivePortrait orders them ([c_left, c_right, c_target]
+    into the eye retargeting network; its 68-point code calls the image-left eye "left").
+    """
     def ratio(a, b, c, d):
         return float(np.hypot(*(lm[a, :2] - lm[b, :2])) / (np.hypot(*(lm[c, :2] - lm[d, :2])) + 1e-6))
     return ratio(159, 145, 33, 133), ratio(386, 374, 263, 362), ratio(13, 14, 61, 291)
@@ -379,9 +414,8 @@ def source_crop(portrait, net_size: int = NET_SIZE, crop: str = "auto", notes: l
         if len(faces) > 1:
             notes.append(f"{len(faces)} faces found; animating the largest")
         lm = faces[0]
-        side = min(CROP_FACE_HEIGHTS * L.face_size(lm), float(min(h, w)))
-        cx = float(lm[:, 0].min() + lm[:, 0].max()) / 2
-        cy = 0.5 * float(lm[L.FOREHEAD, 1] + lm[L.CHIN, 1])
+        cx, cy, side = face_box(lm)
+        side = min(side, float(min(h, w)))  # a crop past the image edge is slid back inside, not padded
         box = Crop(float(np.clip(cx - side / 2, 0, w - side)), float(np.clip(cy - side / 2, 0, h - side)), side,
                    net_size)
         ratios = face_ratios(lm)
@@ -497,7 +531,7 @@ class NeuralRenderer:
         exp = self.exp_s + (d["exp"] - n["exp"])
         scale = self.scale_s * (d["scale"] / n["scale"])
         t = self.t_s + (d["t"] - n["t"])
-        x_d = lp.posed_keypoints(self.kp_c, self.rot_s @ self.head_rows(k), exp, scale, t)
+        x_d = lp.posed_keypoints(self.kp_c, lp.driven_rotation(self.rot_s, self.head_rows(k)), exp, scale, t)
         if self.retarget:
             blink = float(np.clip(w[self.blink].mean(), 0, 1))
             x_d = x_d + self._eye_delta((sum(self.eye_s) / 2) * (1 - blink)) - self.eye_rest
