@@ -141,6 +141,9 @@ def test_pseudo_sentences_are_spelled_per_language():
     assert pseudo_sentence("cs", 7) == pseudo_sentence("cs", 7) != pseudo_sentence("cs", 8)
     ru = " ".join(pseudo_sentence("ru", s) for s in range(50))
     assert not set(ru) & set("abcdefghijklmnopqrstuvwxyz")  # all Cyrillic
+    hi = pseudo_sentence("hi", 7).replace(" ", "")
+    assert all("\u0900" <= ch <= "\u097f" for ch in hi)  # all Devanagari
+    assert len(pseudo_sentence("hi", 7).split()) == len(pseudo_sentence("cs", 7).split())  # same draw, other script
     with pytest.raises(ValueError):
         pseudo_sentence("xx", 0)
 

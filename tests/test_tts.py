@@ -115,6 +115,9 @@ def test_foreign_phone_map():
     assert [tts.foreign_to_arpabet(p, "ru") for p in ("aa", "pp", "mm", "ch", "y", "sch", "pau", "ur")] == \
         ["AA", "P", "M", "CH", "IH", "SH", SILENCE, "UW"]
     assert tts.foreign_to_arpabet("ch", "cs") == "HH" and tts.foreign_to_arpabet("y", "fi") == "UW"
+    # Hindi NSK: th/dh are dental stops (tongue, lips apart), not the English fricatives
+    assert [tts.foreign_to_arpabet(p, "hi") for p in ("th", "dh", "oh", "aa", "uw", "p", "m", "pau")] == \
+        ["T", "D", "OW", "AA", "UW", "P", "M", SILENCE]
     with pytest.raises(tts.TTSError):
         tts.foreign_to_arpabet("Q")
     assert not set(tts.FOREIGN_VOICES) & set(tts.VOICES)  # the default corpus voices are unchanged

@@ -179,9 +179,16 @@ _PSEUDO_VOWELS = ("a", "e", "i", "o", "u")
 _CYRILLIC = dict(zip("pbmtdnkgfvszlrh", "пбмтднкгфвсзлрх"))
 _CYRILLIC_VOWEL = {"a": "а", "e": "э", "i": "и", "o": "о", "u": "у"}
 _CYRILLIC_J = {"a": "я", "e": "е", "i": "и", "o": "ё", "u": "ю"}  # j + vowel is one letter
+# Hindi (Devanagari): long vowels, so no syllable ends in the inherent schwa; f/z are फ/ज (the voice has no /z/)
+_DEVANAGARI = dict(zip("pbmtdnkgfvszlrhj", "पबमतदनकगफवसजलरहय"))
+_DEVANAGARI_VOWEL = {"a": "आ", "e": "ए", "i": "ई", "o": "ओ", "u": "ऊ"}
+_DEVANAGARI_SIGN = {"a": "ा", "e": "े", "i": "ी", "o": "ो", "u": "ू"}
+_VIRAMA = "्"  # a word-final consonant with no vowel
 
 
 def _spell(lang: str, c: str, v: str) -> str:
+    if lang == "hi":
+        return _DEVANAGARI[c] + _DEVANAGARI_SIGN[v] if c else _DEVANAGARI_VOWEL[v]
     if lang == "ru":
         return _CYRILLIC_J[v] if c == "j" else _CYRILLIC.get(c, "") + _CYRILLIC_VOWEL[v]
     if lang == "it":  # c/ch and g/gh keep /k/ and /g/ before every vowel; Italian h is silent, j is i
@@ -190,8 +197,8 @@ def _spell(lang: str, c: str, v: str) -> str:
 
 
 def pseudo_sentence(lang: str, seed: int) -> str:
-    """A deterministic sentence of 5-11 pseudo-words (1-3 syllables each) spelled for ``lang`` (cs, it, fi, ru)."""
-    if lang not in ("cs", "it", "fi", "ru"):
+    """A deterministic sentence of 5-11 pseudo-words (1-3 syllables each) spelled for ``lang`` (cs, it, fi, ru, hi)."""
+    if lang not in ("cs", "it", "fi", "ru", "hi"):
         raise ValueError(f"no pseudo-word spelling for language {lang!r}")
     rng = random.Random(seed)
     words = []
@@ -200,6 +207,6 @@ def pseudo_sentence(lang: str, seed: int) -> str:
                            rng.choice(_PSEUDO_VOWELS)) for _ in range(rng.randint(1, 3)))
         if lang != "it" and rng.random() < 0.25:
             c = rng.choice(("p", "m", "t", "n", "k", "s", "l"))
-            w += _CYRILLIC[c] if lang == "ru" else c
+            w += _CYRILLIC[c] if lang == "ru" else _DEVANAGARI[c] + _VIRAMA if lang == "hi" else c
         words.append(w)
     return " ".join(words)

@@ -5,7 +5,7 @@ utterances, since start-up dominates), flite's ``-psdur`` and espeak-ng's phonem
 Phones are mapped to ARPAbet (``core.lips.phones``), audio is resampled to 16 kHz mono, and the alignment is fitted
 to the audio: leading/trailing silence is SIL and the final SIL is stretched or trimmed so the last phone ends
 exactly at the end of the audio. ``Speech.raw_error`` keeps the engine's own mismatch for the timing report.
-Besides the English voices, festival's Czech, Italian, Finnish and Russian voices (human recordings) say
+Besides the English voices, festival's Czech, Italian, Finnish, Russian and Hindi voices (human recordings) say
 pseudo-words for extra speakers (``FOREIGN_VOICES``).
 """
 from __future__ import annotations
@@ -46,8 +46,8 @@ VOICES: dict[str, tuple[str, str]] = {
     "espeak-ng:en-029+m2": ("espeak-ng", "en-029+m2"),
 }
 
-# Human-recorded voices of other languages (Debian main festvox-czech-*, festvox-ital*, festvox-suopuhe-* diphones
-# and festvox-ru unit selection): more real speakers for the lips' acoustic model. They speak pseudo-words
+# Human-recorded voices of other languages (Debian main festvox-czech-*, festvox-ital*, festvox-suopuhe-*,
+# festvox-hi-nsk diphones and festvox-ru unit selection): more real speakers for the lips' acoustic model. They speak pseudo-words
 # (core/data/text.py: pseudo_sentence) whose phones map to ARPAbet by place and rounding; lip closure cues
 # (P/B/M vs T/D/N/K) are the same in every language.
 # name -> (engine, engine voice id, language)
@@ -61,6 +61,7 @@ FOREIGN_VOICES: dict[str, tuple[str, str, str]] = {
     "festival:suo_fi_lj_diphone": ("festival", "suo_fi_lj_diphone", "fi"),
     "festival:hy_fi_mv_diphone": ("festival", "hy_fi_mv_diphone", "fi"),
     "festival:msu_ru_nsh_clunits": ("festival", "msu_ru_nsh_clunits", "ru"),
+    "festival:hindi_NSK_diphone": ("festival", "hindi_NSK_diphone", "hi"),  # festvox-hi-nsk
 }
 # Every voice a corpus may name: engine and engine voice id.
 ALL_VOICES: dict[str, tuple[str, str]] = {**VOICES, **{k: v[:2] for k, v in FOREIGN_VOICES.items()}}
@@ -123,7 +124,7 @@ ESPEAK_MAP: dict[str, tuple[str, ...]] = {
 }
 
 
-# Czech, Italian, Finnish and Russian festival phones (stress digits, length marks and palatal tildes stripped
+# Czech, Italian, Finnish, Russian and Hindi festival phones (stress digits, length marks and palatal tildes stripped
 # first; Russian doubles a letter for a stressed vowel or a palatalised consonant: "aa", "pp"). Czech "_" is the
 # glottal stop before a vowel-initial word (lips apart, like HH).
 FOREIGN_MAP: dict[str, str] = {
@@ -135,11 +136,14 @@ FOREIGN_MAP: dict[str, str] = {
 FOREIGN_LANG_MAP: dict[str, dict[str, str]] = {
     "ru": {"pau": SILENCE, "ch": "CH", "sch": "SH", "sh": "SH", "zh": "ZH", "y": "IH", "ay": "AH", "ae": "EH",
            "ur": "UW"},
+    # Hindi NSK: th/dh are the dental stops (not English TH/DH), oh the long o
+    "hi": {"pau": SILENCE, "aa": "AA", "iy": "IY", "uw": "UW", "eh": "EH", "oh": "OW", "th": "T", "dh": "D",
+           "y": "Y", "j": "JH"},
 }
 
 
 def foreign_to_arpabet(p: str, lang: str = "cs") -> str:
-    """Map a Czech/Italian/Finnish/Russian festival phone to ARPAbet (raises TTSError for an unknown one)."""
+    """Map a Czech/Italian/Finnish/Russian/Hindi festival phone to ARPAbet (raises TTSError for an unknown one)."""
     p = p.strip().rstrip("0123456789:~'")
     if lang == "ru" and len(p) == 2 and p[0] == p[1]:
         p = p[0]
