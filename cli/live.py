@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         write_animation(session.recording(), args.record)
     if not quiet:
         log(f"sent {session.sent} frames ({session.sent / args.fps:.2f} s), {session.held} held"
+            + (f", {session.skipped:.2f} s of late input skipped" if session.skipped >= 0.05 else "")
             + (f"; recorded {args.record}" if args.record and session.recorded else ""))
     if session.error:
         raise DreamTalkError(session.error)

@@ -209,6 +209,122 @@ def test_tcp_input_survives_a_client_leaving_and_a_second_listener_is_refused():
     assert s.wait(5) and s.error is None
 
 
+class _StallingMic:
+    """A capture device without a device: 10 ms blocks on a real-time clock that stalls for ``stall`` seconds at
+    ``at`` and then hands over everything it held at once (PortAudio after a host stall), or loses it (an overflow)."""
+
+    def __new__(cls, audio, at, stall, lost=False):
+        from dreamtalk.core.live.sources import Source
+
+        class StallingMic(Source):
+            name, clocked = "mic", True
+
+            def run(self):
+                t0, i = time.perf_counter(), 0
+                while i < audio.size and not self.stop_event.is_set():
+                    due = (i + 160) / 16000
+                    if at <= due < at + stall:  # stalled: nothing comes until the stall ends
+                        self.stop_event.wait(max(0.0, t0 + at + stall - time.perf_counter()))
+                        if lost:
+                            i = int((at + stall) * 16000) // 160 * 160
+                            continue
+                    wait = t0 + due - time.perf_counter()
+                    if wait > 0 and self.stop_event.wait(wait):
+                        break
+                    self.on_audio(audio[i:i + 160], time.perf_counter())
+                    i += 160
+                self.stop_event.wait()
+                self.on_end("stopped")
+        return StallingMic(log=lambda line: None)
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_mic_audio_arriving_late_after_a_stall_is_skipped_not_shown_late(lost):
+    """A clocked input (mic) that stalls 0.6 s and then delivers its buffer in one go: silence stood in for that
+    audio, so the face skips it and is back to its usual delay at once (it used to stay ~0.5 s late, recovering at
+    0.5 %, 5 ms a second). Audio the device lost instead (an overflow) is not made up for."""
+    from dreamtalk.core.live import LiveEngine, LiveSession
+    at, stall = 1.0, 0.6
+    lines = []
+    s = LiveSession(_StallingMic(_speech(3.0), at, stall, lost), LiveEngine(), fps=60, log=lines.append)
+    s.start()
+    try:
+        time.sleep(0.5)
+        before = s._enqueued / 16000 - s.last_tau - s.delay  # audio in beyond what the face needs: ~0
+        time.sleep(at + stall + 0.4 - 0.5)
+        after = s._enqueued / 16000 - s.last_tau - s.delay
+        assert s.error is None
+        assert abs(before) < 0.05
+        assert abs(after) < 0.08  # before the fix: ~stall - 0.1 s
+        if lost:
+            assert s.skipped < 0.05
+        else:
+            assert stall - 0.2 < s.skipped < stall + 0.05  # the filled silence, less the first 0.1 s
+            assert any("came late" in line for line in lines)
+    finally:
+        s.stop()
+        assert s.wait(10)
+
+
+def _fake_mic(rate, blocks, die_after=None):
+    """A MicSource on a stand-in for sounddevice (no PortAudio needed): its stream calls back ``blocks`` blocks of
+    rate / 100 samples, 10 ms apart, and with ``die_after`` stops being active after that many (a device gone)."""
+    import threading
+    from dreamtalk.core.live.sources import MicSource
+
+    class Stream:
+        def __init__(self, samplerate, channels, dtype, blocksize, callback):
+            assert channels == 1 and dtype == "float32"
+            self.rate, self.block, self.callback, self.active = samplerate, blocksize, callback, False
+
+        def __enter__(self):
+            self.active = True
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+            return self
+
+        def _run(self):
+            t = np.arange(self.block * blocks) / self.rate
+            x = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[:, None]
+            for k in range(blocks):
+                if not self.active:
+                    return
+                if die_after is not None and k == die_after:
+                    self.active = False
+                    return
+                self.callback(x[k * self.block:(k + 1) * self.block], self.block, None, None)
+                time.sleep(0.01)
+
+        def __exit__(self, *exc):
+            self.active = False
+            self.thread.join()
+
+    class FakeSd:
+        InputStream = Stream
+
+    m = MicSource.__new__(MicSource)
+    from dreamtalk.core.live.sources import Source
+    Source.__init__(m, log=lambda line: None)
+    m.sd, m.rate = FakeSd, rate
+    return m
+
+
+def test_mic_source_resamples_its_rate_and_reports_a_stream_that_died():
+    got, ends = [], []
+    m = _fake_mic(44100, 30)
+    m.start(lambda a, t: got.append(a), ends.append)
+    time.sleep(0.6)
+    m.stop()
+    m.thread.join(2)
+    n = sum(a.size for a in got)
+    assert ends == ["stopped"] and 30 * 160 - 80 <= n <= 30 * 160  # 44.1 kHz in, 16 kHz out (filter reach pending)
+    ends = []
+    m = _fake_mic(48000, 1000, die_after=5)  # the device or its audio server goes away mid-stream
+    m.start(lambda a, t: None, ends.append)
+    m.thread.join(3)
+    assert not m.thread.is_alive() and len(ends) == 1 and "input stream stopped" in ends[0]
+
+
 def test_emotion_commands_and_osc_control():
     from dreamtalk.core.live import LiveEngine, LiveSession
     from dreamtalk.core.live.control import apply_command

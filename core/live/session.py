@@ -5,7 +5,10 @@ shows the face at audio time tau_n, interpolated between 30 fps model frames exa
 does offline. tau_n advances 1/fps a frame and stays ``delay`` seconds behind the audio received: for a file the
 audio comes on the same clock, so nothing slews and the frame count is duration x rate; a microphone's own clock
 is followed by slewing tau at most 0.5 %; input that stops (a client gone, a dropout) is replaced by silence after
-0.1 s. A frame whose model frames are not ready holds the previous values: nothing waits for the models.
+0.1 s. A microphone's audio is captured on its own clock even when it reaches us late (a stalled host, PortAudio
+handing over a buffer in one go): the part of such late audio that silence already stood in for is skipped over
+(tau jumps ahead by it), so a stall costs a short rest of the mouth, not a face that lags for minutes. A frame whose
+model frames are not ready holds the previous values: nothing waits for the models.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from ..errors import DreamTalkError
 from .engine import FPS, LiveEngine
 
 STALL_SECONDS = 0.1  # no input for this long: the input has dropped, fill with silence
+LATE_SECONDS = 1.0  # a clocked input's (mic) late audio comes within this of the last silence filled, or not at all
 SLEW = 0.005  # largest fractional change of tau's rate when following a microphone's clock
 COMPUTE_MARGIN = 0.01  # seconds allowed for the models to turn a block into frames
 JOIN_SECONDS = 5.0  # longest wait at the end for a model thread to finish its block or window
@@ -82,6 +86,7 @@ class LiveSession:
         self.error: str | None = None
         self.sent = 0
         self.held = 0
+        self.skipped = 0.0  # seconds of late microphone audio skipped over (silence had stood in for it)
         self.t0 = 0.0
         self.timecode_start = 0.0  # seconds since local midnight of frame 0
         self.cpu_seconds = 0.0
@@ -227,6 +232,8 @@ class LiveSession:
         tau = tau0
         last = None
         n = 0
+        clocked = live and getattr(self.source, "clocked", False)
+        owed, last_fill = 0.0, 0.0  # clocked input: seconds of silence filled in that its late audio may repay
         while not self._stop.is_set():
             due = self.t0 + n * step
             wait = due - time.perf_counter()
@@ -248,6 +255,20 @@ class LiveSession:
                     with self._lock:
                         self._enqueued += fill
                     self._q.put(("silence", np.zeros(fill, np.float32), None))
+                    if clocked:
+                        owed, last_fill = owed + fill / SAMPLE_RATE, time.perf_counter()
+                if clocked and owed > 0:
+                    if backlog > 0:
+                        # A device's audio that arrives after silence stood in for it is audio the face has
+                        # passed: skip it (the engine has its frames) rather than show everything after it late.
+                        jump = min(owed, backlog)
+                        slewed, tau, backlog, owed = slewed + jump, tau + jump, backlog - jump, owed - jump
+                        self.skipped += jump
+                        if jump >= 0.05:
+                            self.log(f"input: {jump * 1000:.0f} ms of audio came late (the host or audio server "
+                                     "stalled); skipped it to stay in time")
+                    elif time.perf_counter() - last_fill > LATE_SECONDS:
+                        owed = 0.0  # what has not come by now was lost (an overflow): the silence stays
             face = self._face_at(tau)
             real = face is not None
             if face is None:
@@ -258,7 +279,7 @@ class LiveSession:
             last = (w, h, False)
             self._emit(n, tau, w, h, real)
             n += 1
-            if live and total is None and getattr(self.source, "name", "") == "mic":
+            if clocked and total is None:
                 slewed += step * float(np.clip(backlog / 2.0, -SLEW, SLEW))  # follow the microphone's clock
             elif live and total is None and -STALL_SECONDS < backlog < 0:
                 slewed -= step * SLEW

@@ -154,6 +154,7 @@ class Source:
     """Base: a thread that delivers audio to ``on_audio`` and calls ``on_end`` once."""
 
     live = True  # audio arrives on someone else's clock: gaps are filled with silence
+    clocked = False  # a capture device: its sample clock is followed, and audio arriving late was late, not new
     name = "input"
 
     def __init__(self, log: Callable[[str], None] | None = None):
@@ -289,6 +290,7 @@ class MicSource(Source):
     """The default microphone through the optional ``sounddevice`` package."""
 
     name = "mic"
+    clocked = True
 
     def __init__(self, rate: int | None = None, log=None):
         super().__init__(log)
@@ -316,8 +318,11 @@ class MicSource(Source):
             self.on_audio(res.push(indata[:, 0].copy()), time.perf_counter())
 
         with self.sd.InputStream(samplerate=self.rate, channels=1, dtype="float32", blocksize=int(self.rate / 100),
-                                 callback=callback):
-            self.stop_event.wait()
+                                 callback=callback) as stream:
+            while not self.stop_event.wait(0.2):
+                if not stream.active:  # PortAudio ended the stream itself: the device or its audio server is gone
+                    self.on_end("mic: the input stream stopped (the device went away or its audio server exited)")
+                    return
         self.on_end("stopped")
 
 
