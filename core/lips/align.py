@@ -22,6 +22,9 @@ from .phones import PHONES, SILENCE, Phone, normalize_phone
 
 ALIGN_SR = 16000  # the en-us acoustic model's sample rate
 FRAME_RATE = 100  # pocketsphinx frames per second (its default -frate)
+# Active HMMs per frame in recognition (pocketsphinx default 30000): 3000 is ~1.4x faster with the same lip-sync on
+# the selection speech (docs/training.md, session 11)
+MAX_HMMS_PER_FRAME = 3000
 
 _NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
             "sixteen seventeen eighteen nineteen").split()
@@ -300,7 +303,7 @@ class Recognizer:
         except ImportError:
             raise MissingDependency("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
                 from None
-        self._new = lambda: Decoder(samprate=ALIGN_SR, loglevel="ERROR")
+        self._new = lambda: Decoder(samprate=ALIGN_SR, loglevel="ERROR", maxhmmpf=MAX_HMMS_PER_FRAME)
         self.decoder = self._new()
         self._used = False
 
