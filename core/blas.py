@@ -45,6 +45,8 @@ def _candidates() -> list[str]:
                 m = re.search(r"(/\S*openblas\S*\.so\S*)", line)
                 if m and m.group(1) not in found:
                     found.append(m.group(1))
+    # numpy's own first: other packages (OpenCV, for one) map their own OpenBLAS, whose threads numpy never uses
+    found.sort(key=lambda p: "numpy" not in p)
     if not found:
         import numpy
         root = os.path.dirname(os.path.dirname(numpy.__file__))
