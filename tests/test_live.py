@@ -420,10 +420,25 @@ def test_algorithmic_latency_grows_with_the_lookahead_and_fits_the_session_delay
     from dreamtalk.core.live.bench import algorithmic_latency
     from dreamtalk.core.live.session import algorithmic_delay
     med = [float(np.median(algorithmic_latency(la, 60.0, 4.0))) for la in (0, 33, 100)]
-    assert 0.08 < med[0] < 0.11 and med[0] < med[1] < med[2]
+    assert 0.06 < med[0] < 0.09 and med[0] < med[1] < med[2]
     assert med[2] - med[0] == pytest.approx(0.1, abs=0.005)
     for la, frames in ((0, 0), (100, 3)):  # the sender's fixed delay covers the worst case
         assert np.max(algorithmic_latency(la, 60.0, 4.0)) <= algorithmic_delay(frames, 0.01) + 1 / 60 + 1e-9
+
+
+def test_the_face_shows_each_model_frame_at_its_centre():
+    from types import SimpleNamespace
+    from dreamtalk.core.live.bench import ArraySource
+    from dreamtalk.core.live.engine import LiveEngine
+    from dreamtalk.core.live.session import LiveSession
+    s = LiveSession(ArraySource(np.zeros(1600, np.float32)), LiveEngine(), fps=60, log=lambda line: None)
+    for k in range(4):  # frame k holds the value k in every channel
+        s._frames[k] = SimpleNamespace(weights=np.full(52, k / 10, np.float32), head=np.full(3, k, np.float32))
+    w, h, _ = s._face_at(1.5 / 30)  # frame 1's centre: frame 1 exactly, as its training target says
+    assert np.allclose(w, 0.1) and np.allclose(h, 1.0)
+    w, h, _ = s._face_at(2.0 / 30)  # halfway between the centres of frames 1 and 2
+    assert np.allclose(h, 1.5)
+    assert np.allclose(s._face_at(0.0)[1], 0.0)  # before frame 0's centre: frame 0
 
 
 def test_window_noise_depends_on_the_audio_not_only_the_seed(monkeypatch):

@@ -1,8 +1,8 @@
 """A live session: a source feeds the engine on a worker thread; a sender thread emits frames on its own clock.
 
 Frame n leaves at ``t0 + n / fps`` (perf_counter) and carries the timecode ``start + n / fps`` of that clock. It
-shows the face at audio time tau_n, interpolated between 30 fps model frames exactly as ``FaceAnimation.resample``
-does offline. tau_n advances 1/fps a frame and stays ``delay`` seconds behind the audio received: for a file the
+shows the face at audio time tau_n, interpolated between 30 fps model frames placed at their centres
+(k + 0.5) / 30, the instants their training targets describe (``core.lips.mouth.mouth_track``). tau_n advances 1/fps a frame and stays ``delay`` seconds behind the audio received: for a file the
 audio comes on the same clock, so nothing slews and the frame count is duration x rate; a microphone's own clock
 is followed by slewing tau at most 0.5 %; input that stops (a client gone, a dropout) is replaced by silence after
 0.1 s. A microphone's audio is captured on its own clock even when it reaches us late (a stalled host, PortAudio
@@ -34,9 +34,10 @@ JOIN_SECONDS = 5.0  # longest wait at the end for a model thread to finish its b
 
 
 def algorithmic_delay(lookahead: int, block: float) -> float:
-    """Seconds of audio that must have arrived beyond a shown instant: interpolation (2 frames), the look-ahead
-    frames, the STFT window past a frame's last mel point, and one input block."""
-    return (2 + lookahead - 1.0 / 6.0) / FPS + (HOP + N_FFT // 2) / SAMPLE_RATE + block
+    """Seconds of audio that must have arrived beyond a shown instant: interpolation (up to the centre of the next
+    frame, 1.5 frames to its end), the look-ahead frames, the STFT window past a frame's last mel point, and one
+    input block."""
+    return (1.5 + lookahead - 1.0 / 6.0) / FPS + (HOP + N_FFT // 2) / SAMPLE_RATE + block
 
 
 @dataclass
@@ -176,7 +177,7 @@ class LiveSession:
         if tau < 0:
             rest = self.engine.rest
             return np.clip(rest[:52], 0, 1), rest[52:55].copy(), True
-        pos = tau * FPS
+        pos = max(0.0, tau * FPS - 0.5)  # model frame k describes the audio at its centre (k + 0.5) / 30
         i0 = int(np.floor(pos))
         with self._lock:
             total_frames = self.engine.total_frames
@@ -189,7 +190,7 @@ class LiveSession:
                 del self._frames[k]
         if f0 is None or f1 is None:
             return None
-        frac = pos - i0  # as FaceAnimation.resample: linear between the two model frames
+        frac = pos - i0  # linear between the two model frames
         w = (f0.weights.astype(np.float64) * (1 - frac) + f1.weights.astype(np.float64) * frac).astype(np.float32)
         h = (f0.head.astype(np.float64) * (1 - frac) + f1.head.astype(np.float64) * frac).astype(np.float32)
         return w, h, True
