@@ -227,12 +227,9 @@ def sample(solver: str, eps_fn: EpsFn, shape: tuple[int, ...], acp: np.ndarray, 
     """Run the named solver ("ddim" or "dpmpp2m") with ddim_sample's keyword arguments."""
     if solver == "ddim":
         return ddim_sample(eps_fn, shape, acp, **kw)
-    if solver == "dpmpp2m":
+    deterministic = {"dpmpp2m": dpm_solver_2m_sample, "unipc": unipc_sample}
+    if solver in deterministic:
         if kw.pop("eta", 0.0):
-            raise ValueError("the dpmpp2m solver is deterministic: eta must be 0")
-        return dpm_solver_2m_sample(eps_fn, shape, acp, **kw)
-    if solver == "unipc":
-        if kw.pop("eta", 0.0):
-            raise ValueError("the unipc solver is deterministic: eta must be 0")
-        return unipc_sample(eps_fn, shape, acp, **kw)
+            raise ValueError(f"the {solver} solver is deterministic: eta must be 0")
+        return deterministic[solver](eps_fn, shape, acp, **kw)
     raise ValueError(f"unknown solver {solver!r} ({' or '.join(SOLVERS)})")

@@ -196,6 +196,13 @@ def _spell(lang: str, c: str, v: str) -> str:
     return c + v
 
 
+def _coda(lang: str, c: str) -> str:
+    """A word-final consonant with no vowel after it."""
+    if lang == "ru":
+        return _CYRILLIC[c]
+    return _DEVANAGARI[c] + _VIRAMA if lang == "hi" else c
+
+
 def pseudo_sentence(lang: str, seed: int) -> str:
     """A deterministic sentence of 5-11 pseudo-words (1-3 syllables each) spelled for ``lang`` (cs, it, fi, ru, hi)."""
     if lang not in ("cs", "it", "fi", "ru", "hi"):
@@ -207,6 +214,6 @@ def pseudo_sentence(lang: str, seed: int) -> str:
                            rng.choice(_PSEUDO_VOWELS)) for _ in range(rng.randint(1, 3)))
         if lang != "it" and rng.random() < 0.25:
             c = rng.choice(("p", "m", "t", "n", "k", "s", "l"))
-            w += _CYRILLIC[c] if lang == "ru" else _DEVANAGARI[c] + _VIRAMA if lang == "hi" else c
+            w += _coda(lang, c)
         words.append(w)
     return " ".join(words)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLE_RATE, speechlike_audio
-from .engine import FPS, LiveEngine, lookahead_frames
+from .engine import LiveEngine, lookahead_frames, model_position
 from .features import frame_ready_samples
 from .session import LiveSession
 from .sources import BLOCK_SECONDS, FileSource, Source
@@ -38,7 +38,7 @@ def algorithmic_latency(lookahead_ms: float, fps: float = 60.0, seconds: float =
     def block_end(samples: np.ndarray) -> np.ndarray:  # when the block holding sample count s has arrived
         return np.ceil(np.asarray(samples) / block) * block / SAMPLE_RATE
 
-    need = np.array([frame_ready_samples(int(np.floor(t * FPS - 0.5)) + 1 + la) for t in taus])  # frame centres
+    need = np.array([frame_ready_samples(int(np.floor(model_position(t))) + 1 + la) for t in taus])
     offset = float(np.max(block_end(need) - taus))  # the smallest fixed delay at which every frame is fresh
     a = np.arange(0.0, seconds - 1.0, 0.001)
     arrival = block_end(np.floor(a * SAMPLE_RATE) + 1)

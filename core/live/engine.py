@@ -65,6 +65,12 @@ def hop_ramps(hop: int, motion_dim: int = 55) -> np.ndarray:
     return out
 
 
+def model_position(tau: float) -> float:
+    """Fractional 30 fps model frame at audio time ``tau`` seconds: frame k describes the audio at its centre
+    (k + 0.5) / 30, where its training target was sampled (``core.lips.mouth.mouth_track``)."""
+    return tau * FPS - 0.5
+
+
 def lookahead_frames(ms: float) -> int:
     """Whole 30 fps frames of look-ahead for ``ms`` milliseconds (0..200)."""
     ms = float(ms)

@@ -2,13 +2,13 @@
 
 Frame n leaves at ``t0 + n / fps`` (perf_counter) and carries the timecode ``start + n / fps`` of that clock. It
 shows the face at audio time tau_n, interpolated between 30 fps model frames placed at their centres
-(k + 0.5) / 30, the instants their training targets describe (``core.lips.mouth.mouth_track``). tau_n advances 1/fps a frame and stays ``delay`` seconds behind the audio received: for a file the
-audio comes on the same clock, so nothing slews and the frame count is duration x rate; a microphone's own clock
-is followed by slewing tau at most 0.5 %; input that stops (a client gone, a dropout) is replaced by silence after
-0.1 s. A microphone's audio is captured on its own clock even when it reaches us late (a stalled host, PortAudio
-handing over a buffer in one go): the part of such late audio that silence already stood in for is skipped over
-(tau jumps ahead by it), so a stall costs a short rest of the mouth, not a face that lags for minutes. A frame whose
-model frames are not ready holds the previous values: nothing waits for the models.
+(``engine.model_position``). tau_n advances 1/fps a frame and stays ``delay`` seconds behind the audio received: for
+a file the audio comes on the same clock, so nothing slews and the frame count is duration x rate; a microphone's
+own clock is followed by slewing tau at most 0.5 %; input that stops (a client gone, a dropout) is replaced by
+silence after 0.1 s. A microphone's audio is captured on its own clock even when it reaches us late (a stalled host,
+PortAudio handing over a buffer in one go): the part of such late audio that silence already stood in for is skipped
+over (tau jumps ahead by it), so a stall costs a short rest of the mouth, not a face that lags for minutes. A frame
+whose model frames are not ready holds the previous values: nothing waits for the models.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import numpy as np
 from ..audio import HOP, N_FFT, SAMPLE_RATE
 from ..emotions import canonical_emotion, check_intensity
 from ..errors import DreamTalkError
-from .engine import FPS, LiveEngine
+from .engine import FPS, LiveEngine, model_position
 
 STALL_SECONDS = 0.1  # no input for this long: the input has dropped, fill with silence
 LATE_SECONDS = 1.0  # a clocked input's (mic) late audio comes within this of the last silence filled, or not at all
@@ -177,7 +177,7 @@ class LiveSession:
         if tau < 0:
             rest = self.engine.rest
             return np.clip(rest[:52], 0, 1), rest[52:55].copy(), True
-        pos = max(0.0, tau * FPS - 0.5)  # model frame k describes the audio at its centre (k + 0.5) / 30
+        pos = max(0.0, model_position(tau))
         i0 = int(np.floor(pos))
         with self._lock:
             total_frames = self.engine.total_frames
