@@ -106,6 +106,23 @@ def test_emodiff_output_conv_parity_identity_start_and_edges():
         dataclasses.replace(TINY, out_kernel=4)
 
 
+def test_emodiff_head_lowpass_parity_and_only_the_head_is_smoothed():
+    import dataclasses
+    cfg, tm, x, cond, b = _variant_parity(14, 40, out_kernel=3, prediction="x0", head_lowpass=2.0)
+    plain = EmoDiffNumpy(export_arrays(tm), dataclasses.replace(cfg, head_lowpass=0.0).to_dict())
+    a = plain.raw(x, 40, cond)
+    assert np.array_equal(a[..., :52], b[..., :52])  # blendshapes untouched
+    # Head channels: the fixed Gaussian removes frame-level content (second differences shrink).
+    assert np.abs(np.diff(b[..., 52:], 2, axis=1)).mean() < 0.5 * np.abs(np.diff(a[..., 52:], 2, axis=1)).mean()
+    assert np.allclose(b[..., 52:].mean(axis=1), a[..., 52:].mean(axis=1), atol=0.15)  # level kept (edges padded)
+    k = cfg.head_lowpass_kernel()
+    assert len(k) == 13 and abs(float(k.sum()) - 1.0) < 1e-6 and k.argmax() == 6
+    with pytest.raises(ValueError, match="head_lowpass"):
+        dataclasses.replace(TINY, prediction="eps", head_lowpass=2.0)
+    with pytest.raises(ValueError, match="head_lowpass"):
+        dataclasses.replace(TINY, prediction="x0", head_lowpass=-1.0)
+
+
 def test_window_padding_marks_silence_in_the_energy_column_whatever_is_appended():
     from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
     from dreamtalk.core.models.layers import PAD_ENERGY

@@ -5,6 +5,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ...rigs.arkit import MOUTH_SET
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..lips.phone_scores import N_PHONE_SCORES
@@ -92,6 +94,10 @@ class EmoDiffConfig:
     # alone blurs events whose timing is uncertain into half-height bumps (half blinks, flat brows); matching
     # the height and the spread of the window asks for the event itself. 0 = off.
     stat_weight: float = 0.0
+    # Prediction "x0": a fixed Gaussian low-pass (std in frames; 0 = none) on the head channels of the clean
+    # estimate, after out_conv. Real and corpus heads wander below ~1 Hz; the network's estimates carried a
+    # 1-2 Hz wobble that its learned conv kept. Fixed, so training can only pre-emphasise under the cutoff.
+    head_lowpass: float = 0.0
 
     def __post_init__(self):
         if not 1 <= self.sample_steps <= self.diffusion_steps:
@@ -110,8 +116,19 @@ class EmoDiffConfig:
             raise ValueError(f"EmoDiffConfig: guidance_interval must be (lo, hi) within the diffusion steps, got {gi}")
         if self.out_kernel < 1 or self.out_kernel % 2 == 0:
             raise ValueError(f"EmoDiffConfig: out_kernel must be odd and >= 1, got {self.out_kernel}")
+        if self.head_lowpass < 0 or (self.head_lowpass > 0 and self.prediction != "x0"):
+            raise ValueError(f"EmoDiffConfig: head_lowpass must be >= 0 and needs prediction 'x0', "
+                             f"got {self.head_lowpass} with {self.prediction!r}")
         if self.prediction not in ("eps", "x0"):
             raise ValueError(f"EmoDiffConfig: prediction must be 'eps' or 'x0', got {self.prediction!r}")
+
+    def head_lowpass_kernel(self) -> np.ndarray | None:
+        """(K,) float32 normalised Gaussian taps of :attr:`head_lowpass` (None when off)."""
+        if self.head_lowpass <= 0:
+            return None
+        r = max(1, int(np.ceil(3.0 * self.head_lowpass)))
+        k = np.exp(-0.5 * (np.arange(-r, r + 1) / self.head_lowpass) ** 2)
+        return (k / k.sum()).astype(np.float32)
 
     @property
     def seq_len(self) -> int:

@@ -79,6 +79,12 @@ class EmoDiffNumpy:
         w = load_weights(path, expect_type="emodiff")
         return cls(w.params, w.config, w.extra, w.model_version)
 
+    @property
+    def _head_taps(self) -> np.ndarray | None:
+        """(H, K) the fixed head low-pass per head channel (cfg.head_lowpass), or None."""
+        k = self.cfg.head_lowpass_kernel()
+        return None if k is None else np.tile(k, (self.cfg.motion_dim - NUM_BLENDSHAPES, 1))
+
     # -- units
     @property
     def x0_bound(self):
@@ -205,6 +211,9 @@ class EmoDiffNumpy:
         y = p.linear(p.ln(h[:, c.prefix:c.prefix + c.window], "ln_out"), "out")  # (B, W, 55)
         if c.out_kernel > 1:
             y = depthwise_conv_edge(y, p["out_conv.weight"][:, 0], p["out_conv.bias"])
+        if self._head_taps is not None:
+            n = NUM_BLENDSHAPES
+            y[..., n:] = depthwise_conv_edge(y[..., n:], self._head_taps, np.zeros(len(self._head_taps), F32))
         return y
 
     def _blocks(self, h: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...rigs.arkit import NUM_BLENDSHAPES
 from .config import EmoDiffConfig
 from .layers import timestep_embedding
 
@@ -138,6 +139,13 @@ class EmoDiff(nn.Module):
         if cfg.out_kernel > 1:
             pad = cfg.out_kernel // 2
             y = self.out_conv(F.pad(y.transpose(1, 2), (pad, pad), mode="replicate")).transpose(1, 2)
+        taps = cfg.head_lowpass_kernel()
+        if taps is not None:
+            n = NUM_BLENDSHAPES
+            hd = y[..., n:].transpose(1, 2)  # (B, 3, W)
+            kern = torch.as_tensor(taps, dtype=y.dtype, device=y.device).expand(hd.shape[1], 1, -1)
+            hd = F.conv1d(F.pad(hd, (len(taps) // 2,) * 2, mode="replicate"), kern, groups=hd.shape[1])
+            y = torch.cat([y[..., :n], hd.transpose(1, 2)], dim=-1)
         return y
 
 
