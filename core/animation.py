@@ -134,15 +134,17 @@ class FaceAnimation:
 
     # ---- time -------------------------------------------------------------------------------------
     def resample(self, fps: float) -> "FaceAnimation":
-        """Linear resampling to ``fps``; frame count = round(duration * fps), times computed from indices (no drift)."""
+        """Linear resampling to ``fps`` between frame centres; frame count = round(duration * fps), no drift."""
         fps = float(fps)
         if not math.isfinite(fps) or fps <= 0:
             raise InputError(f"target fps must be positive, got {fps}")
         if abs(fps - self.fps) < 1e-9:
             return self.copy()
         n = max(1, int(round(self.num_frames * fps / self.fps)))
-        # Frame k of the output sits at k/fps seconds = k*self.fps/fps source frames; exact in float64.
-        pos = np.arange(n, dtype=np.float64) * (self.fps / fps)
+        # Frame k spans [k, k+1)/fps and shows the motion at its centre (k + 0.5)/fps, as the model's frames and
+        # the lip-sync metric do: output centres mapped onto source centres (exact in float64). Mapping starts
+        # instead (k/fps) put a 60 fps output's content a quarter source frame early.
+        pos = (np.arange(n, dtype=np.float64) + 0.5) * (self.fps / fps) - 0.5
         i0 = np.clip(np.floor(pos).astype(np.int64), 0, self.num_frames - 1)
         i1 = np.minimum(i0 + 1, self.num_frames - 1)
         frac = np.clip(pos - i0, 0.0, 1.0)[:, None]

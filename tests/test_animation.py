@@ -116,13 +116,16 @@ def test_resample_counts_and_timing(src, dst):
     assert b.num_frames == round(a.num_frames * dst / src)
     assert abs(b.duration - a.duration) <= 0.5 / dst + 1e-12
     assert b.metadata == {"seed": 7}
-    # Frame k of the output shows the source at time k/dst: the ramp is reproduced where it is defined.
-    tk = np.arange(b.num_frames) / dst
-    inside = tk <= (a.num_frames - 1) / src
+    # Frame k of the output shows the source at its centre (k + 0.5)/dst; the ramp's source frame j holds the value
+    # of time j/src at its centre (j + 0.5)/src, so output k carries the ramp at (k + 0.5)/dst - 0.5/src.
+    tk = (np.arange(b.num_frames) + 0.5) / dst - 0.5 / src
+    inside = (tk >= 0) & (tk <= (a.num_frames - 1) / src)
     np.testing.assert_allclose(b.weights[inside, 0], tk[inside] / a.duration, atol=2e-6)
     np.testing.assert_allclose(b.head_rotation[inside, 1], tk[inside] * 0.01, atol=2e-6)
-    # Past the last source frame the value is held, never extrapolated.
-    np.testing.assert_allclose(b.weights[~inside, 0], a.weights[-1, 0], atol=1e-7)
+    # Outside the source frames' centres the end values are held, never extrapolated.
+    late, early = tk > (a.num_frames - 1) / src, tk < 0
+    np.testing.assert_allclose(b.weights[late, 0], a.weights[-1, 0], atol=1e-7)
+    np.testing.assert_allclose(b.weights[early, 0], a.weights[0, 0], atol=1e-7)
 
 
 def test_resample_same_fps_is_a_copy(make_anim):
@@ -142,26 +145,30 @@ def test_ten_minutes_60_to_30_and_back_exact(make_anim):
     a = make_anim(10 * 60 * 60, fps=60.0, seed=5, gaze=True)  # 36000 frames
     half = a.resample(30.0)
     assert half.num_frames == 18000 and half.duration == 600.0
-    # 30 fps frame k is exactly 60 fps frame 2k: no drift at the end of the clip.
-    np.testing.assert_array_equal(half.weights, a.weights[::2])
-    np.testing.assert_array_equal(half.head_rotation, a.head_rotation[::2])
-    np.testing.assert_array_equal(half.eye_gaze, a.eye_gaze[::2])
+    # A 30 fps frame spans two 60 fps frames; its centre lies halfway between theirs: no drift at the clip's end.
+    w = a.weights.astype(np.float64)
+    np.testing.assert_allclose(half.weights, (w[0::2] + w[1::2]) / 2, atol=1e-7)
+    np.testing.assert_allclose(half.head_rotation, (a.head_rotation[0::2].astype(np.float64)
+                                                    + a.head_rotation[1::2]) / 2, atol=1e-7)
+    np.testing.assert_allclose(half.eye_gaze, (a.eye_gaze[0::2].astype(np.float64) + a.eye_gaze[1::2]) / 2,
+                               atol=1e-7)
     back = half.resample(60.0)
     assert back.num_frames == 36000 and back.duration == a.duration == 600.0
     np.testing.assert_array_equal(back.times, a.times)
-    np.testing.assert_array_equal(back.weights[::2], a.weights[::2])
-    # Odd frames are the midpoint of their neighbours (the last one is held).
-    mid = (a.weights[0:-2:2].astype(np.float64) + a.weights[2::2]) / 2
-    np.testing.assert_allclose(back.weights[1:-1:2], mid, atol=1e-7)
-    np.testing.assert_array_equal(back.weights[-1], a.weights[-2])
+    # Each 60 fps centre sits a quarter of a 30 fps frame from its nearest 30 fps centre (the ends are held).
+    h = half.weights.astype(np.float64)
+    np.testing.assert_allclose(back.weights[1:-1:2], 0.75 * h[:-1] + 0.25 * h[1:], atol=1e-7)
+    np.testing.assert_allclose(back.weights[2::2], 0.25 * h[:-1] + 0.75 * h[1:], atol=1e-7)
+    np.testing.assert_array_equal(back.weights[0], half.weights[0])
+    np.testing.assert_array_equal(back.weights[-1], half.weights[-1])
 
 
 def test_long_ntsc_resample_has_no_drift():
     a = _ramp(10 * 60 * 60, 60.0)
     b = a.resample(30000 / 1001)
     assert b.num_frames == round(36000 * 30 / 60 * 1000 / 1001)
-    k = b.num_frames - 1
-    np.testing.assert_allclose(b.weights[k, 0], (k * 1001 / 30000) / 600.0, atol=2e-6)
+    k = b.num_frames - 2  # the last frame's centre lies past the source's last centre (held)
+    np.testing.assert_allclose(b.weights[k, 0], ((k + 0.5) * 1001 / 30000 - 0.5 / 60) / 600.0, atol=2e-6)
 
 
 def test_head_rotation_convention():

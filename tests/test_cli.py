@@ -46,8 +46,9 @@ def test_convert_chain_and_resample(tmp_path, make_anim, run_cli):
     assert r.returncode == 0, r.stderr
     c = read_animation(tmp_path / "c.csv")
     assert c.fps == 30.0 and c.num_frames == 60
-    np.testing.assert_allclose(c.weights, a.weights[::2], atol=1e-6)
-    np.testing.assert_allclose(c.head_rotation, a.head_rotation[::2], atol=1e-6)
+    # A 30 fps frame's centre lies halfway between the centres of the two 60 fps frames it spans.
+    np.testing.assert_allclose(c.weights, 0.5 * (a.weights[0::2] + a.weights[1::2]), atol=1e-6)
+    np.testing.assert_allclose(c.head_rotation, 0.5 * (a.head_rotation[0::2] + a.head_rotation[1::2]), atol=1e-6)
 
 
 def test_quiet_is_silent(tmp_path, make_anim, run_cli):
