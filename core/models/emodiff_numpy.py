@@ -211,9 +211,10 @@ class EmoDiffNumpy:
         y = p.linear(p.ln(h[:, c.prefix:c.prefix + c.window], "ln_out"), "out")  # (B, W, 55)
         if c.out_kernel > 1:
             y = depthwise_conv_edge(y, p["out_conv.weight"][:, 0], p["out_conv.bias"])
-        if self._head_taps is not None:
+        taps = self._head_taps
+        if taps is not None:
             n = NUM_BLENDSHAPES
-            y[..., n:] = depthwise_conv_edge(y[..., n:], self._head_taps, np.zeros(len(self._head_taps), F32))
+            y[..., n:] = depthwise_conv_edge(y[..., n:], taps, np.zeros(len(taps), F32))
         return y
 
     def _blocks(self, h: np.ndarray) -> np.ndarray:
