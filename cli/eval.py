@@ -71,6 +71,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     np_.add_argument("--corpus-clips", type=int, default=200, help="at most this many corpus clips (default 200)")
     np_.add_argument("--corpus-emotion", default="neutral",
                      help="only corpus clips of this emotion (default neutral; 'all' = every emotion)")
+    np_.add_argument("--design", action="store_true",
+                     help="also the corpus's rules on the same speech (each clip's alignment, 8 synthetic actors, "
+                          "--emotion): a reference where the speech's own pauses and accents count")
     np_.add_argument("--captures", nargs="*", default=[], help="real captures (Live Link Face CSV, JSON, NPZ)")
     np_.add_argument("--plot", default=None, help="write overlaid distributions to this PNG")
     np_.set_defaults(_eval=run_naturalness)
@@ -323,7 +326,7 @@ def run_naturalness(args: argparse.Namespace) -> int:
     """Run the naturalness evaluation: generated vs corpus vs captures; print the table and the bars."""
     from ..core.emotions import canonical_emotion
     from ..core.errors import InputError
-    from ..core.eval.naturalness import bars, evaluate_set, naturalness_table, plot
+    from ..core.eval.naturalness import bars, design_animations, evaluate_set, naturalness_table, plot
     from ..core.formats import read_animation
     from ..core.progress import Progress
 
@@ -341,9 +344,11 @@ def run_naturalness(args: argparse.Namespace) -> int:
     sets = {"generated": evaluate_set(anims)}
     if args.corpus:
         sets["corpus"] = evaluate_set(_corpus_animations(args))
+    if args.design:
+        sets["design"] = evaluate_set(design_animations(clips, emotion))
     if args.captures:
         sets["captures"] = evaluate_set(read_animation(p) for p in args.captures)
-    print(naturalness_table(sets, compare_to="corpus" if args.corpus else None))
+    print(naturalness_table(sets, compare_to=[r for r in ("corpus", "design") if r in sets]))
     verdict = bars(sets["generated"])
     print("bars: " + "  ".join(f"{k} {'-' if v is None else ('ok' if v else 'NOT met')}"
                                for k, v in verdict.items()))
@@ -354,7 +359,8 @@ def run_naturalness(args: argparse.Namespace) -> int:
         _write_json(args.json_out, {"system": args.system, "data": str(args.data), "split": args.split,
                                     "weights": args.weights, "emotion": emotion, "seed": args.seed,
                                     "takes": args.takes, "steps": args.steps, "captures": list(args.captures),
-                                    "corpus": args.corpus, "sets": slim, "bars": verdict})
+                                    "corpus": args.corpus, "design": args.design, "sets": slim,
+                                    "bars": verdict})
     return 0
 
 

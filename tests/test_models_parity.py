@@ -13,7 +13,7 @@ from dreamtalk.core.models.layers import window_slice
 from dreamtalk.core.models.lips_numpy import LipsNumpy
 from dreamtalk.core.models.lips_torch import Lips
 from dreamtalk.core.sampler import ddim_sample
-from dreamtalk.core.weights import load_weights, save_weights
+from dreamtalk.core.weights import Weights, load_weights, save_weights
 
 TINY = EmoDiffConfig(window=12, prefix=4, lookahead=3, d_model=32, n_layers=2, n_heads=4, style_dim=16,
                      style_d_model=24, style_layers=1, style_heads=2, style_max_frames=20, diffusion_steps=100,
@@ -157,7 +157,31 @@ def test_x0_prediction_is_handed_to_the_sampler_as_noise():
         back = (x - np.sqrt(1 - a) * nm.eps(x, t, cond).astype(np.float64)) / np.sqrt(a)
         assert np.abs(back - x0).max() <= 1e-3
     with pytest.raises(ValueError, match="prediction"):
-        dataclasses.replace(TINY, prediction="v")
+        dataclasses.replace(TINY, prediction="z")
+
+
+def test_v_prediction_parity_and_its_clean_estimate():
+    import dataclasses
+    from dreamtalk.core.models.emodiff_torch import EmoDiff
+    cfg, tm, x, cond, b = _variant_parity(21, 30, out_kernel=3, prediction="v", head_lowpass=2.0)
+    # The output is the clean window built from the network's v: x0 = sqrt(abar) x_t - sqrt(1 - abar) v.
+    v_net = EmoDiffNumpy(export_arrays(tm), dataclasses.replace(cfg, prediction="x0", head_lowpass=0.0).to_dict())
+    a = v_net.acp[30]
+    want = np.sqrt(a) * x - np.sqrt(1 - a) * v_net.raw(x, 30, cond)
+    plain = EmoDiffNumpy(export_arrays(tm), dataclasses.replace(cfg, head_lowpass=0.0).to_dict())
+    assert np.allclose(plain.raw(x, 30, cond), want, atol=1e-4)
+    assert np.array_equal(b[..., :52], plain.raw(x, 30, cond)[..., :52])  # the low-pass is on the head only
+    # Starting a v model from x0 weights keeps the old clean estimate at high noise and the input near t = 0.
+    xcfg = dataclasses.replace(cfg, prediction="x0")
+    old = EmoDiffNumpy(export_arrays(tm), xcfg.to_dict())
+    w = Weights("emodiff", xcfg.to_dict(), export_arrays(tm))
+    torch.manual_seed(3)
+    vm = EmoDiff(cfg)
+    vm.load_state_dict({k: torch.as_tensor(v) for k, v in vm.adapt_init(w).items()}, strict=False)
+    new = EmoDiffNumpy(export_arrays(vm), cfg.to_dict())
+    hi = TINY.diffusion_steps - 1
+    assert np.abs(new.raw(x, hi, cond) - old.raw(x, hi, cond)).max() < 0.05 * np.abs(old.raw(x, hi, cond)).max()
+    assert np.abs(new.raw(x, 0, cond)[..., :52] - x[..., :52]).max() < 0.05 * np.abs(x).max()
 
 
 def test_emodiff_sampling_parity_same_noise():

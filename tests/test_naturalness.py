@@ -128,11 +128,14 @@ def test_cli_naturalness_on_a_tiny_dev_set(tmp_path, run_cli):
     (root / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "nat.json"
     png = tmp_path / "nat.png"
-    r = run_cli("eval", "naturalness", "--data", str(root), "--json", str(out), "--plot", str(png), "-q")
+    r = run_cli("eval", "naturalness", "--data", str(root), "--json", str(out), "--plot", str(png), "--design",
+                "-q")
     assert r.returncode == 0, r.stderr
-    assert "head_jitter" in r.stdout and "bars:" in r.stdout
+    assert "head_jitter" in r.stdout and "bars:" in r.stdout and "gap(generated vs design)" in r.stdout
     res = json.loads(out.read_text())
     assert res["sets"]["generated"]["clips"] == 2 and res["sets"]["generated"]["head_jitter"] is not None
+    # The corpus's rules on the same two clips, once per synthetic actor: a head that wanders, eyes that blink.
+    assert res["sets"]["design"]["clips"] == 16 and res["sets"]["design"]["head_speed_p50"] > 0
     assert png.stat().st_size > 5000
     bad = run_cli("eval", "naturalness", "--data", str(root), "--corpus", str(tmp_path / "nope"), "-q")
     assert bad.returncode == 2 and "no clips.jsonl" in bad.stderr

@@ -414,3 +414,42 @@ def test_window_stat_loss_prefers_a_sharp_event_to_its_blur():
     m2 = m.clone()
     m2[0, 11] = 0
     assert float(window_stat_loss(target + late, target, m2, 1.0)) < 1e-6
+
+
+def test_silence_pad_reflects_the_face_holds_the_mouth_and_is_quiet():
+    from dreamtalk.core.models.layers import energy_column
+    from dreamtalk.core.training.dataset import _ARTICULATION, pad_silence
+    rng = np.random.default_rng(0)
+    t, a = 40, 85
+    feats = rng.standard_normal((t, a)).astype(np.float32)
+    e = energy_column(a)
+    feats[:5, e] = -3.0  # a quiet start
+    motion = rng.random((t, 55)).astype(np.float32)
+    f, m = pad_silence(feats, motion, 12, 7, rng)
+    assert f.shape == (t + 19, a) and m.shape == (t + 19, 55)
+    assert np.array_equal(f[12:12 + t], feats) and np.array_equal(m[12:12 + t], motion)
+    upper = np.setdiff1d(np.arange(55), _ARTICULATION)
+    assert np.array_equal(m[11, upper], motion[0, upper]) and np.array_equal(m[0, upper], motion[11, upper])
+    assert np.array_equal(m[12 + t, upper], motion[-1, upper])  # the tail mirrors the last frame
+    assert np.all(m[:12, _ARTICULATION] == motion[0, _ARTICULATION])  # nothing said: the mouth holds
+    assert np.all(m[12 + t:, _ARTICULATION] == motion[-1, _ARTICULATION])
+    assert f[:12, e].mean() < feats[:, e].mean() - 1.0  # the clip's own silence level
+    assert f[:12].std(axis=0).sum() > 0  # with its spread, not one constant vector
+
+
+def test_v_prediction_finetunes_from_x0_weights_with_silence_pads(corpus, tmp_path):
+    import dataclasses
+
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    x0 = dataclasses.replace(TINY_E, prediction="x0", out_kernel=3)
+    base = train_emodiff(corpus, tmp_path / "base", x0, TINY_T, max_steps=2, quiet=True)
+    v = dataclasses.replace(x0, prediction="v", p_pad_silence=1.0, head_lowpass=1.0)
+    fine = train_emodiff(corpus, tmp_path / "fine", v, dataclasses.replace(TINY_T, init=base["weights"]),
+                         max_steps=2, quiet=True)
+    wa, wb = load_weights(base["weights"]), load_weights(fine["weights"])
+    assert wb.config["prediction"] == "v" and wb.config["p_pad_silence"] == 1.0
+    # The x0 network's output layer started negated (v = -x0 near the data), then trained a little.
+    assert np.corrcoef(wa.params["out.weight"].ravel(), wb.params["out.weight"].ravel())[0, 1] < -0.9
+    x = EmoDiffNumpy(wb.params, wb.config)
+    out = x.sample_sequence(np.zeros((30, TINY_E.audio_dim), np.float32), x.null_style, steps=3)
+    assert out.shape == (30, 55) and np.isfinite(out).all()

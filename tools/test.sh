@@ -12,7 +12,7 @@ APT_PACKAGES=(
   festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite espeak-ng libespeak-ng-dev
   # human diphone voices of other languages (extra speakers for lips training: data synth --voices foreign)
   festvox-czech-dita festvox-czech-machac festvox-czech-krb festvox-czech-ph festvox-italp16k festvox-itapc16k
-  festvox-suopuhe-lj festvox-suopuhe-mv festvox-ru festvox-hi-nsk
+  festvox-suopuhe-lj festvox-suopuhe-mv festvox-ru festvox-hi-nsk festival-hi
   pocketsphinx-testdata sox ffmpeg fortunes
   # shared libraries the bpy wheel links against
   libx11-6 libxext6 libxrender1 libxfixes3 libxi6 libxxf86vm1 libxkbcommon0 libsm6 libice6 libgl1 libegl1

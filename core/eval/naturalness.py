@@ -8,7 +8,8 @@ Statistics are computed per animation at 30 fps and pooled over a set (duration-
   width at half the peak's prominence in ms, the median peak;
 - activity: std of browInnerUp, browDown, cheekSquint and mouthSmile (mean of sides), and the autocorrelation
   time (first lag where the autocorrelation falls under 0.5) of browInnerUp and of the head.
-Reference sets are held-out corpus clips and real captures (their head is absent when a capture has none).
+Reference sets are held-out corpus clips, the corpus's rules applied to the evaluated speech itself (design), and
+real captures (their head is absent when a capture has none).
 """
 from __future__ import annotations
 
@@ -199,22 +200,34 @@ def relative_gap(value: float | None, ref: float | None) -> float | None:
     return abs(value - ref) / abs(ref)
 
 
-def naturalness_table(sets: dict[str, dict], compare_to: str | None = None) -> str:
-    """Plain-text table: one row per statistic, one column per set (and the gap to ``compare_to``)."""
+def design_animations(clips, emotion: str = "neutral", actors: int = 8, seed: int = 0) -> Iterable[FaceAnimation]:
+    """The corpus's own rules (core/data: mouth track + emotion layer) on each real clip's speech and alignment,
+    once per synthetic actor: what the training data would hold for this very speech (its pauses set the
+    phrase-end blinks, its pitch accents the brows), a reference that does not depend on how much the speech
+    pauses."""
+    from ..data.face import synthesize_face
+    for i, c in enumerate(clips):
+        for actor in range(actors):
+            f = synthesize_face(c.audio, c.sr, c.phones, emotion, 1.0, actor, seed + 1000 * i + actor)
+            yield FaceAnimation(FPS, f["weights"], f["head_rotation"])
+
+
+def naturalness_table(sets: dict[str, dict], compare_to: str | Sequence[str] | None = None) -> str:
+    """Plain-text table: one row per statistic, one column per set (and the gap to each set in ``compare_to``)."""
     names = list(sets)
+    refs = [compare_to] if isinstance(compare_to, str) else list(compare_to or [])
     w = max(10, *(len(n) for n in names))
     head = f"{'statistic':<18}" + "".join(f"{n:>{w + 2}}" for n in names)
-    if compare_to:
-        head += f"  gap({names[0]} vs {compare_to})"
+    head += "".join(f"  gap({names[0]} vs {r})" for r in refs)
     lines = [head]
     for key, unit, _ in STATS:
         row = f"{key:<18}"
         for n in names:
             v = sets[n].get(key)
             row += f"{_fmt(v):>{w + 2}}"
-        if compare_to:
-            g = relative_gap(sets[names[0]].get(key), sets[compare_to].get(key))
-            row += f"  {'-' if g is None else f'{100 * g:.0f}%'}"
+        for r in refs:
+            g = relative_gap(sets[names[0]].get(key), sets[r].get(key))
+            row += f"  {'-' if g is None else f'{100 * g:.0f}%':>{len(names[0]) + len(r) + 9}}"
         lines.append(row + (f"  {unit}" if unit else ""))
     lines.append(f"{'clips / seconds':<18}" + "".join(
         f"{str(sets[n]['clips']) + ' / ' + format(sets[n]['seconds'], '.0f'):>{w + 2}}" for n in names))

@@ -55,8 +55,12 @@ class EmoDiffConfig:
     # Clip each blendshape's estimate to its own range, [0, 1] raw, instead of +-clip_x0 (the head keeps clip_x0):
     # a sparse channel's 6 standard deviations can lie inside its range (a full blink is 8.9 of them).
     clip_range: bool = False
-    # What the network outputs: "eps" (the noise, DDPM) or "x0" (the clean window, as MDM does for motion). The
-    # sampler always receives noise; an x0 output is converted, so errors are not amplified by 1/sqrt(abar).
+    # What the network outputs: "eps" (the noise, DDPM), "x0" (the clean window, as MDM does for motion) or "v"
+    # (v = sqrt(abar) eps - sqrt(1 - abar) x0, Salimans & Ho), which the model turns into the clean window
+    # x0 = sqrt(abar) x_t - sqrt(1 - abar) v at once, so losses, low-pass and sampler see x0 as with "x0". "v" is
+    # EDM's preconditioning at sigma_data = 1: a nearly clean input passes through the skip sqrt(abar) x_t, so
+    # small slow details (cheek and smile drift) survive without network effort. The sampler always receives
+    # noise; a clean-window output is converted, so errors are not amplified by 1/sqrt(abar).
     prediction: str = "eps"
     dropout: float = 0.1
     p_drop_style: float = 0.1  # classifier-free guidance training
@@ -85,19 +89,22 @@ class EmoDiffConfig:
     # so the best estimate of it is too: the conv lets the network filter what a per-frame output head cannot.
     # 1 = none; it starts as the identity, so fine-tuning starts from the same function.
     out_kernel: int = 1
-    # Training only, prediction "x0": the loss of each example is weighted by min(SNR + 1, cap) (the weighting of
+    # Training only, prediction "x0" or "v": the loss of each example is weighted by min(SNR + 1, cap) (the weighting of
     # v-prediction, capped as in Min-SNR): nearly clean inputs, where blinks and brow raises are sharpened,
     # count up to ``cap`` times more than with a plain clean-window loss. 0 = unweighted.
     snr_cap: float = 0.0
-    # Training only, prediction "x0": weight of a loss matching each window's maximum and standard deviation of
+    # Training only, prediction "x0" or "v": weight of a loss matching each window's maximum and standard deviation of
     # the blink and brow channels (STAT_CHANNELS) between the clean estimate and the target. A squared error
     # alone blurs events whose timing is uncertain into half-height bumps (half blinks, flat brows); matching
     # the height and the spread of the window asks for the event itself. 0 = off.
     stat_weight: float = 0.0
-    # Prediction "x0": a fixed Gaussian low-pass (std in frames; 0 = none) on the head channels of the clean
+    # Prediction "x0" or "v": a fixed Gaussian low-pass (std in frames; 0 = none) on the head channels of the clean
     # estimate, after out_conv. Real and corpus heads wander below ~1 Hz; the network's estimates carried a
     # 1-2 Hz wobble that its learned conv kept. Fixed, so training can only pre-emphasise under the cutoff.
     head_lowpass: float = 0.0
+    # Training only: the fraction of training clips given up to 1.2 s of silence before and after
+    # (core/training/dataset.py: pad_silence). The TTS corpus starts speaking within 0.3 s; real takes often do not.
+    p_pad_silence: float = 0.0
 
     def __post_init__(self):
         if not 1 <= self.sample_steps <= self.diffusion_steps:
@@ -116,11 +123,16 @@ class EmoDiffConfig:
             raise ValueError(f"EmoDiffConfig: guidance_interval must be (lo, hi) within the diffusion steps, got {gi}")
         if self.out_kernel < 1 or self.out_kernel % 2 == 0:
             raise ValueError(f"EmoDiffConfig: out_kernel must be odd and >= 1, got {self.out_kernel}")
-        if self.head_lowpass < 0 or (self.head_lowpass > 0 and self.prediction != "x0"):
-            raise ValueError(f"EmoDiffConfig: head_lowpass must be >= 0 and needs prediction 'x0', "
+        if self.prediction not in ("eps", "x0", "v"):
+            raise ValueError(f"EmoDiffConfig: prediction must be 'eps', 'x0' or 'v', got {self.prediction!r}")
+        if self.head_lowpass < 0 or (self.head_lowpass > 0 and not self.predicts_clean):
+            raise ValueError(f"EmoDiffConfig: head_lowpass must be >= 0 and needs prediction 'x0' or 'v', "
                              f"got {self.head_lowpass} with {self.prediction!r}")
-        if self.prediction not in ("eps", "x0"):
-            raise ValueError(f"EmoDiffConfig: prediction must be 'eps' or 'x0', got {self.prediction!r}")
+
+    @property
+    def predicts_clean(self) -> bool:
+        """Whether the model's output is the clean window (prediction "x0" or "v") rather than the noise."""
+        return self.prediction != "eps"
 
     def head_lowpass_kernel(self) -> np.ndarray | None:
         """(K,) float32 normalised Gaussian taps of :attr:`head_lowpass` (None when off)."""

@@ -191,14 +191,15 @@ class EmoDiffNumpy:
         network's output is turned into the noise it implies.
         """
         out = self.raw(x_t, t, cond, ctx)
-        if self.cfg.prediction == "eps":
+        if not self.cfg.predicts_clean:
             return out
         a = self.acp[np.broadcast_to(np.asarray(t), (out.shape[0],))].reshape(-1, 1, 1)
         return ((np.asarray(x_t, np.float64) - np.sqrt(a) * out) / np.sqrt(1.0 - a)).astype(F32)
 
     def raw(self, x_t: np.ndarray, t: int | np.ndarray, cond: WindowCond,
             ctx: np.ndarray | None = None) -> np.ndarray:
-        """The network's own output (B, W, 55): the noise, or the clean window (``cfg.prediction``)."""
+        """The model's output (B, W, 55): the noise, or the clean window (``cfg.prediction`` "x0", or "v" turned
+        into it)."""
         p, c = self.p, self.cfg
         x_t = np.asarray(x_t, F32)
         b = x_t.shape[0]
@@ -211,6 +212,9 @@ class EmoDiffNumpy:
         y = p.linear(p.ln(h[:, c.prefix:c.prefix + c.window], "ln_out"), "out")  # (B, W, 55)
         if c.out_kernel > 1:
             y = depthwise_conv_edge(y, p["out_conv.weight"][:, 0], p["out_conv.bias"])
+        if c.prediction == "v":  # x0 = sqrt(abar) x_t - sqrt(1 - abar) v
+            a = self.acp[np.broadcast_to(np.asarray(t), (b,))].reshape(-1, 1, 1)
+            y = (np.sqrt(a) * x_t - np.sqrt(1.0 - a) * y).astype(F32)
         taps = self._head_taps
         if taps is not None:
             n = NUM_BLENDSHAPES

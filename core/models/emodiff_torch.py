@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...rigs.arkit import NUM_BLENDSHAPES
+from ..sampler import alphas_cumprod, betas_for
 from .config import EmoDiffConfig
 from .layers import timestep_embedding
 
@@ -105,6 +106,20 @@ class EmoDiff(nn.Module):
                 self.out_conv.weight.zero_()
                 self.out_conv.weight[:, 0, k // 2] = 1.0
                 self.out_conv.bias.zero_()
+        # Not a parameter or buffer (not saved): the schedule follows from the config.
+        self._acp = torch.as_tensor(alphas_cumprod(betas_for(cfg.schedule, cfg.diffusion_steps, cfg.beta_start,
+                                                             cfg.beta_end)), dtype=torch.float32)
+
+    def adapt_init(self, w) -> dict[str, np.ndarray]:
+        """The arrays of weights ``w`` to start this model from: an "x0" network becomes a "v" one by negating
+        its output (then x0 = sqrt(abar) x_t + sqrt(1 - abar) x0_old: the old estimate at high noise, the input
+        near the data), so a fine-tune starts close to the old function."""
+        params = dict(w.params)
+        if self.cfg.prediction == "v" and w.config.get("prediction") == "x0":
+            for k in ("out.weight", "out.bias", "out_conv.bias"):
+                if k in params:
+                    params[k] = -params[k]
+        return params
 
     def normalize(self, motion: torch.Tensor) -> torch.Tensor:
         """Raw (…, 55) weights+head -> model units."""
@@ -139,6 +154,9 @@ class EmoDiff(nn.Module):
         if cfg.out_kernel > 1:
             pad = cfg.out_kernel // 2
             y = self.out_conv(F.pad(y.transpose(1, 2), (pad, pad), mode="replicate")).transpose(1, 2)
+        if cfg.prediction == "v":  # x0 = sqrt(abar) x_t - sqrt(1 - abar) v
+            a = self._acp.to(y.device)[t.to(y.device)].to(y.dtype)[:, None, None]
+            y = a.sqrt() * x_t - (1 - a).sqrt() * y
         taps = cfg.head_lowpass_kernel()
         if taps is not None:
             n = NUM_BLENDSHAPES

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...rigs.arkit import ARKIT_NAMES, INDEX
+from ...rigs.arkit import ARKIT_NAMES, EMOTION_MOUTH, INDEX, MOUTH_SET
 from ..audio import FEATURE_DIM, N_MELS, SUBFRAME_FEATURE_DIM, TELEPHONE_BAND, features_numpy, load_audio
 from ..errors import InputError
 from ..fileio import atomic_path
@@ -21,10 +21,11 @@ from ..formats import read_npz
 from ..lips.phone_scores import phone_posteriors
 from ..lips.phones import PHONES, read_alignment
 from ..models.config import EmoDiffConfig
-from ..models.layers import motion_from_animation, window_slice
+from ..models.layers import energy_column, motion_from_animation, window_slice
 from ..prosody import prosody_features
 
 F32 = np.float32
+PAD_MAX_S = 1.2  # longest silence pad (s) at each end, emodiff_batch's p_pad
 STD_FLOOR = 0.02  # channels that barely move (e.g. tongueOut) must not blow up in normalised units
 
 
@@ -279,13 +280,40 @@ def _crop_or_tile(x: np.ndarray, length: int, rng: np.random.Generator) -> np.nd
     return np.concatenate([x] * reps)[:length]
 
 
+# Channels a silence pad holds at the clip's edge frame: speech articulation and its emotion-bearing mouth.
+_ARTICULATION = np.array([INDEX[n] for n in MOUTH_SET + EMOTION_MOUTH], np.int64)
+
+
+def pad_silence(features: np.ndarray, motion: np.ndarray, lead: int, trail: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``lead`` and ``trail`` (each <= T) frames of silence around a clip: (T', A) features, (T', 55) motion.
+
+    Real recordings start and end with up to a second of silence; the corpus's TTS clips with 0.05-0.3 s, so a
+    model that never saw a long leading silence read it as a pause after a phrase and blinked. The silent frames
+    are drawn from the clip's quietest tenth (features are normalised per utterance, so that is the clip's own
+    silence, with its own spread); the motion is the clip's edge reflected (head, brows and eyes keep their
+    texture and continue without a step) with the mouth held at the edge frame, since nothing is said.
+    """
+    e = energy_column(features.shape[1])
+    quiet = np.argsort(features[:, e])[:max(1, len(features) // 10)]
+    mu, sd = features[quiet].mean(axis=0), features[quiet].std(axis=0)  # (A,)
+    ml = motion[:lead][::-1].copy()  # frame -1 mirrors frame 0, -2 frame 1, ...
+    mt = motion[len(motion) - trail:][::-1].copy()
+    ml[:, _ARTICULATION] = motion[0, _ARTICULATION]
+    mt[:, _ARTICULATION] = motion[-1, _ARTICULATION]
+    fl, ft = (mu + sd * rng.standard_normal((n, features.shape[1])) for n in (lead, trail))
+    return (np.concatenate([fl, features, ft]).astype(F32), np.concatenate([ml, motion, mt]).astype(F32))
+
+
 def emodiff_batch(corpus: Corpus, cfg: EmoDiffConfig, batch: int, rng: np.random.Generator,
-                  style_len: int | None = None, p_other_clip: float = 0.5) -> dict[str, np.ndarray]:
+                  style_len: int | None = None, p_other_clip: float = 0.5,
+                  p_pad: float = 0.0) -> dict[str, np.ndarray]:
     """Random windows: raw target x0 (B,W,55), loss mask (B,W), audio (B,S,A), raw prefix (B,K,55) + mask,
     style clip (B,L,55) raw; ``style_len`` fixes L (else random in [60, style_max_frames]).
 
     The style reference is the (actor, emotion, level) style clip, or with ``p_other_clip`` another clip of the
-    same cell (never the target itself): many more distinct references than style clips, same emotion.
+    same cell (never the target itself): many more distinct references than style clips, same emotion. With
+    ``p_pad`` a clip is first given 0-``PAD_MAX_S`` s of silence before and after (:func:`pad_silence`).
     """
     w, k = cfg.window, cfg.prefix
     idx = rng.choice(len(corpus.clips), size=batch, p=sampling_weights(corpus))
@@ -299,18 +327,23 @@ def emodiff_batch(corpus: Corpus, cfg: EmoDiffConfig, batch: int, rng: np.random
     style = np.zeros((batch, style_len, cfg.motion_dim), F32)
     for b, i in enumerate(idx):
         c = corpus.clips[i]
-        t = len(c.motion)
+        feats, motion = c.features, c.motion
+        if p_pad > 0 and rng.random() < p_pad:
+            most = min(int(PAD_MAX_S * 30), len(motion))
+            feats, motion = pad_silence(feats, motion, int(rng.integers(0, most + 1)),
+                                        int(rng.integers(0, most + 1)), rng)
+        t = len(motion)
         s = int(rng.integers(0, max(1, t - w // 2)))
-        seg = c.motion[s:s + w]
+        seg = motion[s:s + w]
         x0[b, :len(seg)] = seg
         x0[b, len(seg):] = seg[-1]  # plausible filler beyond the clip end (not in the loss)
         mask[b, :len(seg)] = 1
-        audio[b] = window_slice(c.features, s, cfg)
+        audio[b] = window_slice(feats, s, cfg)
         avail = min(k, s)
         u = rng.random()
         if avail and u > cfg.p_drop_prefix:
             keep = 1 if u < cfg.p_drop_prefix + 0.15 else avail  # sometimes only the initial state (one frame)
-            prefix[b, k - keep:] = c.motion[s - keep:s]
+            prefix[b, k - keep:] = motion[s - keep:s]
             pmask[b, k - keep:] = 1
         src = corpus.styles.get(c.style_key) if c.style_key else None
         mates = [j for j in corpus.same_style().get(c.style_key, []) if j != i] if c.style_key else []

@@ -9,7 +9,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -118,6 +118,8 @@ def _load_init(model, tcfg: TrainConfig, resuming: bool) -> str | None:
     from ..weights import load_weights
     w = load_weights(tcfg.init)
     if not resuming:  # a checkpoint holds the weights to continue from
+        if hasattr(model, "adapt_init"):  # e.g. an x0 network starting a v one
+            w = replace(w, params=model.adapt_init(w))
         init_from_weights(model, w, tcfg.init)
     return w.model_version
 

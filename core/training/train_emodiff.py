@@ -41,7 +41,7 @@ def window_stat_loss(pred, target, m, w):
 
 
 def emodiff_loss(model, b: dict, gen, train: bool):
-    """Masked MSE between the true and predicted noise, or clean window with prediction "x0" (+ the temporal
+    """Masked MSE between the true and predicted noise, or clean window with prediction "x0" or "v" (+ the temporal
     differences of the error, weighted by vel_weight and acc_weight); style dropped to the null style with
     p_drop_style."""
     import torch
@@ -64,9 +64,9 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
     out = model(x_t, t, b["audio"], model.normalize(b["prefix"]), b["prefix_mask"], style)
     m = b["mask"][..., None]
-    err = out - (x0 if cfg.prediction == "x0" else noise)  # (B, W, 55)
+    err = out - (x0 if cfg.predicts_clean else noise)  # (B, W, 55)
     w = 1.0
-    if cfg.snr_cap > 0 and cfg.prediction == "x0":
+    if cfg.snr_cap > 0 and cfg.predicts_clean:
         w = (a / (1 - a) + 1).clamp(max=cfg.snr_cap)  # (B, 1, 1) min(SNR + 1, cap) per example
     loss = (err ** 2 * m * w).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
     for order, weight in ((1, cfg.vel_weight), (2, cfg.acc_weight)):
@@ -76,7 +76,7 @@ def emodiff_loss(model, b: dict, gen, train: bool):
             for k in range(order):  # a difference counts only where every frame it spans is real
                 md = md * m[:, k:k + d.shape[1]]
             loss = loss + weight * (d ** 2 * md * w).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
-    if cfg.stat_weight > 0 and cfg.prediction == "x0":
+    if cfg.stat_weight > 0 and cfg.predicts_clean:
         ch = [INDEX[n] for n in STAT_CHANNELS]
         loss = loss + cfg.stat_weight * window_stat_loss(out[..., ch], x0[..., ch], m, w)
     return loss
@@ -91,8 +91,8 @@ def make_distill_loss(teacher, teacher_steps: int, student_steps: int):
     from ..sampler import ddim_timesteps
 
     cfg = teacher.cfg
-    if cfg.prediction != "x0" or teacher_steps % student_steps:
-        raise ValueError("distillation needs an x0 teacher and teacher steps a multiple of the student's")
+    if not cfg.predicts_clean or teacher_steps % student_steps:
+        raise ValueError("distillation needs an x0 or v teacher and teacher steps a multiple of the student's")
     ratio = teacher_steps // student_steps
     grid = torch.as_tensor(ddim_timesteps(cfg.diffusion_steps, student_steps))  # (S,) descending, ends at 0
     dt = cfg.diffusion_steps // teacher_steps
@@ -247,6 +247,6 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         loss = make_distill_loss(teacher, int(distill["teacher_steps"]), int(distill["student_steps"]))
         if cfg.sample_steps != int(distill["student_steps"]):
             raise ValueError("distillation: the config's sample_steps must be the student's steps")
-    spec = LoopSpec("emodiff", model, lambda rng: emodiff_batch(train, cfg, tcfg.batch_size, rng), val_batches,
-                    loss, export)
+    spec = LoopSpec("emodiff", model, lambda rng: emodiff_batch(train, cfg, tcfg.batch_size, rng,
+                                                                p_pad=cfg.p_pad_silence), val_batches, loss, export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
