@@ -245,6 +245,8 @@ class TrainConfig:
     threads: int = 2
     init: str | None = None  # weights file (.npz) to start from; new parameters keep their initialisation
     freeze: tuple[str, ...] = ()  # parameter name prefixes kept fixed (e.g. "style_encoder.")
+    # Trainer-specific settings: "distill" (EmoDiff progressive distillation), "version_tag" (appended to the
+    # exported weights' version, so fine-tunes of equal length stay apart: 0.1.0+emodiff.s5000.pad).
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -218,6 +218,9 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
                    for _ in range(tcfg.val_batches)]
 
+    version = f"{__version__}+emodiff."
+    tag = f".{tcfg.extra['version_tag']}" if tcfg.extra.get("version_tag") else ""  # a fine-tune's own name
+
     def export(ema, out_path: Path, facts: dict) -> Path:
         arrays = export_arrays(ema)
         nm = EmoDiffNumpy(arrays, cfg)
@@ -229,7 +232,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         path = out_path / "emodiff.npz"
         save_weights(path, "emodiff", cfg.to_dict(), arrays,
                      {"emotion_names": np.array(names), "emotion_level_styles": table},
-                     model_version=f"{__version__}+emodiff.s{facts['steps']}", meta=meta)
+                     model_version=version + f"s{facts['steps']}" + tag, meta=meta)
         return path
 
     loss = emodiff_loss
