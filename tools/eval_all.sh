@@ -46,7 +46,7 @@ CAPS=()
 NAT=()
 [ -f "$CORPUS/clips.jsonl" ] && NAT=(--corpus "$CORPUS")
 echo "== naturalness"
-$DT -q eval naturalness --data "$DEV" --split test --takes 5 "${NAT[@]}" "${CAPS[@]}" --plot docs/naturalness.png \
+$DT -q eval naturalness --data "$DEV" --split test --takes 5 "${NAT[@]}" --design "${CAPS[@]}" --plot docs/naturalness.png \
     --json "$OUT/naturalness.json"
 STYLE=()
 [ -f "$SHARED/livelink_sad.csv" ] && STYLE=(--style-check --style-a "$SHARED/livelink_sad.csv" --style-b "$SHARED/livelink_sample.csv")
