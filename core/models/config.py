@@ -11,7 +11,7 @@ from ...rigs.arkit import MOUTH_SET
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..lips.phone_scores import N_PHONE_SCORES
 from ..prosody import PROSODY_DIM
-from ..sampler import SOLVERS, SPACINGS
+from ..sampler import SOLVERS, SPACINGS, alphas_cumprod, betas_for
 
 MOTION_DIM = 55  # 52 ARKit weights + head [pitch, yaw, roll]
 
@@ -128,6 +128,10 @@ class EmoDiffConfig:
         if self.head_lowpass < 0 or (self.head_lowpass > 0 and not self.predicts_clean):
             raise ValueError(f"EmoDiffConfig: head_lowpass must be >= 0 and needs prediction 'x0' or 'v', "
                              f"got {self.head_lowpass} with {self.prediction!r}")
+
+    def alphas_cumprod(self) -> np.ndarray:
+        """(diffusion_steps,) float64 abar_t of this config's noise schedule."""
+        return alphas_cumprod(betas_for(self.schedule, self.diffusion_steps, self.beta_start, self.beta_end))
 
     @property
     def predicts_clean(self) -> bool:

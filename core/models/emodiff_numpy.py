@@ -17,7 +17,7 @@ import numpy as np
 from ...rigs.arkit import NUM_BLENDSHAPES
 from ..emotions import INTENSITY_LEVELS, canonical_emotion, check_intensity
 from ..errors import InputError
-from ..sampler import alphas_cumprod, betas_for, classifier_free_guidance, sample
+from ..sampler import classifier_free_guidance, sample
 from .config import EmoDiffConfig
 from .layers import (F32, Params, depthwise_conv_edge, gelu, motion_from_animation, silu, softmax, style_slice,
                      timestep_embedding, window_slice)
@@ -68,8 +68,7 @@ class EmoDiffNumpy:
         self.p = Params(params)
         self.extra = dict(extra or {})
         self.version = version
-        self.acp = alphas_cumprod(betas_for(self.cfg.schedule, self.cfg.diffusion_steps,
-                                            self.cfg.beta_start, self.cfg.beta_end))
+        self.acp = self.cfg.alphas_cumprod()
         self.mean, self.std = self.p["motion_mean"], self.p["motion_std"]
 
     @classmethod
@@ -180,6 +179,10 @@ class EmoDiffNumpy:
         h[:, :c.prefix] += p.linear(np.asarray(cond.prefix, F32), "motion_in") * pm + p["null_motion"] * (1 - pm)
         return h
 
+    def _abar(self, t: int | np.ndarray, b: int) -> np.ndarray:
+        """(B, 1, 1) abar at training step(s) t for a batch of b windows."""
+        return self.acp[np.broadcast_to(np.asarray(t), (b,))].reshape(-1, 1, 1)
+
     def _step_vec(self, t: int | np.ndarray, b: int) -> np.ndarray:
         tt = np.broadcast_to(np.asarray(t), (b,))
         return self.p.linear(silu(self.p.linear(timestep_embedding(tt, self.cfg.d_model), "step1")), "step2")
@@ -193,7 +196,7 @@ class EmoDiffNumpy:
         out = self.raw(x_t, t, cond, ctx)
         if not self.cfg.predicts_clean:
             return out
-        a = self.acp[np.broadcast_to(np.asarray(t), (out.shape[0],))].reshape(-1, 1, 1)
+        a = self._abar(t, out.shape[0])
         return ((np.asarray(x_t, np.float64) - np.sqrt(a) * out) / np.sqrt(1.0 - a)).astype(F32)
 
     def raw(self, x_t: np.ndarray, t: int | np.ndarray, cond: WindowCond,
@@ -213,7 +216,7 @@ class EmoDiffNumpy:
         if c.out_kernel > 1:
             y = depthwise_conv_edge(y, p["out_conv.weight"][:, 0], p["out_conv.bias"])
         if c.prediction == "v":  # x0 = sqrt(abar) x_t - sqrt(1 - abar) v
-            a = self.acp[np.broadcast_to(np.asarray(t), (b,))].reshape(-1, 1, 1)
+            a = self._abar(t, b)
             y = (np.sqrt(a) * x_t - np.sqrt(1.0 - a) * y).astype(F32)
         taps = self._head_taps
         if taps is not None:

@@ -16,7 +16,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...rigs.arkit import NUM_BLENDSHAPES
-from ..sampler import alphas_cumprod, betas_for
 from .config import EmoDiffConfig
 from .layers import timestep_embedding
 
@@ -106,9 +105,8 @@ class EmoDiff(nn.Module):
                 self.out_conv.weight.zero_()
                 self.out_conv.weight[:, 0, k // 2] = 1.0
                 self.out_conv.bias.zero_()
-        # Not a parameter or buffer (not saved): the schedule follows from the config.
-        self._acp = torch.as_tensor(alphas_cumprod(betas_for(cfg.schedule, cfg.diffusion_steps, cfg.beta_start,
-                                                             cfg.beta_end)), dtype=torch.float32)
+        # (T,) abar of the noise schedule; not a parameter or buffer (not saved): it follows from the config.
+        self.acp = torch.as_tensor(cfg.alphas_cumprod(), dtype=torch.float32)
 
     def adapt_init(self, w) -> dict[str, np.ndarray]:
         """The arrays of weights ``w`` to start this model from: an "x0" network becomes a "v" one by negating
@@ -155,7 +153,7 @@ class EmoDiff(nn.Module):
             pad = cfg.out_kernel // 2
             y = self.out_conv(F.pad(y.transpose(1, 2), (pad, pad), mode="replicate")).transpose(1, 2)
         if cfg.prediction == "v":  # x0 = sqrt(abar) x_t - sqrt(1 - abar) v
-            a = self._acp.to(y.device)[t.to(y.device)].to(y.dtype)[:, None, None]
+            a = self.acp.to(y.device)[t.to(y.device)].to(y.dtype)[:, None, None]
             y = a.sqrt() * x_t - (1 - a).sqrt() * y
         taps = cfg.head_lowpass_kernel()
         if taps is not None:

@@ -11,7 +11,6 @@ from ...rigs.arkit import INDEX, mirror_weights
 from ..emotions import EMOTIONS
 from ..models.config import EmoDiffConfig, TrainConfig
 from ..models.emodiff_numpy import EmoDiffNumpy
-from ..sampler import alphas_cumprod, betas_for
 from ..weights import save_weights
 from .loop import LoopSpec, run_loop
 from .dataset import Corpus, emodiff_batch, load_train_val, motion_stats
@@ -53,11 +52,7 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     if train and cfg.p_drop_style > 0:
         drop = (torch.rand(bsz, generator=gen) < cfg.p_drop_style).to(x0.device)[:, None]
         style = torch.where(drop, model.null_style.expand_as(style), style)
-    acp = getattr(model, "_acp_cache", None)
-    if acp is None or acp.device != x0.device:
-        acp = torch.as_tensor(alphas_cumprod(betas_for(cfg.schedule, cfg.diffusion_steps, cfg.beta_start,
-                                                       cfg.beta_end)), dtype=torch.float32, device=x0.device)
-        model._acp_cache = acp
+    acp = model.acp.to(x0.device)
     t = torch.randint(0, cfg.diffusion_steps, (bsz,), generator=gen).to(x0.device)
     noise = torch.randn(x0.shape, generator=gen).to(x0.device)
     a = acp[t][:, None, None]
@@ -96,8 +91,7 @@ def make_distill_loss(teacher, teacher_steps: int, student_steps: int):
     ratio = teacher_steps // student_steps
     grid = torch.as_tensor(ddim_timesteps(cfg.diffusion_steps, student_steps))  # (S,) descending, ends at 0
     dt = cfg.diffusion_steps // teacher_steps
-    acp = torch.as_tensor(alphas_cumprod(betas_for(cfg.schedule, cfg.diffusion_steps, cfg.beta_start,
-                                                   cfg.beta_end)), dtype=torch.float32)
+    acp = torch.as_tensor(cfg.alphas_cumprod(), dtype=torch.float32)
     teacher.eval()
 
     def abar(t: torch.Tensor) -> torch.Tensor:
@@ -218,7 +212,6 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
                    for _ in range(tcfg.val_batches)]
 
-    version = f"{__version__}+emodiff."
     tag = f".{tcfg.extra['version_tag']}" if tcfg.extra.get("version_tag") else ""  # a fine-tune's own name
 
     def export(ema, out_path: Path, facts: dict) -> Path:
@@ -232,7 +225,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         path = out_path / "emodiff.npz"
         save_weights(path, "emodiff", cfg.to_dict(), arrays,
                      {"emotion_names": np.array(names), "emotion_level_styles": table},
-                     model_version=version + f"s{facts['steps']}" + tag, meta=meta)
+                     model_version=f"{__version__}+emodiff.s{facts['steps']}{tag}", meta=meta)
         return path
 
     loss = emodiff_loss
