@@ -71,8 +71,8 @@ LIP_SOURCES = [
     ("AUDIO", "Audio", "The lip network reads the audio alone (fast; no extra package)"),
     ("TRANSCRIPT", "Transcript", "Force-align the transcript below: the sharpest lips (needs the pocketsphinx "
                                 "package in Blender's Python)"),
-    ("RECOGNIZE", "Recognize Speech", "Recognise the English words first, about 4x real time (needs the "
-                                      "pocketsphinx package in Blender's Python)"),
+    ("RECOGNIZE", "Recognize Speech", "Recognise the English words first (Moonshine on onnxruntime, else "
+                                      "pocketsphinx; the per-platform zips carry both), slower than Audio"),
 ]
 
 

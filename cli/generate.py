@@ -31,8 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transcript", default=None,
                    help="what is said (text, or a .txt file): force-aligned to sharpen the lips")
     p.add_argument("--recognize", action="store_true",
-                   help="no transcript at hand: recognise the (English) words with pocketsphinx and use them the "
-                        "same way; a few times faster than real time instead of ~50x; prints what it heard")
+                   help="no transcript at hand: recognise the (English) words (Moonshine where installed, "
+                        "tools/fetch_moonshine.py; else pocketsphinx) and use them the same way; slower than the "
+                        "default; prints what it heard")
     p.add_argument("--no-head", action="store_true", help="keep the head still")
     p.add_argument("--no-blink", action="store_true", help="suppress blinks")
     p.add_argument("--mesh", default=None, help="with .glb/.fbx output: animate this mesh instead of the proxy head")
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote preview {args.preview}")
         if args.recognize and not args.transcript:
             heard = anim.metadata.get("recognized_text") or "(no words)"
-            print(f"recognized: {heard}")
+            print(f"recognized ({anim.metadata.get('recognizer', 'pocketsphinx')}): {heard}")
         print(f"wrote {out}: {anim.num_frames} frames at {anim.fps:g} fps ({anim.duration:.2f} s)")
         if info.get("report"):
             print(info["report"])

@@ -96,7 +96,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     """Speech audio (path, or array with ``sr``) + emotion or style clip -> FaceAnimation at ``fps``.
 
     ``transcript`` (what is said) is force-aligned to sharpen the mouth; without one, ``recognize`` gets the words
-    from English speech recognition (pocketsphinx, a few times faster than real time) and uses them the same way.
+    from English speech recognition (Moonshine where installed, else pocketsphinx) and uses them the same way.
     ``emotion_track`` (``"0:neutral,2.5:happy@0.8"``, a .json/.csv file or a list of (time, emotion, intensity))
     changes the emotion within the take, cross-fading over ``transition`` seconds (default 0.5); it replaces
     ``emotion`` and ``intensity``.
@@ -136,7 +136,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         weights = np.clip(motion[:, :52], 0.0, 1.0)
         head_rot = motion[:, 52:55].astype(np.float32)
         weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
-        phones, share, aligned, recognized = _timed_phones(a16, transcript, job, t)
+        phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t)
     finally:
         if job is not None:
             job.cancel()
@@ -161,6 +161,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         meta["transcript_aligned"] = aligned
     if recognize and not transcript:
         meta["recognized_text"] = recognized or ""
+        if engine is not None:
+            meta["recognizer"] = engine
     anim = FaceAnimation(30.0, weights, head_rot, metadata=meta)
     if abs(fps - 30.0) > 1e-9:
         anim = anim.resample(fps)
@@ -256,25 +258,26 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
 
 def _timed_phones(a16, transcript, job, num_frames: int) -> tuple:
     """Phone timings for the mouth from a transcript or a recognition job: (phones, share of their mouth track in
-    the blend (a number or (T,) per frame; None: the network's mouth alone), aligned, recognised text); a transcript
-    that cannot be aligned warns and leaves the network's mouth."""
-    from .lips.blend import TRANSCRIPT_SHARE, recognized_share
+    the blend (a number or (T,) per frame; None: the network's mouth alone), aligned, recognised text, recognition
+    engine); a transcript that cannot be aligned warns and leaves the network's mouth."""
+    from .lips.blend import RECOGNIZED_SHARE, TRANSCRIPT_SHARE, recognized_share
 
     if transcript is not None and str(transcript).strip():
         from .lips.align import align_transcript
         from .errors import DreamTalkError, DreamTalkWarning, MissingDependency
         try:
-            return align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_SHARE, True, None
+            return align_transcript(a16, 16000, str(transcript)), TRANSCRIPT_SHARE, True, None, None
         except (InputError, MissingDependency):
             raise
         except DreamTalkError as e:
             # A transcript must never make generation fail where the audio alone works: keep the network's mouth.
             import warnings
             warnings.warn(DreamTalkWarning(f"{e}; the lips follow the audio alone"), stacklevel=3)
-            return None, None, False, None
+            return None, None, False, None, None
     if job is not None:
-        phones, recognized, words = job.result()
+        phones, recognized, words, engine = job.result()
         if not recognized:
-            return phones, None, None, recognized  # nothing heard: no blend
-        return phones, recognized_share(words, num_frames), None, recognized
-    return None, None, None, None
+            return phones, None, None, recognized, engine  # nothing heard: no blend
+        lo, hi = RECOGNIZED_SHARE[engine]
+        return phones, recognized_share(words, num_frames, lo=lo, hi=hi), None, recognized, engine
+    return None, None, None, None, None

@@ -63,11 +63,14 @@ GOFORWARD = Path("/usr/share/pocketsphinx/test/data/goforward.raw")
 
 
 @pytest.mark.skipif(not GOFORWARD.exists(), reason="pocketsphinx-testdata not installed")
-def test_recognize_phones_real_speech():
+@pytest.mark.parametrize("engine", ["pocketsphinx", "moonshine"])
+def test_recognize_phones_real_speech(engine, monkeypatch):
     pytest.importorskip("pocketsphinx")
+    monkeypatch.setenv("DREAMTALK_RECOGNIZER", engine)
+    monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "0")
     audio = np.fromfile(GOFORWARD, dtype="<i2").astype(np.float32) / 32768.0
     phones, text = recognize_phones(audio, 16000)
-    assert text == "go forward ten meters"
+    assert text == {"pocketsphinx": "go forward ten meters", "moonshine": "go forward ten metres"}[engine]
     assert phones[0].start == 0.0 and phones[-1].end == pytest.approx(len(audio) / 16000)
     assert all(a.end == pytest.approx(b.start) for a, b in zip(phones, phones[1:]))
     # the M of "meters" where forced alignment with the true transcript puts it
@@ -101,9 +104,10 @@ def test_recognize_falls_back_to_word_times_when_the_phone_pass_fails():
             return getattr(self._d, name)
 
     audio = np.fromfile(GOFORWARD, dtype="<i2").astype(np.float32) / 32768.0
-    rec = Recognizer()
+    rec = Recognizer("pocketsphinx")
     rec.decoder = PhonePassFails(rec.decoder)
-    phones, text, _ = rec.recognize(audio, 16000)
+    phones, text, _, engine = rec.recognize(audio, 16000)
+    assert engine == "pocketsphinx"
     assert text == "go forward ten meters"
     assert [p.phone for p in phones if p.phone != "SIL"] == "G OW F AO R W ER D T EH N M IY T ER Z".split()
     m = next(p for p in phones if p.phone == "M")

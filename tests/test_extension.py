@@ -87,6 +87,7 @@ def test_zip_contents(extension_zip):
     assert not any("__pycache__" in n or ".egg-info" in n or n.endswith(".pyc") for n in names)
     assert "weights/emodiff.npz" in names and "weights/lips.npz" in names
     assert not any(n.startswith("weights/phone_gmm") for n in names)  # only for lips trained on phone scores
+    assert not any(n.startswith("weights/moonshine") for n in names)  # only the per-platform zips run it
 
 
 def test_install_enable_disable(extension_zip, tmp_path):
@@ -235,9 +236,9 @@ SPEECH = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_
 WHEELS = REPO / "build" / "wheels"  # filled by tools/test.sh (pip download of the linux pocketsphinx wheel)
 
 
-def test_platform_zip_bundles_pocketsphinx_for_recognize_speech(tmp_path):
-    if not list(WHEELS.glob("pocketsphinx-*linux*x86_64*.whl")):
-        pytest.skip("no cached pocketsphinx wheel in build/wheels (tools/test.sh downloads it)")
+def test_platform_zip_bundles_recognition_for_recognize_speech(tmp_path):
+    if not list(WHEELS.glob("pocketsphinx-*linux*x86_64*.whl")) or not list(WHEELS.glob("onnxruntime-*linux*.whl")):
+        pytest.skip("no cached pocketsphinx/onnxruntime wheels in build/wheels (tools/test.sh downloads them)")
     if not SPEECH.exists():
         pytest.skip("pocketsphinx-testdata not installed")
     out = tmp_path / "zips"
@@ -249,19 +250,24 @@ def test_platform_zip_bundles_pocketsphinx_for_recognize_speech(tmp_path):
     assert len(zips) == 1
     names = zipfile.ZipFile(zips[0]).namelist()
     assert any(n.startswith("wheels/pocketsphinx-") for n in names)
+    assert any(n.startswith("wheels/onnxruntime-") for n in names)
+    assert {"weights/moonshine/encoder_model.onnx", "weights/moonshine/LICENSE"} <= set(names)
     res = run_blender('''
-    import importlib.machinery, importlib.util
+    import importlib.machinery, importlib.util, os
     class OnlyTheExtensionsCopy:
-        """Hide the test environment's pocketsphinx: only the wheel the extension installed may load."""
+        """Hide the test environment's pocketsphinx and onnxruntime: only the extension's wheels may load."""
         def find_spec(self, name, path=None, target=None):
-            if name != "pocketsphinx":
+            if name not in ("pocketsphinx", "onnxruntime", "moonshine_cpp"):
                 return None
             spec = importlib.machinery.PathFinder.find_spec(name, [p for p in sys.path if p.startswith(TMP)])
             if spec is None:
-                raise ModuleNotFoundError("pocketsphinx hidden")
+                raise ModuleNotFoundError(name + " hidden")
             return spec
     sys.meta_path.insert(0, OnlyTheExtensionsCopy())
-    sys.modules.pop("pocketsphinx", None)
+    for name in ("pocketsphinx", "onnxruntime"):
+        sys.modules.pop(name, None)
+    os.environ.pop("DREAMTALK_MOONSHINE_DIR", None)
+    os.environ.pop("DREAMTALK_RECOGNIZER", None)
     s = bpy.context.scene.dreamtalk
     ops = sys.modules[MODULE + ".addon.operators"]
     bpy.ops.dreamtalk.add_proxy_head()
@@ -270,12 +276,15 @@ def test_platform_zip_bundles_pocketsphinx_for_recognize_speech(tmp_path):
     plan = ops.plan_generate(bpy.context)
     out["recognize"] = plan.kwargs.get("recognize")
     anim = ops.run_plan(plan)
-    import pocketsphinx
+    import pocketsphinx, onnxruntime
     out["origin"] = pocketsphinx.__file__
+    out["ort_origin"] = onnxruntime.__file__
     out["heard"] = anim.metadata.get("recognized_text")
+    out["engine"] = anim.metadata.get("recognizer")
     out["frames"] = anim.num_frames
     out["ret"] = sorted(bpy.ops.dreamtalk.generate())
     '''.replace("SPEECH", repr(str(SPEECH))), zips[0], tmp_path)
     assert res["recognize"] is True and res["ret"] == ["FINISHED"]
-    assert res["origin"].startswith(str(tmp_path))  # the bundled wheel, not the test environment's copy
+    assert res["origin"].startswith(str(tmp_path))  # the bundled wheels, not the test environment's copies
+    assert res["ort_origin"].startswith(str(tmp_path)) and res["engine"] == "moonshine"
     assert "young man" in res["heard"] and res["frames"] > 60

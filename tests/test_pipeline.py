@@ -400,9 +400,10 @@ def test_cli_recognize_prints_what_it_heard(tiny_weights, tmp_path, capsys):
     out = tmp_path / "x.json"
     assert main(["generate", str(SPEECH_CLIP), "-o", str(out), "--weights", str(tiny_weights), "--steps", "2",
                  "--recognize"]) == 0
-    heard = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("recognized: ")]
+    heard = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("recognized (")]
     assert len(heard) == 1 and "young man" in heard[0]
-    assert "young man" in read_animation(out).metadata["recognized_text"]
+    meta = read_animation(out).metadata
+    assert "young man" in meta["recognized_text"] and f"({meta['recognizer']}):" in heard[0]
     bad = tmp_path / "y.json"
     assert main(["generate", str(SPEECH_CLIP), "-o", str(bad), "--weights", str(tiny_weights), "--recognize",
                  "--transcript", "he was", "-q"]) == 2

@@ -416,6 +416,15 @@ def test_window_stat_loss_prefers_a_sharp_event_to_its_blur():
     assert float(window_stat_loss(target + late, target, m2, 1.0)) < 1e-6
 
 
+def test_stat_channels_are_checked_and_round_trip():
+    from dreamtalk.core.models.config import EmoDiffConfig
+    cfg = EmoDiffConfig(stat_weight=0.1, stat_channels=("cheekSquintLeft", "mouthSmileRight"))
+    assert EmoDiffConfig.from_dict(cfg.to_dict()) == cfg  # a JSON list comes back as the tuple
+    assert EmoDiffConfig().stat_channels is None  # None: the blink and brow channels
+    with pytest.raises(ValueError, match="not ARKit blendshapes: smile"):
+        EmoDiffConfig(stat_channels=("smile",))
+
+
 def test_silence_pad_reflects_the_face_holds_the_mouth_and_is_quiet():
     from dreamtalk.core.models.layers import energy_column
     from dreamtalk.core.training.dataset import _ARTICULATION, pad_silence

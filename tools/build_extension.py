@@ -2,9 +2,10 @@
 
 Usage: ``python tools/build_extension.py [--output-dir DIR] [--wheels [--platforms P,...]]``. Uses the builder
 shipped inside the ``bpy`` wheel (no Blender binary needed), or ``blender --command extension build`` when only a
-binary is installed. ``--wheels`` bundles pocketsphinx (Lip Sync = Transcript / Recognize Speech) as Python wheels
-and writes one zip per platform (Blender's ``--split-platforms``); missing wheels are fetched from PyPI into
-``--wheels-dir`` first.
+binary is installed. ``--wheels`` bundles pocketsphinx (Lip Sync = Transcript / Recognize Speech) and onnxruntime
+(which runs the Moonshine recogniser of Recognize Speech, ``core/lips/asr.py``) as Python wheels, adds the Moonshine
+model folder ``weights/moonshine`` (fetched by ``tools/fetch_moonshine.py`` when missing), and writes one zip per
+platform (Blender's ``--split-platforms``); missing wheels are fetched from PyPI into ``--wheels-dir`` first.
 """
 from __future__ import annotations
 
@@ -31,13 +32,17 @@ def find_builder() -> Path | None:
 
 
 POCKETSPHINX = "pocketsphinx==5.1.1"
+ONNXRUNTIME = "onnxruntime==1.23.2"  # the newest release with wheels for all four platforms and CPython 3.11
+BUNDLED = (POCKETSPHINX, ONNXRUNTIME)
+MODEL_EXCLUDE = '  "/weights/moonshine/",\n'  # the manifest line that keeps the model out of the plain zip
 PYTHON_VERSION = "3.11"  # Blender 4.2-5.0 embed CPython 3.11
-# Blender platform -> (pip platform tag to fetch, OS part of a matching wheel name, accepted architectures);
-# a macOS universal2 wheel serves both Macs.
-PLATFORMS = {"linux-x64": ("manylinux2014_x86_64", "linux", ("x86_64",)),
+# Blender platform -> (pip platform tag to fetch: the newest OS the wheels may need, pip also accepts older ones;
+# OS part of a matching wheel name, accepted architectures). A macOS universal2 wheel serves both Macs; onnxruntime
+# 1.23 needs macOS 13.
+PLATFORMS = {"linux-x64": ("manylinux_2_28_x86_64", "linux", ("x86_64",)),
              "windows-x64": ("win_amd64", "win", ("amd64",)),
-             "macos-arm64": ("macosx_11_0_arm64", "macosx", ("arm64", "universal2")),
-             "macos-x64": ("macosx_10_9_x86_64", "macosx", ("x86_64", "universal2"))}
+             "macos-arm64": ("macosx_13_0_arm64", "macosx", ("arm64", "universal2")),
+             "macos-x64": ("macosx_13_0_x86_64", "macosx", ("x86_64", "universal2"))}
 COPY_IGNORE = (".git", ".venv", "venv", "node_modules", "dist", "build", "data", "runs", "out", "__pycache__",
                "*.egg-info", ".pytest_cache")
 
@@ -64,35 +69,51 @@ def build(output_dir: str | Path, source_dir: str | Path = ROOT) -> Path:
     return made[-1]
 
 
-def fetch_wheels(wheels_dir: str | Path, platforms: list[str]) -> list[Path]:
-    """The pocketsphinx wheel of each platform in ``wheels_dir``, downloaded from PyPI when missing."""
+def fetch_wheels(wheels_dir: str | Path, platforms: list[str], packages: tuple[str, ...] = BUNDLED) -> list[Path]:
+    """The wheel of each package for each platform in ``wheels_dir``, downloaded from PyPI when missing."""
     d = Path(wheels_dir).resolve()
     d.mkdir(parents=True, exist_ok=True)
-    name, version = POCKETSPHINX.split("==")
     found = []
-    for plat in platforms:
-        tag, os_part, archs = PLATFORMS[plat]
+    for package in packages:
+        name, version = package.split("==")
+        for plat in platforms:
+            tag, os_part, archs = PLATFORMS[plat]
 
-        def matches(w: Path) -> bool:
-            return os_part in w.name and any(a in w.name for a in archs)
-        have = [w for w in sorted(d.glob(f"{name}-{version}-*.whl")) if matches(w)]
-        if not have:
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                            "--platform", tag, "--python-version", PYTHON_VERSION, POCKETSPHINX, "-d", str(d)],
-                           check=True)
+            def matches(w: Path) -> bool:
+                return os_part in w.name and any(a in w.name for a in archs)
             have = [w for w in sorted(d.glob(f"{name}-{version}-*.whl")) if matches(w)]
-        if not have:
-            raise SystemExit(f"no {POCKETSPHINX} wheel for {plat} in {d}")
-        found.append(have[0])
+            if not have:
+                subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                                "--platform", tag, "--python-version", PYTHON_VERSION, package, "-d", str(d)],
+                               check=True)
+                have = [w for w in sorted(d.glob(f"{name}-{version}-*.whl")) if matches(w)]
+            if not have:
+                raise SystemExit(f"no {package} wheel for {plat} in {d}")
+            found.append(have[0])
     return sorted(set(found))
+
+
+def moonshine_model(source_dir: Path) -> Path:
+    """The Moonshine model folder to bundle: ``weights/moonshine`` of the source, fetched first when missing."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from fetch_moonshine import fetch
+    finally:
+        sys.path.pop(0)
+    d = source_dir / "weights" / "moonshine"
+    if not (d / "encoder_model.onnx").is_file():
+        fetch(d, Path("~/.cache/dreamtalk/moonshine").expanduser())
+    return d
 
 
 def build_with_wheels(output_dir: str | Path, wheels_dir: str | Path, platforms: list[str],
                       source_dir: str | Path = ROOT) -> list[Path]:
-    """One zip per platform, each carrying that platform's pocketsphinx wheel; returns the zips' paths."""
+    """One zip per platform, each carrying that platform's pocketsphinx and onnxruntime wheels and the Moonshine
+    model; returns the zips' paths."""
     import tempfile
 
     wheels = fetch_wheels(wheels_dir, platforms)
+    model = moonshine_model(Path(source_dir).resolve())
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +122,12 @@ def build_with_wheels(output_dir: str | Path, wheels_dir: str | Path, platforms:
         (src / "wheels").mkdir()
         for w in wheels:
             shutil.copy(w, src / "wheels" / w.name)
+        if not (src / "weights" / "moonshine" / "encoder_model.onnx").is_file():
+            shutil.copytree(model, src / "weights" / "moonshine", dirs_exist_ok=True)
         manifest = (src / "blender_manifest.toml").read_text(encoding="utf-8")
+        if MODEL_EXCLUDE not in manifest:
+            raise SystemExit(f"blender_manifest.toml lacks the line {MODEL_EXCLUDE.strip()!r}")
+        manifest = manifest.replace(MODEL_EXCLUDE, "")
         lines = [f'platforms = [{", ".join(repr(p).replace(chr(39), chr(34)) for p in platforms)}]',
                  "wheels = [" + ", ".join(f'"./wheels/{w.name}"' for w in wheels) + "]"]
         # Top-level keys must come before the first [table].
@@ -122,7 +148,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--output-dir", default=str(ROOT / "dist"), help="where the zip goes (default: dist/)")
     p.add_argument("--wheels", action="store_true",
-                   help=f"bundle {POCKETSPHINX} and write one zip per platform")
+                   help=f"bundle {POCKETSPHINX}, {ONNXRUNTIME} and the Moonshine model; one zip per platform")
     p.add_argument("--platforms", default=",".join(PLATFORMS),
                    help=f"with --wheels: comma list of {', '.join(PLATFORMS)} (default all)")
     p.add_argument("--wheels-dir", default=str(ROOT / "build" / "wheels"),

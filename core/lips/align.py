@@ -5,11 +5,13 @@ the whole audio from 0 to its duration. Words missing from CMUdict get a pronunc
 output, mapped to ARPAbet. ``Aligner(lang="fr")`` aligns other languages with the same English acoustic model:
 every word is spelled by espeak-ng in that language and its IPA mapped to the nearest ARPAbet phones (coarse, but
 the transcript pins the sequence; used to label real foreign speech for lips training). pocketsphinx and scipy are
-imported only when aligning. ``recognize_phones(audio, sr)`` recognises English speech with pocketsphinx's
-language model when there is no transcript, and aligns the recognised words the same way.
+imported only when aligning. ``recognize_phones(audio, sr)`` recognises English speech when there is no transcript
+(Moonshine's words where it is installed, ``core/lips/asr.py``, else pocketsphinx's language model) and aligns the
+recognised words the same way.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -39,10 +41,27 @@ class Word(NamedTuple):
 
 
 class Recognition(NamedTuple):
-    """What recognition heard: phones tiling the audio, the text, and the words with their confidences."""
+    """What recognition heard: phones tiling the audio, the text, the words with their confidences, and the engine
+    that found the words ("moonshine" or "pocketsphinx")."""
     phones: list[Phone]
     text: str
     words: list[Word]
+    engine: str = "pocketsphinx"
+
+
+ENGINES = ("moonshine", "pocketsphinx")
+
+
+def recognition_engine() -> str:
+    """The engine that finds the words: Moonshine where onnxruntime and its model are installed, else pocketsphinx;
+    ``DREAMTALK_RECOGNIZER`` (moonshine | pocketsphinx) overrides."""
+    from . import asr
+    env = os.environ.get("DREAMTALK_RECOGNIZER", "").strip().lower()
+    if env:
+        if env not in ENGINES:
+            raise InputError(f"DREAMTALK_RECOGNIZER must be one of {', '.join(ENGINES)}, got {env!r}")
+        return env
+    return "moonshine" if asr.available() else "pocketsphinx"
 
 
 def _number_words(n: int) -> list[str]:
@@ -291,24 +310,63 @@ def _chunks(pcm: np.ndarray) -> list[tuple[int, int]]:
 
 
 class Recognizer:
-    """pocketsphinx speech recognition (its en-us acoustic and language models) with phone timings.
+    """Speech recognition with phone timings, for audio without a transcript.
 
-    For audio without a transcript: the recognised words are aligned to phones in a second pass over the same
-    audio, which gives the mouth the phone timings a transcript would (with the recogniser's word errors).
+    The words come from Moonshine (``core/lips/asr.py``) where it is installed, else from pocketsphinx's en-us
+    acoustic and language models; either way they are aligned to phones in a second pass over the same audio
+    (pocketsphinx), which gives the mouth the phone timings a transcript would (with the recogniser's word errors).
+    A piece whose Moonshine words cannot be aligned is recognised by pocketsphinx instead.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, engine: str | None = None, threads: int = 0) -> None:
         try:
             from pocketsphinx import Decoder
         except ImportError:
             raise MissingDependency("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
                 from None
+        self.engine = engine or recognition_engine()
+        if self.engine not in ENGINES:
+            raise InputError(f"recognition engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         self._new = lambda: Decoder(samprate=ALIGN_SR, loglevel="ERROR", maxhmmpf=MAX_HMMS_PER_FRAME)
         self.decoder = self._new()
         self._used = False
+        self._asr = None
+        if self.engine == "moonshine":
+            from .asr import Moonshine
+            self._asr = Moonshine(threads=threads)
+
+    def _moonshine_piece(self, raw: bytes) -> tuple[list[tuple[str, float, float]], list[Word]] | None:
+        """Moonshine's words aligned to one piece; None where the alignment fails (pocketsphinx takes over)."""
+        audio = np.frombuffer(raw, np.int16).astype(np.float32) / 32768.0
+        words: list[tuple[str, float]] = []
+        for w in self._asr.words(audio):
+            try:
+                words += [(n, w.confidence) for n in normalize_text(w.text)]
+            except InputError:  # a number too large to spell: the word is left to the network's mouth
+                continue
+        if not words:
+            return [], []
+        for wide in (False, True):
+            try:
+                phones, times = Aligner(wide=wide).align(audio, ALIGN_SR, " ".join(n for n, _ in words))
+                break
+            except DreamTalkError:
+                continue
+        else:
+            return None
+        if len(times) == len(words):
+            times = [Word(t.word, t.start, t.end, c) for t, (_, c) in zip(times, words)]
+        else:  # should not happen: the aligner spells the same words; keep the least confidence for all
+            low = min(c for _, c in words)
+            times = [Word(t.word, t.start, t.end, low) for t in times]
+        return [(p.phone, p.start, p.end) for p in phones if p.phone != SILENCE], times
 
     def _piece(self, raw: bytes) -> tuple[list[tuple[str, float, float]], list[Word]]:
         """Phones (name, start, end) and words of one piece of 16 kHz int16 audio."""
+        if self._asr is not None:
+            got = self._moonshine_piece(raw)
+            if got is not None:
+                return got
         if self._used:
             # A decoder's scores depend on what it decoded before: every piece gets a fresh one, so the result
             # does not depend on how the pieces were shared among processes.
@@ -354,10 +412,10 @@ class Recognizer:
     def recognize_pcm(self, pcm: np.ndarray) -> Recognition:
         """:meth:`recognize` of 16 kHz int16 audio (N,), piece by piece, in this process."""
         pieces = _chunks(pcm)
-        return _join_pieces(pcm, pieces, [self._piece(pcm[a:b].tobytes()) for a, b in pieces])
+        return _join_pieces(pcm, pieces, [self._piece(pcm[a:b].tobytes()) for a, b in pieces], self.engine)
 
 
-def _join_pieces(pcm: np.ndarray, pieces: list[tuple[int, int]], done: list) -> Recognition:
+def _join_pieces(pcm: np.ndarray, pieces: list[tuple[int, int]], done: list, engine: str) -> Recognition:
     """One Recognition (phones tiling the whole audio) from each piece's (phones, words), in piece order."""
     phones: list[tuple[str, float, float]] = []
     words: list[Word] = []
@@ -365,7 +423,7 @@ def _join_pieces(pcm: np.ndarray, pieces: list[tuple[int, int]], done: list) -> 
         off = a / ALIGN_SR
         phones += [(p, s + off, e + off) for p, s, e in ph]
         words += [Word(w, s + off, e + off, c) for w, s, e, c in ws]
-    return Recognition(_tile(phones, len(pcm) / ALIGN_SR), " ".join(w.word for w in words), words)
+    return Recognition(_tile(phones, len(pcm) / ALIGN_SR), " ".join(w.word for w in words), words, engine)
 
 
 def recognize_phones(audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
@@ -376,11 +434,11 @@ def recognize_phones(audio: np.ndarray, sr: int) -> tuple[list[Phone], str]:
 _WORKER_RECOGNIZER: Recognizer | None = None  # one decoder per worker process, made on its first piece
 
 
-def _recognize_piece(raw: bytes) -> tuple[list[tuple[str, float, float]], list[Word]]:
+def _recognize_piece(raw: bytes, engine: str) -> tuple[list[tuple[str, float, float]], list[Word]]:
     """Worker-process entry: phones and words of one piece."""
     global _WORKER_RECOGNIZER
     if _WORKER_RECOGNIZER is None:
-        _WORKER_RECOGNIZER = Recognizer()
+        _WORKER_RECOGNIZER = Recognizer(engine, threads=1)  # one core per worker
     return _WORKER_RECOGNIZER._piece(raw)
 
 
@@ -413,6 +471,7 @@ class RecognitionJob:
         except ImportError:
             raise MissingDependency("speech recognition needs the 'pocketsphinx' package (pip install pocketsphinx)") \
                 from None
+        self.engine = recognition_engine()
         self.pcm = _to_pcm16(audio, sr)
         self.pieces = _chunks(self.pcm)
         workers = recognition_workers() if workers is None else workers
@@ -424,7 +483,7 @@ class RecognitionJob:
                                              mp_context=multiprocessing.get_context("fork"))
             # Longest pieces first, so no worker is left with a long one at the end.
             order = sorted(range(len(self.pieces)), key=lambda i: self.pieces[i][0] - self.pieces[i][1])
-            self._futures = {i: self._pool.submit(_recognize_piece, self.pcm[a:b].tobytes())
+            self._futures = {i: self._pool.submit(_recognize_piece, self.pcm[a:b].tobytes(), self.engine)
                              for i in order for a, b in [self.pieces[i]]}
 
     def result(self) -> Recognition:
@@ -434,10 +493,10 @@ class RecognitionJob:
             if self._futures is not None:
                 try:
                     done = [self._futures[i].result() for i in range(len(self.pieces))]
-                    return _join_pieces(self.pcm, self.pieces, done)
+                    return _join_pieces(self.pcm, self.pieces, done, self.engine)
                 except BrokenProcessPool:
                     pass  # a worker died (killed, out of memory): recognise here instead
-            return Recognizer().recognize_pcm(self.pcm)  # the same pieces: _chunks is deterministic
+            return Recognizer(self.engine).recognize_pcm(self.pcm)  # the same pieces: _chunks is deterministic
         finally:
             self.cancel()
 

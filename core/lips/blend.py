@@ -1,8 +1,9 @@
 """How much of the mouth comes from timed phones and how much from the lip network, frame by frame.
 
-A given transcript is trusted everywhere. Recognised words are not: pocketsphinx gives each word a posterior
-probability, and where it doubts a word (a misheard "prickly" for "prudently" gets 0.14), the network, which heard
-the same audio without guessing words, keeps more of the mouth.
+A given transcript is trusted everywhere. Recognised words are not: the recogniser gives each word a confidence
+(pocketsphinx a posterior probability, Moonshine its decoder's probability), and where it doubts a word (a misheard
+"prickly" for "prudently" gets 0.14 from pocketsphinx), the network, which heard the same audio without guessing
+words, keeps more of the mouth.
 """
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from typing import Sequence
 import numpy as np
 
 TRANSCRIPT_SHARE = 0.8  # share of the aligned mouth track when a transcript is given
-RECOGNIZED_SHARE = (0.1, 0.6)  # (doubted word, sure word): chosen on the real-speech selection parts
+# (doubted word, sure word) per recognition engine: chosen on the real-speech selection parts (docs/training.md).
+RECOGNIZED_SHARE = {"pocketsphinx": (0.1, 0.6), "moonshine": (0.2, 0.9)}
 
 
 def recognized_share(words: Sequence, num_frames: int, fps: float = 30.0,
-                     lo: float = RECOGNIZED_SHARE[0], hi: float = RECOGNIZED_SHARE[1]) -> np.ndarray:
+                     lo: float = RECOGNIZED_SHARE["pocketsphinx"][0],
+                     hi: float = RECOGNIZED_SHARE["pocketsphinx"][1]) -> np.ndarray:
     """(T,) phone-track share per frame: lo + (hi - lo) x the confidence of the recognised word under the frame;
     hi between words (silence is heard reliably)."""
     conf = np.ones(int(num_frames))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...rigs.arkit import MOUTH_SET
+from ...rigs.arkit import INDEX, MOUTH_SET
 from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
 from ..lips.phone_scores import N_PHONE_SCORES
 from ..prosody import PROSODY_DIM
@@ -94,10 +94,12 @@ class EmoDiffConfig:
     # count up to ``cap`` times more than with a plain clean-window loss. 0 = unweighted.
     snr_cap: float = 0.0
     # Training only, prediction "x0" or "v": weight of a loss matching each window's maximum and standard deviation of
-    # the blink and brow channels (STAT_CHANNELS) between the clean estimate and the target. A squared error
+    # the channels in stat_channels between the clean estimate and the target. A squared error
     # alone blurs events whose timing is uncertain into half-height bumps (half blinks, flat brows); matching
     # the height and the spread of the window asks for the event itself. 0 = off.
     stat_weight: float = 0.0
+    # The channels that loss reads (ARKit names; None = the blink and brow channels, STAT_CHANNELS).
+    stat_channels: tuple[str, ...] | None = None
     # Prediction "x0" or "v": a fixed Gaussian low-pass (std in frames; 0 = none) on the head channels of the clean
     # estimate, after out_conv. Real and corpus heads wander below ~1 Hz; the network's estimates carried a
     # 1-2 Hz wobble that its learned conv kept. Fixed, so training can only pre-emphasise under the cutoff.
@@ -125,6 +127,9 @@ class EmoDiffConfig:
             raise ValueError(f"EmoDiffConfig: out_kernel must be odd and >= 1, got {self.out_kernel}")
         if self.prediction not in ("eps", "x0", "v"):
             raise ValueError(f"EmoDiffConfig: prediction must be 'eps', 'x0' or 'v', got {self.prediction!r}")
+        bad = [n for n in (self.stat_channels or ()) if n not in INDEX]
+        if bad:
+            raise ValueError(f"EmoDiffConfig: stat_channels are not ARKit blendshapes: {', '.join(bad)}")
         if self.head_lowpass < 0 or (self.head_lowpass > 0 and not self.predicts_clean):
             raise ValueError(f"EmoDiffConfig: head_lowpass must be >= 0 and needs prediction 'x0' or 'v', "
                              f"got {self.head_lowpass} with {self.prediction!r}")

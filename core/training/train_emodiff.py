@@ -72,7 +72,7 @@ def emodiff_loss(model, b: dict, gen, train: bool):
                 md = md * m[:, k:k + d.shape[1]]
             loss = loss + weight * (d ** 2 * md * w).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
     if cfg.stat_weight > 0 and cfg.predicts_clean:
-        ch = [INDEX[n] for n in STAT_CHANNELS]
+        ch = [INDEX[n] for n in (cfg.stat_channels or STAT_CHANNELS)]
         loss = loss + cfg.stat_weight * window_stat_loss(out[..., ch], x0[..., ch], m, w)
     return loss
 
