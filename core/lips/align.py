@@ -124,6 +124,42 @@ def ipa_to_arpabet(ipa: str) -> list[str]:
     return out
 
 
+def ipa_timed_to_arpabet(symbols: list[tuple[str, float, float]]) -> list[Phone]:
+    """ARPAbet phones from timed IPA symbols (one character each, as a TTS model reads them): stress marks lend
+    their time to the next symbol, length marks, spaces and unknown diacritics to the previous phone, punctuation is
+    silence; a symbol that maps to two phones shares its time evenly. Gaps are not filled."""
+    chars: list[list] = []  # [char, start, end]
+    lead = None
+    for ch, s, e in symbols:
+        if ch in "ˈˌ":
+            lead = s if lead is None else lead
+            continue
+        if lead is not None:
+            s, lead = lead, None
+        chars.append([ch, s, e])
+    out: list[Phone] = []
+    i = 0
+    while i < len(chars):
+        ch, s, e = chars[i]
+        if ch in ",.!?;:\u2014\u2026\"()":
+            out.append(Phone(SILENCE, s, e))
+            i += 1
+            continue
+        text = "".join(c[0] for c in chars[i:i + 3])
+        key = next((k for k in _IPA_KEYS if text.startswith(k)), None)
+        if key is None or not _IPA[key]:
+            if out and out[-1].phone != SILENCE:  # length mark, space, diacritic, glottal stop: the phone goes on
+                out[-1] = Phone(out[-1].phone, out[-1].start, e)
+            i += 1
+            continue
+        e = chars[i + len(key) - 1][2]
+        names = _IPA[key].split()
+        step = (e - s) / len(names)
+        out += [Phone(n, s + k * step, s + (k + 1) * step) for k, n in enumerate(names)]
+        i += len(key)
+    return out
+
+
 def espeak_pronunciation(word: str, voice: str = "en-us") -> list[str]:
     """ARPAbet pronunciation of one word from espeak-ng (en-us by default), for words CMUdict lacks."""
     exe = shutil.which("espeak-ng") or shutil.which("espeak")
