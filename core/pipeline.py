@@ -160,9 +160,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if aligned is not None:
         meta["transcript_aligned"] = aligned
     if recognize and not transcript:
-        meta["recognized_text"] = recognized or ""
-        if engine is not None:
-            meta["recognizer"] = engine
+        meta.update(recognized_text=recognized or "", recognizer=engine)  # engine None: silent, nothing was run
     anim = FaceAnimation(30.0, weights, head_rot, metadata=meta)
     if abs(fps - 30.0) > 1e-9:
         anim = anim.resample(fps)

@@ -70,7 +70,7 @@ def test_recognize_phones_real_speech(engine, monkeypatch):
     monkeypatch.setenv("DREAMTALK_RECOGNIZE_WORKERS", "0")
     audio = np.fromfile(GOFORWARD, dtype="<i2").astype(np.float32) / 32768.0
     phones, text = recognize_phones(audio, 16000)
-    assert text == {"pocketsphinx": "go forward ten meters", "moonshine": "go forward ten metres"}[engine]
+    assert text in ("go forward ten meters", "go forward ten metres")  # Moonshine base spells it the British way
     assert phones[0].start == 0.0 and phones[-1].end == pytest.approx(len(audio) / 16000)
     assert all(a.end == pytest.approx(b.start) for a, b in zip(phones, phones[1:]))
     # the M of "meters" where forced alignment with the true transcript puts it
