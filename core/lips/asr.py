@@ -102,8 +102,8 @@ class Moonshine:
     def __init__(self, directory: str | os.PathLike | None = None, threads: int = 0) -> None:
         files = _files(Path(directory) if directory is not None else model_dir())
         if files is None:
-            raise MissingDependency("Moonshine recognition needs its model files (pip install moonshine-cpp, or set "
-                                    "DREAMTALK_MOONSHINE_DIR)")
+            raise MissingDependency("Moonshine recognition needs its model files (python tools/fetch_moonshine.py, "
+                                    "pip install moonshine-cpp, or DREAMTALK_MOONSHINE_DIR)")
         try:
             import onnxruntime as ort
         except ImportError:
