@@ -93,16 +93,16 @@ def fetch_wheels(wheels_dir: str | Path, platforms: list[str], packages: tuple[s
     return sorted(set(found))
 
 
-def moonshine_model(source_dir: Path) -> Path:
-    """The Moonshine model folder to bundle: ``weights/moonshine`` of the source, fetched first when missing."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        from fetch_moonshine import fetch
-    finally:
-        sys.path.pop(0)
+def fetch_moonshine_model(source_dir: Path) -> Path:
+    """``weights/moonshine`` of the source, where the zips take the Moonshine model from: fetched when missing."""
     d = source_dir / "weights" / "moonshine"
     if not (d / "encoder_model.onnx").is_file():
-        fetch(d, Path("~/.cache/dreamtalk/moonshine").expanduser())
+        sys.path.insert(0, str(ROOT / "tools"))  # the fetch tool and its download helpers
+        try:
+            from fetch_moonshine import fetch
+            fetch(d, Path("~/.cache/dreamtalk/moonshine").expanduser())
+        finally:
+            sys.path.pop(0)
     return d
 
 
@@ -113,7 +113,7 @@ def build_with_wheels(output_dir: str | Path, wheels_dir: str | Path, platforms:
     import tempfile
 
     wheels = fetch_wheels(wheels_dir, platforms)
-    model = moonshine_model(Path(source_dir).resolve())
+    fetch_moonshine_model(Path(source_dir).resolve())  # the copy of the source below then carries it
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,8 +122,6 @@ def build_with_wheels(output_dir: str | Path, wheels_dir: str | Path, platforms:
         (src / "wheels").mkdir()
         for w in wheels:
             shutil.copy(w, src / "wheels" / w.name)
-        if not (src / "weights" / "moonshine" / "encoder_model.onnx").is_file():
-            shutil.copytree(model, src / "weights" / "moonshine", dirs_exist_ok=True)
         manifest = (src / "blender_manifest.toml").read_text(encoding="utf-8")
         if MODEL_EXCLUDE not in manifest:
             raise SystemExit(f"blender_manifest.toml lacks the line {MODEL_EXCLUDE.strip()!r}")
@@ -153,14 +151,21 @@ def main() -> int:
                    help=f"with --wheels: comma list of {', '.join(PLATFORMS)} (default all)")
     p.add_argument("--wheels-dir", default=str(ROOT / "build" / "wheels"),
                    help="with --wheels: where wheels are cached (default build/wheels)")
+    p.add_argument("--fetch-only", action="store_true",
+                   help="only fetch what --wheels bundles (the wheels of --platforms and the Moonshine model); "
+                        "tools/test.sh does this so the tests build zips offline")
     args = p.parse_args()
-    if not args.wheels:
+    if not (args.wheels or args.fetch_only):
         print(build(args.output_dir))
         return 0
     plats = [x.strip() for x in args.platforms.split(",") if x.strip()]
     bad = [x for x in plats if x not in PLATFORMS]
     if bad or not plats:
         raise SystemExit(f"unknown platform {', '.join(bad) or '(none)'}; choose from {', '.join(PLATFORMS)}")
+    if args.fetch_only:
+        for path in fetch_wheels(args.wheels_dir, plats) + [fetch_moonshine_model(ROOT)]:
+            print(path)
+        return 0
     for z in build_with_wheels(args.output_dir, args.wheels_dir, plats):
         print(f"{z}  {z.stat().st_size / 2**20:.1f} MiB")
     return 0

