@@ -114,6 +114,7 @@ def test_voice_list_groups_and_errors():
     assert synth.voice_list("english") == tuple(synth.VOICES)
     assert synth.voice_list("foreign,flite:slt,foreign") == (*synth.FOREIGN_VOICES, "flite:slt")
     assert synth.voice_list("none") == ()
+    assert synth.voice_list("kokoro-blend") == tuple(synth.KOKORO_BLENDS)
     with pytest.raises(InputError, match="unknown voice"):
         synth.voice_list("flite:nobody")
 

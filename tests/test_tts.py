@@ -172,3 +172,29 @@ def test_kokoro_voice_times_its_phones():
     win = 320
     quietest = min(np.sqrt(np.mean(seg[i:i + win] ** 2)) for i in range(0, len(seg) - win + 1, 80))
     assert quietest < 0.1 * np.sqrt(np.mean(sp.audio ** 2))
+
+
+def test_kokoro_blends_are_fixed_mixes_of_one_accent():
+    blends = tts._kokoro_blends()
+    assert blends == tts.KOKORO_BLENDS and len(blends) == 24 and set(blends) <= set(tts.ALL_VOICES)
+    bases = {v[1] for v in tts.KOKORO_VOICES.values()}
+    for engine, vid in blends.values():
+        pair, w = vid.split("@")
+        a, b = pair.split("+")
+        assert engine == "kokoro" and a in bases and b in bases and a != b and a[0] == b[0]
+        assert 0.3 <= float(w) <= 0.7
+    tables = {"af_x": np.zeros((510, 256), np.float32), "af_y": np.ones((510, 256), np.float32)}
+    assert np.allclose(tts.kokoro_style(tables, "af_x+af_y@0.25", 7), 0.75)
+    assert tts.kokoro_style(tables, "af_y", 7).shape == (256,)
+
+
+@pytest.mark.skipif(not __import__("os").path.isfile(f"{KOKORO}/kokoro_dur.onnx"),
+                    reason="Kokoro not fetched (python tools/fetch_kokoro.py --out data/kokoro)")
+def test_kokoro_blend_speaks_between_its_parents():
+    pytest.importorskip("onnxruntime")
+    text = "Maybe the brown bear put Pam's map back."
+    sp = tts.synthesize("kokoro:blend00", text)
+    _check(sp)
+    assert [p.phone for p in sp.phones if p.phone != SILENCE][:4] == ["M", "EY", "B", "IY"]
+    a, b = tts.KOKORO_BLENDS["kokoro:blend00"][1].split("@")[0].split("+")
+    assert not np.array_equal(sp.audio, tts.synthesize(f"kokoro:{a}", text).audio)

@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..fileio import atomic_path, atomic_write_text
 from ..lips.phones import write_alignment
 from . import text as textmod
-from .tts import ALL_VOICES, FOREIGN_VOICES, KOKORO_VOICES, SR, VOICES, language_of, synthesize_batch
+from .tts import ALL_VOICES, FOREIGN_VOICES, KOKORO_BLENDS, KOKORO_VOICES, SR, VOICES, language_of, synthesize_batch
 
 FPS = 30.0
 FORMAT_VERSION = 1
@@ -78,13 +78,13 @@ class SynthConfig:
 
 
 def voice_list(arg: str) -> tuple[str, ...]:
-    """Comma list of voice names; "english" and "foreign" stand for those groups, "none" for no voice."""
+    """Comma list of voice names; "english", "foreign", "kokoro" and "kokoro-blend" stand for those groups, "none" for no voice."""
     out: list[str] = []
     for name in (x.strip() for x in arg.split(",")):
         group = {"english": list(VOICES), "foreign": list(FOREIGN_VOICES), "kokoro": list(KOKORO_VOICES),
-                 "none": []}.get(name)
+                 "kokoro-blend": list(KOKORO_BLENDS), "none": []}.get(name)
         if group is None and name not in ALL_VOICES:
-            raise InputError(f"unknown voice {name!r}; choose from english, foreign, kokoro, none, "
+            raise InputError(f"unknown voice {name!r}; choose from english, foreign, kokoro, kokoro-blend, none, "
                              f"{', '.join(ALL_VOICES)}")
         out += group if group is not None else [name]
     return tuple(dict.fromkeys(out))

@@ -71,9 +71,25 @@ KOKORO_VOICES: dict[str, tuple[str, str]] = {
         "af_alloy af_aoede af_bella af_heart af_jessica af_kore af_nicole af_nova af_river af_sarah af_sky "
         "am_adam am_echo am_eric am_fenrir am_liam am_michael am_onyx am_puck am_santa "
         "bf_alice bf_emma bf_isabella bf_lily bm_daniel bm_fable bm_george bm_lewis").split()}
+
+
+def _kokoro_blends(n: int = 24, seed: int = 2026) -> dict[str, tuple[str, str]]:
+    """``n`` new speakers, each a fixed mix of two Kokoro voice tables of one accent: "A+B@w" = w A + (1 - w) B."""
+    rng = np.random.default_rng(seed)
+    groups = [[v[1] for v in KOKORO_VOICES.values() if v[1][0] == a] for a in "ab"]
+    out = {}
+    for i in range(n):
+        g = groups[0] if i < n * 3 // 4 else groups[1]  # US and UK in the base voices' proportion
+        a, b = rng.choice(len(g), 2, replace=False)
+        out[f"kokoro:blend{i:02d}"] = ("kokoro", f"{g[a]}+{g[b]}@{rng.uniform(0.3, 0.7):.2f}")
+    return out
+
+
+# Blends widen the speakers beyond the 28 tables (Kokoro's voices are points in one style space).
+KOKORO_BLENDS = _kokoro_blends()
 # Every voice a corpus may name: engine and engine voice id.
 ALL_VOICES: dict[str, tuple[str, str]] = {**VOICES, **{k: v[:2] for k, v in FOREIGN_VOICES.items()},
-                                          **KOKORO_VOICES}
+                                          **KOKORO_VOICES, **KOKORO_BLENDS}
 
 
 def language_of(voice: str) -> str:
@@ -535,6 +551,16 @@ def kokoro_phonemes(text: str, british: bool) -> str:
     return ", ".join(clauses) + "."
 
 
+def kokoro_style(tables: dict[str, np.ndarray], voice_id: str, n: int) -> np.ndarray:
+    """(256,) style vector of a Kokoro voice ("af_bella") or blend ("af_bella+am_adam@0.40") for n phonemes."""
+    name, _, w = voice_id.partition("@")
+    parts = name.split("+")
+    if len(parts) == 1:
+        return tables[name][n].astype(np.float32)
+    wa = float(w)
+    return (wa * tables[parts[0]][n] + (1 - wa) * tables[parts[1]][n]).astype(np.float32)
+
+
 def kokoro_one(voice_id: str, text: str, rate: float, voice: str) -> Speech:
     """One Kokoro utterance; phone times are the model's own durations (25 ms frames)."""
     from ..lips.align import ipa_timed_to_arpabet
@@ -543,7 +569,7 @@ def kokoro_one(voice_id: str, text: str, rate: float, voice: str) -> Speech:
     if not chars or len(chars) > 500:
         raise TTSError(f"kokoro: {len(chars)} phonemes for {text!r} (1-500 allowed)")
     ids = np.array([[0] + [k["vocab"][c] for c in chars] + [0]], np.int64)
-    style = k["voices"][voice_id][len(chars)][None].astype(np.float32)  # (1, 256) for this length
+    style = kokoro_style(k["voices"], voice_id, len(chars))[None]  # (1, 256) for this length
     audio, frames = k["session"].run(None, {"tokens": ids, "style": style,
                                             "speed": np.array([rate], np.float32)})
     frames = np.asarray(frames).ravel().astype(np.int64)  # (len(chars) + 2,) with the two pads
