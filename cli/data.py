@@ -20,8 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--augment-fraction", type=float, default=0.6,
                    help="fraction of clips with audio augmentation (default 0.6)")
     s.add_argument("--voices", default="english",
-                   help="comma list of voices, or the groups 'english' (default) and 'foreign' (Czech, Italian, Finnish, "
-                        "Russian and Hindi human voices saying pseudo-words; extra speakers for lips training)")
+                   help="comma list of voices, or the groups 'english' (default), 'foreign' (Czech, Italian, Finnish, "
+                        "Russian and Hindi human voices saying pseudo-words; extra speakers for lips training), "
+                        "'kokoro' (Kokoro-82M's 28 English voices) and 'kokoro-blend' (24 mixes of two of them)")
     s.add_argument("--val-voices", default=None,
                    help="voices held out as the val split (default: ked, rms, en+f4 among --voices; 'none')")
     s.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")

@@ -313,13 +313,16 @@ def test_lips_extra_corpus_train_on_val_and_voice_weights(corpus, tmp_path):
     from dreamtalk.core.training.train_emodiff import train_emodiff
     more = make_corpus(tmp_path / "more", n_train=3, n_val=0, seed=5)
     emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
-    tcfg = {**TINY_T.to_dict(), "extra": {"train_on_val": True, "voice_weights": {"espeak-ng": 0.5}}}
+    tcfg = {**TINY_T.to_dict(), "extra": {"train_on_val": True, "voice_weights": {"espeak-ng": 0.5},
+                                          "version_tag": "v99"}}
     cfg = tmp_path / "lips.json"
     cfg.write_text(json.dumps({"model": TINY_L.to_dict(), "train": tcfg}))
     args = ["train", "lips", "--config", str(cfg), "--data", str(corpus), "--out", str(tmp_path / "l"),
             "--emodiff", emo["weights"], "--steps", "2", "-q"]
     assert main(args + ["--extra-data", str(more)]) == 0
-    meta = load_weights(tmp_path / "l/lips.npz").meta
+    w = load_weights(tmp_path / "l/lips.npz")
+    meta = w.meta
+    assert w.model_version.endswith("+lips.s2.v99")  # the run's own name
     assert meta["train_clips"] == 4 + 2 + 3  # train + val + the extra corpus' train split
     assert meta["extra_data"] == [str(more)] and "also trained on" in meta["val_source"]
     assert meta["voice_weights"] == {"espeak-ng": 0.5}

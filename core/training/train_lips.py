@@ -128,13 +128,15 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     val_batches = [lips_batch(val, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, vr, target)
                    for _ in range(tcfg.val_batches)]
 
+    tag = f".{tcfg.extra['version_tag']}" if tcfg.extra.get("version_tag") else ""  # a run's own name
+
     def export(ema, out_path: Path, facts: dict) -> Path:
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
                     train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap,
                     p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band, voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
-                     model_version=f"{__version__}+lips.s{facts['steps']}", meta=meta)
+                     model_version=f"{__version__}+lips.s{facts['steps']}{tag}", meta=meta)
         return path
 
     spec = LoopSpec("lips", model,
