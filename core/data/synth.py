@@ -78,7 +78,8 @@ class SynthConfig:
 
 
 def voice_list(arg: str) -> tuple[str, ...]:
-    """Comma list of voice names; "english", "foreign", "kokoro" and "kokoro-blend" stand for those groups, "none" for no voice."""
+    """Comma list of voice names; "english", "foreign", "kokoro" and "kokoro-blend" stand for those groups,
+    "none" for no voice."""
     out: list[str] = []
     for name in (x.strip() for x in arg.split(",")):
         group = {"english": list(VOICES), "foreign": list(FOREIGN_VOICES), "kokoro": list(KOKORO_VOICES),

@@ -82,6 +82,14 @@ def _plot(log_path: Path, png: Path, title: str) -> None:
     plt.close(fig)
 
 
+def model_version(kind: str, steps: int, tcfg: TrainConfig) -> str:
+    """The version a run writes into its weights: package version, model kind, step and the config's
+    ``version_tag`` (a run's own name), e.g. ``0.1.0+lips.s4000.v14c``."""
+    from ... import __version__
+    tag = tcfg.extra.get("version_tag")
+    return f"{__version__}+{kind}.s{steps}" + (f".{tag}" if tag else "")
+
+
 def init_from_weights(model, w, path: str | os.PathLike) -> None:
     """Load the arrays of weights ``w`` (read from ``path``) into ``model``; parameters it lacks keep their
     initialisation. Every array must match a parameter or buffer of the model by name and shape, or be smaller

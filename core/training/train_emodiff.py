@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ... import __version__
 from ...rigs.arkit import INDEX, mirror_weights
 from ..emotions import EMOTIONS
 from ..models.config import EmoDiffConfig, TrainConfig
 from ..models.emodiff_numpy import EmoDiffNumpy
 from ..weights import save_weights
-from .loop import LoopSpec, run_loop
+from .loop import LoopSpec, model_version, run_loop
 from .dataset import Corpus, emodiff_batch, load_train_val, motion_stats
 
 F32 = np.float32
@@ -212,8 +211,6 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
                    for _ in range(tcfg.val_batches)]
 
-    tag = f".{tcfg.extra['version_tag']}" if tcfg.extra.get("version_tag") else ""  # a fine-tune's own name
-
     def export(ema, out_path: Path, facts: dict) -> Path:
         arrays = export_arrays(ema)
         nm = EmoDiffNumpy(arrays, cfg)
@@ -225,7 +222,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         path = out_path / "emodiff.npz"
         save_weights(path, "emodiff", cfg.to_dict(), arrays,
                      {"emotion_names": np.array(names), "emotion_level_styles": table},
-                     model_version=f"{__version__}+emodiff.s{facts['steps']}{tag}", meta=meta)
+                     model_version=model_version("emodiff", facts["steps"], tcfg), meta=meta)
         return path
 
     loss = emodiff_loss

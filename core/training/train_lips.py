@@ -14,14 +14,13 @@ from typing import Sequence
 
 import numpy as np
 
-from ... import __version__
 from ...rigs.arkit import INDEX
 from ..errors import InputError
 from ..lips.phone_scores import N_PHONE_SCORES
 from ..models.config import LipsConfig, TrainConfig
 from ..models.emodiff_numpy import EmoDiffNumpy
 from ..weights import save_weights
-from .loop import LoopSpec, run_loop
+from .loop import LoopSpec, model_version, run_loop
 from .dataset import (PHONE_CLASSES, Corpus, lips_batch, load_corpus, load_train_val, merge_corpora,
                       sampling_weights)
 
@@ -128,15 +127,13 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     val_batches = [lips_batch(val, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, vr, target)
                    for _ in range(tcfg.val_batches)]
 
-    tag = f".{tcfg.extra['version_tag']}" if tcfg.extra.get("version_tag") else ""  # a run's own name
-
     def export(ema, out_path: Path, facts: dict) -> Path:
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
                     train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap,
                     p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band, voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
-                     model_version=f"{__version__}+lips.s{facts['steps']}{tag}", meta=meta)
+                     model_version=model_version("lips", facts["steps"], tcfg), meta=meta)
         return path
 
     spec = LoopSpec("lips", model,
