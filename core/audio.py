@@ -33,10 +33,11 @@ N_MELS = 80
 FMIN, FMAX = 20.0, 8000.0
 TELEPHONE_BAND = (300.0, 3400.0)  # Hz: the narrowband channel much real speech arrives through
 SUBFRAMES = 3  # mel sampling points inside one 30 fps frame
-FEATURE_DIM = N_MELS + 2
+N_LEVELS = 2  # the frame features' last columns: loudness against the loud frames, spectral flux
+FEATURE_DIM = N_MELS + N_LEVELS
 # Sub-frame features: the three mel points inside each frame kept apart (10 ms detail: plosive bursts and
 # formant transitions tell a lip closure from a tongue closure) instead of averaged.
-SUBFRAME_FEATURE_DIM = N_MELS * SUBFRAMES + 2
+SUBFRAME_FEATURE_DIM = N_MELS * SUBFRAMES + N_LEVELS
 FLOOR_DB = 50.0  # mel power floor below the clip's loudest band: TTS digital silence and mic hiss look alike
 MIN_RATE, MAX_RATE = 8000, 192000
 MIN_SECONDS = 1.0 / FPS  # shorter audio cannot fill one frame

@@ -235,22 +235,35 @@ def _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, ca
 
 
 def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarray:
-    """(T, 52) weights with the lip network's mouth (if shipped); a silent file gets the resting mouth."""
-    from .audio import features_from_mel
+    """(T, 52) weights with the lip network's mouth (if shipped), resting in pauses; a silent file gets the
+    resting mouth."""
+    from .audio import N_LEVELS, N_MELS, features_from_mel
+    from .lips.mouth import mouth_track
+    from .lips.pauses import pause_weights
 
     t = len(feats)
-    if models.lips is not None:
-        lips_feats = features_from_mel(mel, t, subframes=True) if models.lips.cfg.subframe_audio else feats
-        if models.lips.cfg.phone_scores:
-            from .lips.phone_scores import phone_posteriors
-            lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
-        weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
+    idx = [INDEX[n] for n in MOUTH_SET]
     if silent:
         # Nothing is said: the mouth rests. (The gain-free features of a silent file look like flat loud noise,
         # which no network has heard; the face above the mouth, blinks and head still come from EmoDiff.)
-        from .lips.mouth import mouth_track
-        idx = [INDEX[n] for n in MOUTH_SET]
         weights[:, idx] = mouth_track([], t).weights[:, idx]
+        return weights
+    if models.lips is not None:
+        cfg = models.lips.cfg
+        lips_feats = features_from_mel(mel, t, subframes=True) if cfg.subframe_audio else feats
+        if not cfg.mel_input:
+            lips_feats = lips_feats[:, lips_feats.shape[1] - (N_LEVELS if cfg.level_input else 0):]
+        if cfg.phone_scores:
+            from .lips.phone_scores import phone_posteriors
+            lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
+        if cfg.speech_states:
+            # After EmoDiff, on every core: on a thread beside it, the two only took turns (measured).
+            from .lips.speech_states import speech_states
+            lips_feats = np.concatenate([lips_feats, speech_states(a16, t)], axis=1)  # (T, A + 288)
+        weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
+        rest = pause_weights(feats[:, N_MELS])[:, None]  # (T, 1) from the loudness column
+        if rest.any():
+            weights[:, idx] = (1 - rest) * weights[:, idx] + rest * mouth_track([], t).weights[:, idx]
     return weights
 
 

@@ -85,7 +85,7 @@ def test_zip_contents(extension_zip):
                    "node_modules/", "examples/", ".git/", "venv/", ".venv/"):
         assert not any(n.startswith(prefix) for n in names), prefix
     assert not any("__pycache__" in n or ".egg-info" in n or n.endswith(".pyc") for n in names)
-    assert "weights/emodiff.npz" in names and "weights/lips.npz" in names
+    assert {"weights/emodiff.npz", "weights/lips.npz", "weights/lips_mel.npz"} <= set(names)  # mel: no onnxruntime
     assert not any(n.startswith("weights/phone_gmm") for n in names)  # only for lips trained on phone scores
     assert not any(n.startswith("weights/moonshine") for n in names)  # only the per-platform zips run it
 
@@ -282,9 +282,11 @@ def test_platform_zip_bundles_recognition_for_recognize_speech(tmp_path):
     out["heard"] = anim.metadata.get("recognized_text")
     out["engine"] = anim.metadata.get("recognizer")
     out["frames"] = anim.num_frames
+    out["lips"] = anim.metadata.get("model_version")
     out["ret"] = sorted(bpy.ops.dreamtalk.generate())
     '''.replace("SPEECH", repr(str(SPEECH))), zips[0], tmp_path)
     assert res["recognize"] is True and res["ret"] == ["FINISHED"]
     assert res["origin"].startswith(str(tmp_path))  # the bundled wheels, not the test environment's copies
     assert res["ort_origin"].startswith(str(tmp_path)) and res["engine"] == "moonshine"
     assert "young man" in res["heard"] and res["frames"] > 60
+    assert ".states." in res["lips"]  # the bundled onnxruntime also runs the speech-state lip network

@@ -184,6 +184,35 @@ def test_v_prediction_parity_and_its_clean_estimate():
     assert np.abs(new.raw(x, 0, cond)[..., :52] - x[..., :52]).max() < 0.05 * np.abs(x).max()
 
 
+def test_norm_scale_start_computes_the_same_clean_window_and_style():
+    """A fine-tune that rescales channels (norm_scale) starts from the old function: inputs r times smaller in
+    model units give outputs r times smaller, and a raw reference clip the same style vector."""
+    import dataclasses
+    from dreamtalk.core.models.emodiff_torch import EmoDiff
+    from dreamtalk.rigs.arkit import INDEX
+    cfg, tm, x, cond, _ = _variant_parity(31, 40, motion_kernel=3, out_kernel=3, prediction="x0")
+    with torch.no_grad():
+        tm.motion_std.copy_(torch.rand(55) + 0.5)
+    old = EmoDiffNumpy(export_arrays(tm), cfg.to_dict())
+    new_cfg = dataclasses.replace(cfg, norm_scale=(("mouthSmileLeft", 0.25), ("cheekSquintRight", 0.5)))
+    r = new_cfg.norm_factors()
+    assert r[INDEX["mouthSmileLeft"]] == 0.25 and r[INDEX["cheekSquintRight"]] == 0.5 and (r == 1).sum() == 53
+    vm = EmoDiff(new_cfg)
+    w = Weights("emodiff", cfg.to_dict(), export_arrays(tm))
+    vm.load_state_dict({k: torch.as_tensor(v) for k, v in vm.adapt_init(w).items()}, strict=False)
+    new = EmoDiffNumpy(export_arrays(vm), new_cfg.to_dict())
+    assert np.allclose(new.std, old.std * r)
+    scaled = dataclasses.replace(cond, prefix=cond.prefix / r)
+    for t in (0, 40):  # the same input in the new units gives the same clean window in the new units
+        assert np.allclose(new.raw(x / r, t, scaled), old.raw(x, t, cond) / r, atol=1e-4)
+    clip = np.random.default_rng(2).random((20, 55)).astype(np.float32)
+    assert np.allclose(new.encode_style(clip), old.encode_style(clip), atol=1e-4)
+    with pytest.raises(ValueError, match="norm_scale"):
+        dataclasses.replace(cfg, norm_scale=(("notAShape", 0.5),))
+    with pytest.raises(ValueError, match="clean-window"):
+        EmoDiff(dataclasses.replace(new_cfg, prediction="eps")).adapt_init(w)
+
+
 def test_emodiff_sampling_parity_same_noise():
     tm, nm = _emodiff_pair(2)
     cond = _cond(np.random.default_rng(3), 1)

@@ -26,8 +26,10 @@ SPEECH_CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibi
 
 
 def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_audio: bool = False,
-                       phone_scores: bool = False) -> Path:
-    """Random-init tiny EmoDiff (+ lips) weights with an emotion style table, saved as emodiff.npz / lips.npz."""
+                       phone_scores: bool = False, speech_states: bool = False, mel_input: bool = True,
+                       level_input: bool = False, lips_mel: bool = False) -> Path:
+    """Random-init tiny EmoDiff (+ lips) weights with an emotion style table, saved as emodiff.npz / lips.npz
+    (and with ``lips_mel`` a second, mel-only lip network as lips_mel.npz)."""
     torch = pytest.importorskip("torch")
     from dreamtalk.core.emotions import EMOTIONS
     from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig
@@ -40,10 +42,13 @@ def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_aud
                          diffusion_steps=50, dropout=0.0)
     from dreamtalk.core.audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
     from dreamtalk.core.lips.phone_scores import N_PHONE_SCORES
+    from dreamtalk.core.lips.speech_states import STATE_DIM
     lcfg = LipsConfig(style_dim=8, channels=16, dilations=(1, 2), dropout=0.0, subframe_audio=subframe_audio,
-                      phone_scores=phone_scores,
-                      audio_dim=(SUBFRAME_FEATURE_DIM if subframe_audio else FEATURE_DIM)
-                      + (N_PHONE_SCORES if phone_scores else 0))
+                      phone_scores=phone_scores, speech_states=speech_states, mel_input=mel_input,
+                      level_input=level_input,
+                      audio_dim=((SUBFRAME_FEATURE_DIM if subframe_audio else FEATURE_DIM) if mel_input else 0)
+                      + (2 if level_input else 0) + (N_PHONE_SCORES if phone_scores else 0)
+                      + (STATE_DIM if speech_states else 0))
     g = torch.Generator().manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     model = EmoDiff(ecfg)
@@ -67,6 +72,13 @@ def build_tiny_weights(out: Path, lips: bool = True, seed: int = 0, subframe_aud
             for p in lm.parameters():
                 p.copy_(torch.randn(p.shape, generator=g) * 0.3)
         save_weights(out / "lips.npz", "lips", lcfg.to_dict(), export_arrays(lm.eval()), model_version="tiny")
+    if lips_mel:
+        mcfg = LipsConfig(style_dim=8, channels=16, dilations=(1, 2), dropout=0.0)
+        lm = Lips(mcfg)
+        with torch.no_grad():
+            for p in lm.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+        save_weights(out / "lips_mel.npz", "lips", mcfg.to_dict(), export_arrays(lm.eval()), model_version="tiny-mel")
     return out
 
 

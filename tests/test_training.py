@@ -12,6 +12,7 @@ from dreamtalk.core.formats import write_npz
 from dreamtalk.core.lips.phones import Phone, write_alignment
 from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig, TrainConfig
 from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+from dreamtalk.core.lips import speech_states as speech_states_module
 from dreamtalk.core.models.lips_numpy import LipsNumpy
 from dreamtalk.core.weights import load_weights
 from dreamtalk.rigs.arkit import ARKIT_NAMES, MOUTH_INDEX
@@ -286,6 +287,39 @@ def test_lips_with_phone_scores_caches_posteriors_and_keeps_them_out_of_augmenta
     b = lips_batch(one, styles, cfg.mouth_names, t, 2, np.random.default_rng(0), n_extra=N_PHONE_SCORES,
                    p_drop_extra=1.0)
     assert np.allclose(b["audio"][:, :, -N_PHONE_SCORES:], 1.0 / N_PHONE_SCORES)
+
+
+@pytest.mark.skipif(not speech_states_module.available(), reason="Moonshine encoder or onnxruntime not installed")
+def test_lips_on_speech_states_caches_them_and_can_leave_the_mel_out(corpus, tmp_path):
+    from dreamtalk.core.errors import InputError
+    from dreamtalk.core.lips.speech_states import STATE_DIM, speech_states
+    from dreamtalk.core.training.dataset import load_corpus, read_manifest
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    from dreamtalk.core.training.train_lips import train_lips
+    from dreamtalk.core.audio import load_audio
+    emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
+    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), speech_states=True, mel_input=False,
+                     audio_dim=STATE_DIM)
+    with pytest.raises(InputError, match="need mel_input"):
+        train_lips(corpus, tmp_path / "bad", cfg, TrainConfig(**{**TINY_T.to_dict(), "extra": {"p_feature_aug": 0.5}}),
+                   emo["weights"], quiet=True)
+    res = train_lips(corpus, tmp_path / "l", cfg, TINY_T, emo["weights"], quiet=True)
+    assert np.isfinite(res["val_loss"])
+    assert LipsNumpy.from_file(res["weights"]).cfg.speech_states
+    files = list((tmp_path / "l/cache").glob("speech_states_train_*.npz"))
+    assert len(files) == 1
+    with np.load(files[0]) as z:
+        assert all(z[k].dtype == np.float16 for k in z.files)  # half the cache
+    c = load_corpus(corpus, "train", tmp_path / "l/cache", speech_states=True, mel=False)
+    both = load_corpus(corpus, "train", tmp_path / "l/cache", speech_states=True)
+    row = next(r for r in read_manifest(corpus) if r["id"] == c.clips[0].id)
+    audio, _ = load_audio(corpus / row["audio"])
+    fresh = speech_states(audio, len(c.clips[0].motion))
+    assert c.clips[0].features.shape[1] == STATE_DIM and both.clips[0].features.shape[1] == 82 + STATE_DIM
+    assert np.allclose(c.clips[0].features, fresh, atol=0.02)  # the cached states are the inference ones
+    assert np.array_equal(both.clips[0].features[:, 82:], c.clips[0].features)
+    lv = load_corpus(corpus, "train", tmp_path / "l/cache", speech_states=True, mel=False, levels=True)
+    assert np.array_equal(lv.clips[0].features, both.clips[0].features[:, 80:])  # loudness, flux, states
 
 
 def test_lips_trains_and_cli_exports(corpus, tmp_path):

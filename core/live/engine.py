@@ -136,8 +136,9 @@ class LiveEngine:
         from ..models.bundle import load_models
 
         self.models = models if models is not None else load_models(weights_dir)
-        if self.models.lips is None:
-            raise InputError("live needs the lip network weights (weights/lips.npz)")
+        self.lips = self.models.mel_lips  # frame by frame: mel features only
+        if self.lips is None:
+            raise InputError("live needs a lip network on mel features (weights/lips.npz or lips_mel.npz)")
         self.emo = self.models.emodiff
         c = self.emo.cfg
         self.lookahead = lookahead_frames(lookahead_ms)
@@ -364,7 +365,7 @@ class LiveEngine:
         motion = self._emodiff_at(frames)  # (n, 55)
         weights = np.clip(motion[:, :52], 0.0, 1.0)
         style = self.styles.at(frames)  # (n, Ds)
-        w = np.clip(self.models.lips.apply(feats, weights, style)[f - lo], 0.0, 1.0)  # (52,) mouth re-predicted
+        w = np.clip(self.lips.apply(feats, weights, style)[f - lo], 0.0, 1.0)  # (52,) mouth re-predicted
         # Gain-free features make a long silence or hiss look like speech: with nothing voiced for VOICE_HOLD
         # seconds, or digital silence, the mouth rests (offline does so for a silent file), faded, never jumping.
         seg = self.features.recent_samples(lo, end)

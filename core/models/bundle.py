@@ -6,11 +6,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, MissingDependency
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EMODIFF_FILE = "emodiff.npz"
 LIPS_FILE = "lips.npz"
+# A lip network on mel features alone: where the main one reads Moonshine's speech states and they cannot be
+# computed (no onnxruntime or encoder file, e.g. the plain Blender zip), and for live streaming (frame by frame).
+LIPS_MEL_FILE = "lips_mel.npz"
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
@@ -18,8 +21,16 @@ _LOCK = threading.Lock()
 class Models:
     """The loaded numpy networks (EmoDiff and lip refinement)."""
 
-    def __init__(self, emodiff, lips):
+    def __init__(self, emodiff, lips, lips_mel=None):
         self.emodiff, self.lips = emodiff, lips
+        self._lips_mel = lips_mel
+
+    @property
+    def mel_lips(self):
+        """The lip network that needs only the mel features (live streaming), or None."""
+        if self.lips is not None and _mel_only(self.lips.cfg):
+            return self.lips
+        return self._lips_mel
 
     @property
     def version(self) -> str:
@@ -42,5 +53,25 @@ def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
                                  "`dreamtalk train emodiff` or reinstall the package")
             emodiff = EmoDiffNumpy.from_file(emo_path)
             lips = LipsNumpy.from_file(lips_path) if lips_path.is_file() else None
-            _MODELS[key] = Models(emodiff, lips)
+            mel_path = d / LIPS_MEL_FILE
+            lips_mel = LipsNumpy.from_file(mel_path) if mel_path.is_file() else None
+            if lips_mel is not None and not _mel_only(lips_mel.cfg):
+                raise InputError(f"{mel_path}: reads more than the mel features")
+            if lips is not None and lips.cfg.speech_states:
+                from ..lips import speech_states
+                if not speech_states.available():
+                    if lips_mel is None:
+                        raise MissingDependency(f"{lips_path} reads Moonshine's speech states: they need onnxruntime "
+                                                "and weights/moonshine (python tools/fetch_moonshine.py)")
+                    import warnings
+                    from ..errors import DreamTalkWarning
+                    warnings.warn(DreamTalkWarning(
+                        "the lips follow the mel-feature network: the speech-state network needs onnxruntime and "
+                        "Moonshine's encoder (pip install onnxruntime; python tools/fetch_moonshine.py)"), stacklevel=3)
+                    lips = lips_mel  # the mel network, named as such in each take's version
+            _MODELS[key] = Models(emodiff, lips, lips_mel)
         return _MODELS[key]
+
+
+def _mel_only(cfg) -> bool:
+    return cfg.mel_input and not (cfg.speech_states or cfg.phone_scores or cfg.subframe_audio)

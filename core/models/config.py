@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from ...rigs.arkit import INDEX, MOUTH_SET
-from ..audio import FEATURE_DIM, SUBFRAME_FEATURE_DIM
+from ..audio import FEATURE_DIM, N_LEVELS, SUBFRAME_FEATURE_DIM
 from ..lips.phone_scores import N_PHONE_SCORES
+from ..lips.speech_states import STATE_DIM
 from ..prosody import PROSODY_DIM
 from ..sampler import SOLVERS, SPACINGS, alphas_cumprod, betas_for
 
@@ -107,8 +108,17 @@ class EmoDiffConfig:
     # Training only: the fraction of training clips given up to 1.2 s of silence before and after
     # (core/training/dataset.py: pad_silence). The TTS corpus starts speaking within 0.3 s; real takes often do not.
     p_pad_silence: float = 0.0
+    # Per-channel factors on the data std that normalises the motion ((ARKit name, factor) pairs; 1 = the std).
+    # Under 1, a channel's small motions grow in model units, so the loss sees them and the sampler decides them
+    # at noise levels its steps reach: at rest the cheeks and smile drift by 0.05 of the std that the emotional
+    # clips set, far under the noise of the last sampler step.
+    norm_scale: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self):
+        object.__setattr__(self, "norm_scale", tuple((str(n), float(f)) for n, f in self.norm_scale))
+        bad = [n for n, f in self.norm_scale if n not in INDEX or not 0 < f <= 10]
+        if bad:
+            raise ValueError(f"EmoDiffConfig: norm_scale needs ARKit names and factors in (0, 10]: {', '.join(bad)}")
         if not 1 <= self.sample_steps <= self.diffusion_steps:
             raise ValueError(f"EmoDiffConfig: sample_steps must be in 1..{self.diffusion_steps}")
         want = FEATURE_DIM + (PROSODY_DIM if self.prosody else 0)
@@ -156,6 +166,13 @@ class EmoDiffConfig:
         """Tokens per window: prefix + window + lookahead."""
         return self.prefix + self.window + self.lookahead
 
+    def norm_factors(self) -> np.ndarray:
+        """(motion_dim,) float32 factor on each channel's data std (:attr:`norm_scale`; 1 elsewhere)."""
+        f = np.ones(self.motion_dim, np.float32)
+        for name, k in self.norm_scale:
+            f[INDEX[name]] = k
+        return f
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
         return dataclasses.asdict(self)
@@ -196,6 +213,14 @@ class LipsConfig:
     # Phone posteriors of the real-speech acoustic model (core/lips/phone_scores.py, 42 columns) appended to the
     # audio features: evidence learnt from thousands of real voices, where the rest was learnt from synthetic ones.
     phone_scores: bool = False
+    # Moonshine's encoder states (core/lips/speech_states.py, STATE_DIM columns) appended to the audio input: learnt
+    # from real speech, so what the network reads from them carries over from synthetic voices to real ones.
+    speech_states: bool = False
+    # False leaves the mel features out (the input is then the speech states alone).
+    mel_input: bool = True
+    # With mel_input off: still read the loudness and spectral-flux columns of the frame features (2). The speech
+    # states of a real take's trailing silence look like its last vowel's; the loudness says the voice has stopped.
+    level_input: bool = False
     # Training-only auxiliary head: per-frame phone classes (40) from the hidden state, weighted in the loss.
     # It makes the stack learn which sound is which (P/B/M vs T/D/K); inference never runs it.
     phone_classes: int = 0
@@ -206,11 +231,20 @@ class LipsConfig:
         unknown = [n for n in (*self.mouth_names, *self.hidden_face) if n not in INDEX]
         if unknown:
             raise ValueError(f"LipsConfig: not ARKit names: {', '.join(unknown)}")
-        want = SUBFRAME_FEATURE_DIM if self.subframe_audio else FEATURE_DIM
-        want += N_PHONE_SCORES if self.phone_scores else 0
+        if self.mel_input and self.level_input:
+            raise ValueError("LipsConfig: level_input is for mel_input off (the frame features hold the levels)")
+        want = (SUBFRAME_FEATURE_DIM if self.subframe_audio else FEATURE_DIM) if self.mel_input else 0
+        want += N_LEVELS if self.level_input else 0
+        want += (N_PHONE_SCORES if self.phone_scores else 0) + (STATE_DIM if self.speech_states else 0)
         if self.audio_dim != want:
             raise ValueError(f"LipsConfig: audio_dim {self.audio_dim} does not match subframe_audio="
-                             f"{self.subframe_audio}, phone_scores={self.phone_scores} (needs {want})")
+                             f"{self.subframe_audio}, phone_scores={self.phone_scores}, speech_states="
+                             f"{self.speech_states}, mel_input={self.mel_input}, level_input={self.level_input} "
+                             f"(needs {want})")
+        if self.speech_states and self.phone_scores:
+            raise ValueError("LipsConfig: speech_states and phone_scores are two kinds of phone evidence; pick one")
+        if want == 0:
+            raise ValueError("LipsConfig: no audio input (mel_input is off and no speech_states)")
 
     @property
     def out_dim(self) -> int:

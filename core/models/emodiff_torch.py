@@ -71,6 +71,21 @@ class StyleEncoder(nn.Module):
         return self.out((w * h).sum(dim=1))
 
 
+def _rescale_channels(params: dict[str, np.ndarray], r: np.ndarray) -> dict[str, np.ndarray]:
+    """Arrays of a network whose motion std grows by ``r`` (55,) per channel, computing the same function on
+    clean inputs: model-unit inputs shrink by r, so the layers reading them grow by r; outputs shrink by 1/r."""
+    p = dict(params)
+    p["motion_std"] = p["motion_std"] * r
+    for k in ("motion_in.weight", "style_encoder.inp.weight"):  # (d, 55)
+        p[k] = p[k] * r[None, :]
+    if "motion_conv.weight" in p:  # (d, 55, k)
+        p["motion_conv.weight"] = p["motion_conv.weight"] * r[None, :, None]
+    p["out.weight"], p["out.bias"] = p["out.weight"] / r[:, None], p["out.bias"] / r  # (55, d), (55,)
+    if "out_conv.bias" in p:  # depthwise: channel in = channel out, so only its bias scales
+        p["out_conv.bias"] = p["out_conv.bias"] / r
+    return p
+
+
 class EmoDiff(nn.Module):
     """The denoiser plus its style encoder; ``forward`` returns predicted noise for the window frames."""
 
@@ -117,6 +132,12 @@ class EmoDiff(nn.Module):
             for k in ("out.weight", "out.bias", "out_conv.bias"):
                 if k in params:
                     params[k] = -params[k]
+        old = EmoDiffConfig.from_dict(w.config) if w.config else None
+        r = self.cfg.norm_factors() / (old.norm_factors() if old is not None else 1.0)  # (55,) new std / old
+        if not np.allclose(r, 1.0):
+            if self.cfg.prediction == "eps":
+                raise ValueError("norm_scale changes need a clean-window network (prediction x0 or v), not eps")
+            params = _rescale_channels(params, r.astype(np.float32))
         return params
 
     def normalize(self, motion: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, EMOTION_MOUTH, INDEX, MOUTH_SET
-from ..audio import FEATURE_DIM, N_MELS, SUBFRAME_FEATURE_DIM, TELEPHONE_BAND, features_numpy, load_audio
+from ..audio import (FEATURE_DIM, N_LEVELS, N_MELS, SUBFRAME_FEATURE_DIM, TELEPHONE_BAND, features_numpy,
+                     load_audio)
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..formats import read_npz
@@ -122,7 +123,8 @@ def _style_key(rel: str) -> str:
 def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
                 limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False,
                 style_prefix: str = "", phone_scores: bool = False, prosody: bool = False,
-                band_view: bool = False) -> Corpus:
+                band_view: bool = False, speech_states: bool = False, mel: bool = True,
+                levels: bool = False) -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
@@ -130,7 +132,9 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     ``style_prefix`` keeps the style keys of several corpora apart; ``phone_scores`` appends the acoustic
     model's phone posteriors (core/lips/phone_scores.py), computed on all cores and cached apart; ``prosody`` then
     appends pitch, voicing and loudness (core/prosody.py), cached the same way; ``band_view`` also keeps each
-    clip's features through a telephone band-pass (Clip.band_features), cached the same way.
+    clip's features through a telephone band-pass (Clip.band_features), cached the same way; ``speech_states``
+    appends Moonshine's encoder states (core/lips/speech_states.py), cached the same way (float16); ``mel=False``
+    leaves the frame features out of Clip.features, but for their last N_LEVELS columns with ``levels``.
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -148,6 +152,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     posteriors = _columns_cached("phone_scores", root, rows, cache_dir, split) if phone_scores else {}
     pros = _columns_cached("prosody", root, rows, cache_dir, split) if prosody else {}
     band = _columns_cached("band", root, rows, cache_dir, split) if band_view else {}
+    states = _columns_cached("speech_states", root, rows, cache_dir, split) if speech_states else {}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
         motion, mouth, layer = _anim_arrays(root / r["anim"], extras)
@@ -168,6 +173,11 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
             feats = np.concatenate([feats, posteriors[r["id"]]], axis=1)
         if prosody:
             feats = np.concatenate([feats, pros[r["id"]]], axis=1)
+        if speech_states:
+            feats = np.concatenate([feats, states[r["id"]].astype(F32)], axis=1)
+        if not mel:
+            n_frame = SUBFRAME_FEATURE_DIM if subframes else FEATURE_DIM
+            feats = np.ascontiguousarray(feats[:, n_frame - (N_LEVELS if levels else 0):])
         clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
                           layer, pids, str(r.get("voice", "")), band.get(r["id"])))
         if progress is not None:
@@ -193,12 +203,15 @@ def _columns_job(args: tuple[str, str, int]) -> np.ndarray:
     audio, _ = load_audio(path)
     if kind == "band":
         return features_numpy(audio, num_frames_out=t, band=TELEPHONE_BAND)
+    if kind == "speech_states":
+        from ..lips.speech_states import speech_states
+        return speech_states(audio, t, threads=1).astype(np.float16)  # half the cache; far below their spread
     return phone_posteriors(audio, t) if kind == "phone_scores" else prosody_features(audio, t)
 
 
 def _columns_cached(kind: str, root: Path, rows: list[dict], cache_dir, split: str) -> dict[str, np.ndarray]:
-    """(T, C) extra input columns per clip id (``kind`` "phone_scores", "prosody" or "band"), read from or added to
-    ``cache_dir``; fresh ones use every core."""
+    """(T, C) extra input columns per clip id (``kind`` "phone_scores", "prosody", "band" or "speech_states"), read
+    from or added to ``cache_dir``; fresh ones use every core."""
     cache, cache_file = {}, None
     if cache_dir is not None:
         key = _rows_key(rows)
@@ -252,9 +265,11 @@ def sampling_weights(corpus: Corpus, voice_weights: dict[str, float] | None = No
 def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                    limit: int | None = None, extras: bool = False,
                    subframes: bool = False, phone_scores: bool = False,
-                   prosody: bool = False, band_view: bool = False) -> tuple[Corpus, Corpus, str]:
+                   prosody: bool = False, band_view: bool = False, speech_states: bool = False,
+                   mel: bool = True, levels: bool = False) -> tuple[Corpus, Corpus, str]:
     """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so)."""
-    kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores, prosody=prosody, band_view=band_view)
+    kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores, prosody=prosody, band_view=band_view,
+              speech_states=speech_states, mel=mel, levels=levels)
     train = load_corpus(data_dir, "train", cache_dir, limit, **kw)
     try:
         return train, load_corpus(data_dir, "val", cache_dir, limit, **kw), "val split"
@@ -373,7 +388,7 @@ def degrade_face(face: np.ndarray, mouth_index: np.ndarray, rng: np.random.Gener
 
 def augment_features(feats: np.ndarray, rng: np.random.Generator, n_extra: int = 0) -> np.ndarray:
     """Speaker/channel augmentation of (L, A) features: mel-axis warp (vocal tract length), band mask, noise.
-    The last ``n_extra`` columns (phone posteriors) are left as they are."""
+    The last ``n_extra`` columns (phone posteriors, speech states) are left as they are."""
     out = feats.copy()
     n = len(out)
     n_mel = out.shape[1] - 2 - n_extra
@@ -404,9 +419,10 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     with the emotion layer of a clip of that style (the corpus' own rule), so the network cannot tie an emotion
     to the voice quality of the clips that carried it (real speech in an angry style must still close the lips).
     ``p_feature_aug`` applies :func:`augment_features`; ``p_clip`` (N,) draws clips with these probabilities
-    (:func:`sampling_weights`) instead of by length. The last ``n_extra`` feature columns are phone posteriors:
-    with ``p_drop_extra`` a segment gets a flat distribution there instead (no evidence), so the network learns
-    to work without them and to weigh them, not to lean on them. With ``p_band`` a segment hears its clip through
+    (:func:`sampling_weights`) instead of by length. The last ``n_extra`` feature columns are phone posteriors or
+    speech states, not mel features; with ``p_drop_extra`` (posteriors) a segment gets a flat distribution there
+    instead (no evidence), so the network learns to work without them and to weigh them, not to lean on them.
+    With ``p_band`` a segment hears its clip through
     a telephone band-pass (Clip.band_features), so a missing high band is not read as a closed mouth.
     """
     from ..data.face import combine_arrays, seal_from_mouth

@@ -204,6 +204,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     torch.manual_seed(tcfg.seed)
     model = EmoDiff(cfg)
     mean, std = motion_stats(train)
+    std = std * cfg.norm_factors()  # (55,)
     with torch.no_grad():
         model.motion_mean.copy_(torch.from_numpy(mean))
         model.motion_std.copy_(torch.from_numpy(std))

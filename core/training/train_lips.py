@@ -17,6 +17,7 @@ import numpy as np
 from ...rigs.arkit import INDEX
 from ..errors import InputError
 from ..lips.phone_scores import N_PHONE_SCORES
+from ..lips.speech_states import STATE_DIM
 from ..models.config import LipsConfig, TrainConfig
 from ..models.emodiff_numpy import EmoDiffNumpy
 from ..weights import save_weights
@@ -102,11 +103,15 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     if cfg.phone_classes and cfg.phone_classes != len(PHONE_CLASSES):
         raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
     extras = bool(p_swap > 0 or cfg.phone_classes)  # emotion layers and phone labels
-    train, val, val_source = load_train_val(data_dir, cache, limit, extras=extras, subframes=cfg.subframe_audio,
-                                            phone_scores=cfg.phone_scores, band_view=p_band > 0)
+    if not cfg.mel_input and (p_aug > 0 or p_band > 0):
+        raise InputError("feature augmentation and the telephone-band view act on the mel features: "
+                         "p_feature_aug and p_band_limit need mel_input")
+    feats_kw = dict(extras=extras, subframes=cfg.subframe_audio, phone_scores=cfg.phone_scores,
+                    band_view=p_band > 0, speech_states=cfg.speech_states, mel=cfg.mel_input,
+                    levels=cfg.level_input)
+    train, val, val_source = load_train_val(data_dir, cache, limit, **feats_kw)
     for k, d in enumerate(extra_data):
-        more = load_corpus(d, "train", out / f"cache_extra{k}", limit, extras=extras, subframes=cfg.subframe_audio,
-                           style_prefix=f"extra{k}:", phone_scores=cfg.phone_scores, band_view=p_band > 0)
+        more = load_corpus(d, "train", out / f"cache_extra{k}", limit, style_prefix=f"extra{k}:", **feats_kw)
         train = merge_corpora(train, more)
     styles = style_vectors(emodiff, train)
     styles.update(style_vectors(emodiff, val))
@@ -136,9 +141,12 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
                      model_version=model_version("lips", facts["steps"], tcfg), meta=meta)
         return path
 
+    # Trailing columns that are not mel features (augmentation leaves them alone); only posteriors are dropped.
+    n_extra = N_PHONE_SCORES if cfg.phone_scores else STATE_DIM if cfg.speech_states else 0
+    if p_drop_scores > 0 and not cfg.phone_scores:
+        raise InputError("p_drop_phone_scores needs phone_scores")
     spec = LoopSpec("lips", model,
                     lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target,
-                                           p_swap, p_aug, p_clip, N_PHONE_SCORES if cfg.phone_scores else 0,
-                                           p_drop_scores, p_band),
+                                           p_swap, p_aug, p_clip, n_extra, p_drop_scores, p_band),
                     val_batches, make_lips_loss(cfg), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)

@@ -1,0 +1,105 @@
+"""Moonshine's encoder states at 30 fps: phone evidence learnt from real speech, as lip-network input.
+
+The lip network learns from synthetic voices; read from mel features, what it learns carries over poorly to real
+ones. Moonshine's encoder (core/lips/asr.py) was trained on a large body of real English speech, and its states
+name the sounds in a way that does not depend on the voice: a bilabial-against-other-consonant probe trained on
+the synthetic corpus separates the real selection clips as well as the synthetic val voices (frame AUC 0.978
+against 0.975; from mel features 0.777 against 0.837; docs/training.md, session 16). Only the encoder runs (the
+int8 tiny model in weights/moonshine, onnxruntime), on chunks with a little context on each side so its cost
+grows with the audio's length, not its square.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import FPS
+from ..errors import InputError, MissingDependency
+from .asr import MIN_SECONDS, PACKAGE_MODEL, SAMPLE_RATE
+
+STATE_DIM = 288  # width of the tiny model's states; a lip network records it in its config
+CHUNK_S, CONTEXT_S = 8.0, 1.0  # chunk hop; audio heard on each side of it (the cross-fade is twice that)
+# Output frame j of the encoder's three strided convolutions (kernels 127, 7, 3; strides 64, 3, 2) is centred on
+# sample 384 j + 447.
+STATE_HOP, STATE_OFFSET = 384, 447
+
+
+def encoder_path() -> Path | None:
+    """The tiny encoder file (DREAMTALK_MOONSHINE_DIR, else weights/moonshine), or None."""
+    env = os.environ.get("DREAMTALK_MOONSHINE_DIR", "").strip()
+    d = Path(env) if env else PACKAGE_MODEL
+    return next((p for p in (d / "encoder_model.ort", d / "encoder_model.onnx") if p.is_file()), None)
+
+
+def available() -> bool:
+    """Whether onnxruntime and the encoder file are present (nothing is loaded)."""
+    import importlib.util
+    return encoder_path() is not None and importlib.util.find_spec("onnxruntime") is not None
+
+
+@lru_cache(maxsize=2)
+def _session(path: str, threads: int):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise MissingDependency("the lip network's speech states need the 'onnxruntime' package") from None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(threads)  # 0 = onnxruntime's choice (all cores)
+    opts.log_severity_level = 3
+    return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def speech_states(audio: np.ndarray, num_frames: int, threads: int = 0) -> np.ndarray:
+    """(T, STATE_DIM) float32 encoder states of (N,) 16 kHz mono audio, linearly resampled to frame centres
+    (k + 0.5) / FPS; audio longer than a chunk is encoded in overlapping chunks, cross-faded over the overlap."""
+    path = encoder_path()
+    if path is None:
+        raise MissingDependency("the lip network's speech states need Moonshine's encoder (python "
+                                "tools/fetch_moonshine.py, or DREAMTALK_MOONSHINE_DIR)")
+    sess = _session(str(path), int(threads))
+    a = np.asarray(audio, np.float32).reshape(-1)
+    n, t = a.size, int(num_frames)
+    if t <= 0:
+        return np.zeros((0, STATE_DIM), np.float32)
+    hop, ctx = int(CHUNK_S * SAMPLE_RATE), int(CONTEXT_S * SAMPLE_RATE)
+    min_len = int(MIN_SECONDS * SAMPLE_RATE) + 2 * STATE_OFFSET
+    tq = (np.arange(t) + 0.5) / FPS
+    acc = np.zeros((t, STATE_DIM), np.float64)
+    wsum = np.zeros(t, np.float64)
+    starts = list(range(0, max(n, 1), hop))
+    if len(starts) > 1 and n - starts[-1] < ctx:  # a short tail joins the chunk before it
+        starts.pop()
+    for k, start in enumerate(starts):
+        last = k == len(starts) - 1
+        lo, hi = max(0, start - ctx), n if last else min(n, start + hop + ctx)
+        x = a[lo:hi]
+        if x.size < min_len:  # a short file: silence after it gives the encoder frames
+            x = np.pad(x, (0, min_len - x.size))
+        s = sess.run(None, {"input_values": x[None]})[0][0]  # (S, D)
+        if s.shape[1] != STATE_DIM:
+            raise InputError(f"{path}: encoder states have {s.shape[1]} columns, the lip network reads {STATE_DIM}")
+        tc = (STATE_HOP * np.arange(len(s)) + STATE_OFFSET + lo) / SAMPLE_RATE
+        # Weight of this chunk per frame: a ramp up over the overlap with the chunk before, down over the next.
+        w = np.ones(t)
+        if k > 0:
+            w *= np.clip((tq - (start - ctx) / SAMPLE_RATE) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
+        if not last:
+            w *= np.clip(((start + hop + ctx) / SAMPLE_RATE - tq) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
+        on = np.flatnonzero(w > 0)
+        if on.size == 0:
+            continue
+        acc[on] += w[on, None] * _resample(tc, s, tq[on])
+        wsum[on] += w[on]
+    return (acc / np.maximum(wsum, 1e-9)[:, None]).astype(np.float32)  # (T, D)
+
+
+def _resample(tc: np.ndarray, s: np.ndarray, tq: np.ndarray) -> np.ndarray:
+    """(len(tq), D) states ``s`` at times ``tc`` linearly interpolated at ``tq`` (held beyond the ends)."""
+    if len(tc) == 1:
+        return np.repeat(s, len(tq), axis=0)
+    j = np.clip(np.searchsorted(tc, tq) - 1, 0, len(tc) - 2)
+    w = np.clip((tq - tc[j]) / (tc[j + 1] - tc[j]), 0.0, 1.0)[:, None]
+    return s[j] * (1 - w) + s[j + 1] * w

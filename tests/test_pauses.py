@@ -1,0 +1,35 @@
+"""The mouth rests in pauses (core/lips/pauses.py) after the lip network."""
+import numpy as np
+
+from dreamtalk.core.lips.pauses import MIN_PAUSE_S, QUIET_LEVEL, RAMP_FRAMES, pause_weights
+from dreamtalk.rigs.arkit import INDEX, MOUTH_SET
+
+
+def test_only_long_quiet_runs_rest_with_ramps_at_both_edges():
+    loud = np.ones(100, np.float32)
+    loud[10:16] = 0.1  # 0.2 s: a stop closure, left alone
+    loud[40:70] = QUIET_LEVEL - 0.01  # 1 s pause
+    w = pause_weights(loud)
+    assert np.all(w[:40] == 0) and np.all(w[70:] == 0)
+    assert w[40] == w[69] == 1 / (RAMP_FRAMES + 1) and np.all(w[40 + RAMP_FRAMES:70 - RAMP_FRAMES] == 1)
+    assert np.all(np.diff(w[40:55]) >= 0) and np.all(np.diff(w[55:70]) <= 0)
+    n = int(round(MIN_PAUSE_S * 30))
+    short = np.ones(50, np.float32)
+    short[5:5 + n - 1] = 0.0
+    assert not pause_weights(short).any()
+    short[5:5 + n] = 0.0
+    assert pause_weights(short).any()
+
+
+def test_generate_rests_the_mouth_in_a_pause(tmp_path):
+    from test_pipeline import build_tiny_weights, gen, speechlike
+    w = build_tiny_weights(tmp_path / "w")
+    sr = 16000
+    audio = np.concatenate([speechlike(1.0), np.zeros(sr, np.float32), speechlike(1.0, seed=1)])
+    anim = gen(w, audio)
+    from dreamtalk.core.lips.mouth import mouth_track
+    idx = [INDEX[n] for n in MOUTH_SET]
+    rest = mouth_track([], anim.num_frames).weights[:, idx]
+    mid = slice(36, 54)  # inside the 1 s pause (frames 30-60), past the ramps
+    assert np.abs(anim.weights[mid][:, idx] - rest[mid]).max() < 1e-6
+    assert np.abs(anim.weights[5:25][:, idx] - rest[5:25]).max() > 0.01  # speech: the network's mouth
