@@ -331,6 +331,14 @@ def mel_power_rows(frames: np.ndarray, win: np.ndarray | None = None, fb: np.nda
     return (spec.real ** 2 + spec.imag ** 2) @ fb
 
 
+def frame_columns(feats: np.ndarray, mel: bool = True, levels: bool = False) -> np.ndarray:
+    """The columns of (T, FEATURE_DIM or SUBFRAME_FEATURE_DIM) frame features a network reads: all of them
+    (``mel``), else the last N_LEVELS (loudness and flux) with ``levels``, else none."""
+    if mel:
+        return feats
+    return feats[:, feats.shape[1] - (N_LEVELS if levels else 0):]
+
+
 def features_from_mel(mel: np.ndarray, t: int, subframes: bool = False) -> np.ndarray:
     """Shared numpy tail: floor, log, per-frame sampling, normalisation -> (T, FEATURE_DIM) float32, or
     (T, SUBFRAME_FEATURE_DIM) with ``subframes`` (each sub-point normalised like the frame mean)."""

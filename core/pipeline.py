@@ -237,7 +237,7 @@ def _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, ca
 def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarray:
     """(T, 52) weights with the lip network's mouth (if shipped), resting in pauses; a silent file gets the
     resting mouth."""
-    from .audio import N_LEVELS, N_MELS, features_from_mel
+    from .audio import N_MELS, features_from_mel, frame_columns
     from .lips.mouth import mouth_track
     from .lips.pauses import pause_weights
 
@@ -251,8 +251,7 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
     if models.lips is not None:
         cfg = models.lips.cfg
         lips_feats = features_from_mel(mel, t, subframes=True) if cfg.subframe_audio else feats
-        if not cfg.mel_input:
-            lips_feats = lips_feats[:, lips_feats.shape[1] - (N_LEVELS if cfg.level_input else 0):]
+        lips_feats = frame_columns(lips_feats, cfg.mel_input, cfg.level_input)
         if cfg.phone_scores:
             from .lips.phone_scores import phone_posteriors
             lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)

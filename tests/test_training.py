@@ -296,7 +296,7 @@ def test_lips_on_speech_states_caches_them_and_can_leave_the_mel_out(corpus, tmp
     from dreamtalk.core.training.dataset import load_corpus, read_manifest
     from dreamtalk.core.training.train_emodiff import train_emodiff
     from dreamtalk.core.training.train_lips import train_lips
-    from dreamtalk.core.audio import load_audio
+    from dreamtalk.core.audio import features_numpy, load_audio
     emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
     cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), speech_states=True, mel_input=False,
                      audio_dim=STATE_DIM)
@@ -317,6 +317,8 @@ def test_lips_on_speech_states_caches_them_and_can_leave_the_mel_out(corpus, tmp
     fresh = speech_states(audio, len(c.clips[0].motion))
     assert c.clips[0].features.shape[1] == STATE_DIM and both.clips[0].features.shape[1] == 82 + STATE_DIM
     assert np.allclose(c.clips[0].features, fresh, atol=0.02)  # the cached states are the inference ones
+    # The run without mel input still cached the frame features themselves, not the columns it read.
+    assert np.allclose(both.clips[0].features[:, :82], features_numpy(audio, len(c.clips[0].motion)), atol=1e-5)
     assert np.array_equal(both.clips[0].features[:, 82:], c.clips[0].features)
     lv = load_corpus(corpus, "train", tmp_path / "l/cache", speech_states=True, mel=False, levels=True)
     assert np.array_equal(lv.clips[0].features, both.clips[0].features[:, 80:])  # loudness, flux, states

@@ -82,17 +82,18 @@ def speech_states(audio: np.ndarray, num_frames: int, threads: int = 0) -> np.nd
         if s.shape[1] != STATE_DIM:
             raise InputError(f"{path}: encoder states have {s.shape[1]} columns, the lip network reads {STATE_DIM}")
         tc = (STATE_HOP * np.arange(len(s)) + STATE_OFFSET + lo) / SAMPLE_RATE
-        # Weight of this chunk per frame: a ramp up over the overlap with the chunk before, down over the next.
-        w = np.ones(t)
+        # The frames this chunk covers, and its weight on them: a ramp up over the overlap with the chunk
+        # before, down over the next (only these frames: the cost stays linear in the audio's length).
+        f0 = 0 if k == 0 else int(np.searchsorted(tq, (start - ctx) / SAMPLE_RATE))
+        f1 = t if last else int(np.searchsorted(tq, (start + hop + ctx) / SAMPLE_RATE))
+        q = tq[f0:f1]
+        w = np.ones(len(q))
         if k > 0:
-            w *= np.clip((tq - (start - ctx) / SAMPLE_RATE) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
+            w *= np.clip((q - (start - ctx) / SAMPLE_RATE) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
         if not last:
-            w *= np.clip(((start + hop + ctx) / SAMPLE_RATE - tq) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
-        on = np.flatnonzero(w > 0)
-        if on.size == 0:
-            continue
-        acc[on] += w[on, None] * _resample(tc, s, tq[on])
-        wsum[on] += w[on]
+            w *= np.clip(((start + hop + ctx) / SAMPLE_RATE - q) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
+        acc[f0:f1] += w[:, None] * _resample(tc, s, q)
+        wsum[f0:f1] += w
     return (acc / np.maximum(wsum, 1e-9)[:, None]).astype(np.float32)  # (T, D)
 
 

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, MissingDependency
+from ..errors import DreamTalkWarning, InputError, MissingDependency
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 EMODIFF_FILE = "emodiff.npz"
@@ -64,7 +64,6 @@ def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
                         raise MissingDependency(f"{lips_path} reads Moonshine's speech states: they need onnxruntime "
                                                 "and weights/moonshine (python tools/fetch_moonshine.py)")
                     import warnings
-                    from ..errors import DreamTalkWarning
                     warnings.warn(DreamTalkWarning(
                         "the lips follow the mel-feature network: the speech-state network needs onnxruntime and "
                         "Moonshine's encoder (pip install onnxruntime; python tools/fetch_moonshine.py)"), stacklevel=3)

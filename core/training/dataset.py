@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ...rigs.arkit import ARKIT_NAMES, EMOTION_MOUTH, INDEX, MOUTH_SET
-from ..audio import (FEATURE_DIM, N_LEVELS, N_MELS, SUBFRAME_FEATURE_DIM, TELEPHONE_BAND, features_numpy,
-                     load_audio)
+from ..audio import N_LEVELS, N_MELS, TELEPHONE_BAND, features_numpy, frame_columns, load_audio
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..formats import read_npz
@@ -169,25 +168,22 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
             if skey not in styles:
                 styles[skey] = motion_from_animation(read_npz(root / r["style"]))
                 style_meta[skey] = (r.get("emotion", "neutral"), int(r.get("level", 0)))
+        feats = np.ascontiguousarray(frame_columns(feats, mel, levels))  # a column view would pin the cache array
         if phone_scores:
             feats = np.concatenate([feats, posteriors[r["id"]]], axis=1)
         if prosody:
             feats = np.concatenate([feats, pros[r["id"]]], axis=1)
         if speech_states:
             feats = np.concatenate([feats, states[r["id"]].astype(F32)], axis=1)
-        if not mel:
-            n_frame = SUBFRAME_FEATURE_DIM if subframes else FEATURE_DIM
-            feats = np.ascontiguousarray(feats[:, n_frame - (N_LEVELS if levels else 0):])
         clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
                           layer, pids, str(r.get("voice", "")), band.get(r["id"])))
         if progress is not None:
             progress(1)
-    feats_dim = (SUBFRAME_FEATURE_DIM if subframes else FEATURE_DIM)
     if cache_file is not None and fresh:
-        cache.update(fresh)
+        cache.update(fresh)  # the frame features themselves, whichever columns the clips kept
         with atomic_path(cache_file) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, **{c.id: c.features[:, :feats_dim] for c in clips})
+                np.savez(f, **{c.id: cache[c.id] for c in clips})
     if not clips:
         raise InputError(f"{data_dir}: no '{split}' clips with animation")
     return Corpus(clips, styles, style_meta)
@@ -391,7 +387,7 @@ def augment_features(feats: np.ndarray, rng: np.random.Generator, n_extra: int =
     The last ``n_extra`` columns (phone posteriors, speech states) are left as they are."""
     out = feats.copy()
     n = len(out)
-    n_mel = out.shape[1] - 2 - n_extra
+    n_mel = out.shape[1] - N_LEVELS - n_extra
     mel = out[:, :n_mel].reshape(n, -1, N_MELS)  # (L, 1 or SUBFRAMES, 80): the same warp for every sub-point
     alpha = rng.uniform(0.88, 1.14)  # formants scale with vocal tract length; 14 voices cover few lengths
     src = np.clip(np.arange(N_MELS) * alpha, 0, N_MELS - 1)
@@ -422,8 +418,8 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     (:func:`sampling_weights`) instead of by length. The last ``n_extra`` feature columns are phone posteriors or
     speech states, not mel features; with ``p_drop_extra`` (posteriors) a segment gets a flat distribution there
     instead (no evidence), so the network learns to work without them and to weigh them, not to lean on them.
-    With ``p_band`` a segment hears its clip through
-    a telephone band-pass (Clip.band_features), so a missing high band is not read as a closed mouth.
+    With ``p_band`` a segment hears its clip through a telephone band-pass (Clip.band_features), so a missing
+    high band is not read as a closed mouth.
     """
     from ..data.face import combine_arrays, seal_from_mouth
     from ..lips.mouth import lip_gap
