@@ -127,6 +127,10 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         if progress is True:
             print("recognizing speech ...", file=sys.stderr, flush=True)
         job = start_recognition(a16, 16000)  # worker processes recognise while EmoDiff samples here
+    from .blas import set_blas_threads
+    # One BLAS thread: the networks' GEMMs are small, and a second OpenBLAS thread made generation slower, not
+    # faster (60 s of speech: 1.05 s against 0.81 s on the 2-core bench host, `dreamtalk bench`).
+    blas_before = set_blas_threads(1)
     try:
         emo_feats = feats
         if models.emodiff.cfg.prosody:
@@ -138,6 +142,8 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
         phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t)
     finally:
+        if blas_before is not None:
+            set_blas_threads(blas_before)
         if job is not None:
             job.cancel()
     idx = [INDEX[n] for n in MOUTH_SET]
@@ -258,7 +264,7 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
         if cfg.speech_states:
             # After EmoDiff, on every core: on a thread beside it, the two only took turns (measured).
             from .lips.speech_states import speech_states
-            lips_feats = np.concatenate([lips_feats, speech_states(a16, t)], axis=1)  # (T, A + 288)
+            lips_feats = np.concatenate([lips_feats, speech_states(a16, t, layer=cfg.speech_layer)], axis=1)  # (T, A + 288)
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
         rest = pause_weights(feats[:, N_MELS])[:, None]  # (T, 1) from the loudness column
         if rest.any():

@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from dreamtalk.core.models.config import EmoDiffConfig, LipsConfig
-from dreamtalk.core.models.emodiff_numpy import OVERLAP, EmoDiffNumpy, WindowCond
+from dreamtalk.core.models.emodiff_numpy import OVERLAP, SEAM_SIGMA, EmoDiffNumpy, WindowCond, smooth_seams
 from dreamtalk.core.models.emodiff_torch import EmoDiff, export_arrays
 from dreamtalk.core.models.layers import window_slice
 from dreamtalk.core.models.lips_numpy import LipsNumpy
@@ -296,7 +296,9 @@ def test_sample_window_inpaints_known_frames():
     assert not np.allclose(a[5:], b[5:], atol=1e-4)
 
 
-def test_sample_sequence_chains_windows_deterministically():
+def test_sample_sequence_chains_windows_deterministically(monkeypatch):
+    from dreamtalk.core.models import emodiff_numpy
+    monkeypatch.setattr(emodiff_numpy, "SEAM_SIGMA", 0.5)  # the tiny windows are shorter than the real reach
     _, nm = _emodiff_pair(10)
     feats = np.random.default_rng(11).standard_normal((30, TINY.audio_dim)).astype(np.float32)
     style = nm.null_style
@@ -308,12 +310,29 @@ def test_sample_sequence_chains_windows_deterministically():
     assert w.shape == (TINY.seq_len, TINY.audio_dim) and np.array_equal(w[:TINY.prefix + 6], feats[20:30])
     one = nm.sample_window(window_slice(feats, 0, TINY), style, np.random.default_rng(3), steps=4)
     stride = TINY.window - min(OVERLAP, (TINY.window - TINY.prefix) // 2)
-    # Same noise, same result up to where the next window's cross-fade begins.
-    assert one.shape == (TINY.window, 55) and np.allclose(one[:stride], a[:stride], atol=1e-5)
+    # Same noise, same result up to where the next window's cross-fade begins (the head up to where the seam's
+    # low-pass fades in).
+    near = 2 * int(np.ceil(3 * emodiff_numpy.SEAM_SIGMA))
+    assert one.shape == (TINY.window, 55) and np.allclose(one[:stride, :52], a[:stride, :52], atol=1e-5)
+    assert np.allclose(one[:stride - near], a[:stride - near], atol=1e-5)
+    assert not np.allclose(one[stride - 2:stride, 52:], a[stride - 2:stride, 52:], atol=1e-5)
     plain = nm.sample_sequence(feats, style, rng=3, steps=4, overlap=0)
-    assert np.allclose(one, plain[:TINY.window], atol=1e-5)
+    assert np.allclose(one[:, :52], plain[:TINY.window, :52], atol=1e-5)
+    assert np.allclose(one[:TINY.window - near], plain[:TINY.window - near], atol=1e-5)
     with pytest.raises(ValueError, match="overlap"):
         nm.sample_sequence(feats, style, overlap=TINY.window)
+
+
+def test_smooth_seams_softens_a_step_at_a_seam_and_leaves_the_rest():
+    x = np.zeros((100, 3), np.float32)
+    x[50:] = 1.0  # a step where a window's cross-fade starts
+    x[:, 2] = np.sin(np.arange(100) / 15.0)  # 0.3 Hz at 30 fps, a slow nod
+    y = smooth_seams(x, [50], 0)
+    r = 2 * int(np.ceil(3 * SEAM_SIGMA))
+    assert np.array_equal(y[:50 - r], x[:50 - r]) and np.array_equal(y[50 + r:], x[50 + r:])
+    assert np.abs(np.diff(y[:, 0])).max() < 0.25  # the one-frame step of 1 spread over several frames
+    assert np.allclose(y[:, 2], x[:, 2], atol=0.02)  # slow motion passes
+    assert np.array_equal(smooth_seams(x, [], 10), x)
 
 
 def test_lips_parity_and_apply_touches_only_mouth(tmp_path):
@@ -441,7 +460,8 @@ def test_windows_are_chained_through_the_prefix(parallel):
         assert len(seen) == 3 * n_win
         _, pre, mask = seen[3]  # first step of window 2: the frames of window 1 just before it starts
         assert np.all(mask == 1)
-        assert np.allclose(pre[0], nm.normalize(out[stride - c.prefix:stride]), atol=1e-5)
+        # (the output's head is then low-passed around the seam; the face is not)
+        assert np.allclose(pre[0, :, :52], nm.normalize(out[stride - c.prefix:stride])[:, :52], atol=1e-5)
 
 
 def test_set_sampler_tool_changes_sampler_keys_only(tmp_path):

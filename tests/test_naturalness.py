@@ -48,6 +48,23 @@ def test_white_noise_head_trembles_and_smooth_head_does_not():
     assert rs["head_autocorr_ms"] > 5 * rn["head_autocorr_ms"]
 
 
+def test_head_hf_share_does_not_depend_on_clip_length():
+    """The same slow wander with a little 3 Hz sway, as one long take and as 3.3 s clips, gives the same share;
+    clips shorter than a segment add nothing."""
+    from dreamtalk.core.eval.naturalness import HEAD_SEGMENT
+    rng = np.random.default_rng(1)
+    t = 3000
+    k = np.exp(-0.5 * (np.arange(-60, 61) / 20.0) ** 2)
+    wander = np.stack([np.cumsum(np.convolve(rng.normal(0, 1, t + 120), k / k.sum(), "valid")[:t]) for _ in range(3)], 1)
+    sway = 0.05 * np.sin(2 * np.pi * 3.0 * np.arange(t) / FPS)[:, None]
+    head = np.radians(wander * 0.3 + sway)
+    long = evaluate_set([_anim(t, head=head)])["head_hf_share"]
+    short = evaluate_set([_anim(100, head=head[a:a + 100]) for a in range(0, t, 100)])["head_hf_share"]
+    assert long > 0 and short == pytest.approx(long, rel=0.3)
+    tiny = [_anim(HEAD_SEGMENT - 1, head=head[a:a + HEAD_SEGMENT - 1]) for a in range(0, t - 100, 100)]
+    assert evaluate_set(tiny)["head_hf_share"] is None
+
+
 def test_head_step_is_in_degrees_and_a_capture_without_head_has_no_head_stats():
     h = np.zeros((100, 3))
     h[50:, 1] = np.radians(2.5)  # one 2.5 degree twitch in yaw

@@ -128,6 +128,27 @@ def test_same_seed_same_output_different_seed_differs(tiny_weights):
     assert np.all((a.weights >= 0) & (a.weights <= 1)) and a.metadata["seed"] == 5
 
 
+def test_generate_runs_one_blas_thread_and_gives_the_setting_back(tiny_weights, monkeypatch):
+    from dreamtalk.core import blas
+    from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
+    if blas.blas_threads() is None:
+        pytest.skip("numpy's OpenBLAS cannot be reached here")
+    seen = []
+    real = EmoDiffNumpy.sample_sequence
+    monkeypatch.setattr(EmoDiffNumpy, "sample_sequence",
+                        lambda self, *a, **k: (seen.append(blas.blas_threads()), real(self, *a, **k))[1])
+    before = blas.set_blas_threads(2)
+    try:
+        gen(tiny_weights)
+        assert seen == [1] and blas.blas_threads() == 2
+        from dreamtalk.core.errors import Cancelled
+        with pytest.raises(Cancelled):  # stopped inside the sampling
+            gen(tiny_weights, cancel=lambda: True)
+        assert blas.blas_threads() == 2
+    finally:
+        blas.set_blas_threads(before)
+
+
 def test_takes_of_another_length_get_their_own_noise(tiny_weights, monkeypatch):
     from dreamtalk.core.models.emodiff_numpy import EmoDiffNumpy
     first = []

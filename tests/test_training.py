@@ -324,6 +324,42 @@ def test_lips_on_speech_states_caches_them_and_can_leave_the_mel_out(corpus, tmp
     assert np.array_equal(lv.clips[0].features, both.clips[0].features[:, 80:])  # loudness, flux, states
 
 
+@pytest.mark.skipif(not speech_states_module.available(), reason="Moonshine encoder or onnxruntime not installed")
+def test_lips_trains_on_inner_layer_states_with_degraded_copies(corpus, tmp_path):
+    from dreamtalk.core.lips.speech_states import STATE_DIM, speech_states
+    from dreamtalk.core.data.augment import random_channel
+    from dreamtalk.core.training.dataset import lips_batch, load_corpus, read_manifest
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    from dreamtalk.core.training.train_lips import train_lips
+    from dreamtalk.core.audio import load_audio
+    emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
+    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), speech_states=True, mel_input=False,
+                     audio_dim=STATE_DIM, speech_layer=3)
+    tcfg = TrainConfig(**{**TINY_T.to_dict(), "extra": {"p_degraded_states": 1.0}})
+    res = train_lips(corpus, tmp_path / "l", cfg, tcfg, emo["weights"], quiet=True)
+    assert np.isfinite(res["val_loss"]) and LipsNumpy.from_file(res["weights"]).cfg.speech_layer == 3
+    assert len(list((tmp_path / "l/cache").glob("speech_states_l3_train_*.npz"))) == 1
+    assert len(list((tmp_path / "l/cache").glob("degraded_states_l3_train_*.npz"))) == 1
+    c = load_corpus(corpus, "train", tmp_path / "l/cache", speech_states=True, mel=False, speech_layer=3,
+                    degraded_states=True)
+    clip = c.clips[0]
+    row = next(r for r in read_manifest(corpus) if r["id"] == clip.id)
+    audio, _ = load_audio(corpus / row["audio"])
+    t = len(clip.motion)
+    assert np.allclose(clip.features, speech_states(audio, t, layer=3), rtol=4e-3, atol=0.02)  # float16 cache
+    import zlib
+    noisy = random_channel(audio, 16000, zlib.crc32((corpus / row["audio"]).name.encode()))[0]
+    assert np.allclose(clip.degraded_states, speech_states(noisy, t, layer=3), rtol=4e-3, atol=0.02)
+    assert not np.allclose(clip.degraded_states, clip.features, atol=0.05)
+    one = load_corpus(corpus, "train", None, speech_states=True, mel=False, speech_layer=3, degraded_states=True)
+    one.clips[:] = [one.clips[0]]
+    styles = {k: np.zeros(16, np.float32) for k in one.styles}
+    b = lips_batch(one, styles, cfg.mouth_names, 8, 4, np.random.default_rng(0), n_extra=STATE_DIM, p_degraded=1.0)
+    seg = b["audio"][0][b["mask"][0] > 0]
+    assert any(np.allclose(seg, one.clips[0].degraded_states[s:s + len(seg)], atol=1e-3)
+               for s in range(len(one.clips[0].motion) - len(seg) + 1))
+
+
 def test_lips_trains_and_cli_exports(corpus, tmp_path):
     from dreamtalk.cli import main
     from dreamtalk.core.training.train_emodiff import train_emodiff

@@ -248,6 +248,26 @@ def mp3(audio: np.ndarray, sr: int, phones: Sequence[Phone], kbps: int = 64) -> 
     return _fit_length(y, len(a)), list(phones), {"mp3_kbps": int(kbps)}
 
 
+def random_channel(audio: np.ndarray, sr: int, seed: int) -> Result:
+    """The audio through a channel drawn by ``seed``: telephone, noise (5-25 dB SNR, any kind), a room, or a
+    telephone or room with noise; real input arrives this way, and a quiet room's hiss fills its pauses."""
+    rng = np.random.default_rng(seed)
+    a = _check(audio)
+    kind = ("telephone", "noise", "reverb", "telephone+noise", "reverb+noise")[int(rng.integers(5))]
+    desc: dict = {"channel": kind}
+    if kind.startswith("reverb"):
+        a, _, d = reverb(a, sr, [], float(rng.uniform(0.3, 1.0)), int(rng.integers(2**31)))
+        desc.update(d)
+    if kind.startswith("telephone"):
+        a, _, d = telephone(a, sr, [], mu_law=bool(rng.random() < 0.5))
+        desc.update(d)
+    if kind.endswith("noise"):
+        noise_kind = ("white", "pink", "brown", "babble")[int(rng.integers(4))]
+        a, _, d = add_noise(a, sr, [], float(rng.uniform(5.0, 25.0)), noise_kind, int(rng.integers(2**31)))
+        desc.update(d)
+    return a, [], desc
+
+
 def gain_clip(audio: np.ndarray, sr: int, phones: Sequence[Phone], gain_db: float, clip_fraction: float = 0.0) -> Result:
     """Apply gain; with ``clip_fraction`` > 0, hard-clip that fraction of samples like an overdriven input."""
     a = _check(audio).astype(np.float64) * 10.0 ** (gain_db / 20.0)

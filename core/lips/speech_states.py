@@ -40,8 +40,13 @@ def available() -> bool:
     return encoder_path() is not None and importlib.util.find_spec("onnxruntime") is not None
 
 
-@lru_cache(maxsize=2)
-def _session(path: str, threads: int):
+def layer_tensor(layer: int) -> str:
+    """Name of the tensor after encoder layer ``layer`` (0-based) in the tiny encoder's ONNX export."""
+    return f"/layers.{int(layer)}/Add_1_output_0"
+
+
+@lru_cache(maxsize=4)
+def _session(path: str, threads: int, layer: int | None):
     try:
         import onnxruntime as ort
     except ImportError:
@@ -49,17 +54,26 @@ def _session(path: str, threads: int):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = int(threads)  # 0 = onnxruntime's choice (all cores)
     opts.log_severity_level = 3
-    return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    model: str | bytes = path
+    if layer is not None:
+        from .onnx_cut import cut_model
+        with open(path, "rb") as f:
+            model = cut_model(f.read(), layer_tensor(layer), ("batch_size", "frames", STATE_DIM))
+    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def speech_states(audio: np.ndarray, num_frames: int, threads: int = 0) -> np.ndarray:
+def speech_states(audio: np.ndarray, num_frames: int, threads: int = 0, layer: int | None = None) -> np.ndarray:
     """(T, STATE_DIM) float32 encoder states of (N,) 16 kHz mono audio, linearly resampled to frame centres
-    (k + 0.5) / FPS; audio longer than a chunk is encoded in overlapping chunks, cross-faded over the overlap."""
+    (k + 0.5) / FPS; audio longer than a chunk is encoded in overlapping chunks, cross-faded over the overlap.
+    ``layer`` (0-based) reads the states after that encoder layer, and runs no further (None: the last hidden
+    state)."""
     path = encoder_path()
     if path is None:
         raise MissingDependency("the lip network's speech states need Moonshine's encoder (python "
                                 "tools/fetch_moonshine.py, or DREAMTALK_MOONSHINE_DIR)")
-    sess = _session(str(path), int(threads))
+    if path.suffix == ".ort" and layer is not None:
+        raise MissingDependency(f"{path}: the states after an inner layer need the encoder as .onnx")
+    sess = _session(str(path), int(threads), None if layer is None else int(layer))
     a = np.asarray(audio, np.float32).reshape(-1)
     n, t = a.size, int(num_frames)
     if t <= 0:

@@ -34,6 +34,7 @@ class WindowCond:
 
 
 OVERLAP = 10  # frames two neighbouring windows share (cross-faded)
+SEAM_SIGMA = 2.0  # frames: the head's extra low-pass around cross-fades (chosen on the selection part)
 
 
 def crossfade_ramp(overlap: int) -> np.ndarray:
@@ -57,6 +58,25 @@ def _split_run(fn, h: np.ndarray) -> np.ndarray:
     first = _helper_thread().submit(fn, h[:m])
     rest = fn(h[m:])
     return np.concatenate([first.result(), rest])
+
+
+def smooth_seams(x: np.ndarray, seams: list[int], width: int, sigma: float | None = None) -> np.ndarray:
+    """(T, C) -> (T, C): a Gaussian low-pass (std ``sigma`` frames) faded in around each cross-fade that starts at
+    frame s of ``seams`` and lasts ``width`` frames; frames more than 6 sigma from every cross-fade are
+    unchanged (``sigma`` None: SEAM_SIGMA)."""
+    from .layers import depthwise_conv_edge
+    sigma = SEAM_SIGMA if sigma is None else float(sigma)
+    r = max(1, int(np.ceil(3.0 * sigma)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k = (k / k.sum()).astype(F32)
+    x = np.asarray(x, F32)
+    smooth = depthwise_conv_edge(x[None], np.repeat(k[None], x.shape[1], 0), np.zeros(x.shape[1], F32))[0]
+    t = np.arange(len(x))
+    w = np.zeros(len(x), F32)
+    for s in seams:  # full within r frames of the cross-fade, fading out over r more
+        dist = np.maximum(np.maximum(s - r - t, t - (s + width + r - 1)), 0)
+        w = np.maximum(w, np.clip(1.0 - dist / r, 0.0, 1.0).astype(F32))
+    return (1.0 - w[:, None]) * x + w[:, None] * smooth
 
 
 class EmoDiffNumpy:
@@ -382,4 +402,10 @@ class EmoDiffNumpy:
             if progress is not None:
                 done_to = t_total if wins[-1] == n_win - 1 else min(t_total, (wins[-1] + 1) * stride)
                 progress(done_to - min(t_total, wins[0] * stride))
-        return self.denormalize(acc[:t_total].astype(F32))
+        out = acc.astype(F32)
+        if n_win > 1:
+            # Two windows that disagree meet in a 10-frame cross-fade: a kink the per-window head low-pass never
+            # sees. It carried most of the head's power above 2 Hz (twice the corpus's share; docs/training.md).
+            out[:, NUM_BLENDSHAPES:] = smooth_seams(out[:, NUM_BLENDSHAPES:], [w * stride for w in range(1, n_win)],
+                                                    overlap)
+        return self.denormalize(out[:t_total])

@@ -44,6 +44,7 @@ class Clip:
     phone_ids: np.ndarray | None = None  # (T,) int16 index into PHONE_CLASSES per frame, -1 unknown
     voice: str = ""  # e.g. "flite:slt" (synthetic corpus), "" when unknown
     band_features: np.ndarray | None = None  # (T, 82) the features of the audio through a telephone band-pass
+    degraded_states: np.ndarray | None = None  # (T, STATE_DIM) speech states of the audio through a random channel
 
 
 PHONE_CLASSES: tuple[str, ...] = tuple(sorted(PHONES))  # 39 ARPAbet phones + SIL (lips' auxiliary head)
@@ -123,7 +124,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
                 limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False,
                 style_prefix: str = "", phone_scores: bool = False, prosody: bool = False,
                 band_view: bool = False, speech_states: bool = False, mel: bool = True,
-                levels: bool = False) -> Corpus:
+                levels: bool = False, speech_layer: int | None = None, degraded_states: bool = False) -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
@@ -134,6 +135,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     clip's features through a telephone band-pass (Clip.band_features), cached the same way; ``speech_states``
     appends Moonshine's encoder states (core/lips/speech_states.py), cached the same way (float16); ``mel=False``
     leaves the frame features out of Clip.features, but for their last N_LEVELS columns with ``levels``.
+    ``speech_layer`` reads the states after that encoder layer; ``degraded_states`` also keeps the states of each
+    clip's audio through a random channel (Clip.degraded_states; augment.random_channel seeded by the clip id).
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -151,7 +154,9 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     posteriors = _columns_cached("phone_scores", root, rows, cache_dir, split) if phone_scores else {}
     pros = _columns_cached("prosody", root, rows, cache_dir, split) if prosody else {}
     band = _columns_cached("band", root, rows, cache_dir, split) if band_view else {}
-    states = _columns_cached("speech_states", root, rows, cache_dir, split) if speech_states else {}
+    skind = "" if speech_layer is None else f"_l{int(speech_layer)}"
+    states = _columns_cached("speech_states" + skind, root, rows, cache_dir, split) if speech_states else {}
+    degraded = _columns_cached("degraded_states" + skind, root, rows, cache_dir, split) if degraded_states else {}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
         motion, mouth, layer = _anim_arrays(root / r["anim"], extras)
@@ -176,7 +181,7 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
         if speech_states:
             feats = np.concatenate([feats, states[r["id"]].astype(F32)], axis=1)
         clips.append(Clip(r["id"], feats, motion, mouth, skey, r.get("emotion", "neutral"), int(r.get("level", 0)),
-                          layer, pids, str(r.get("voice", "")), band.get(r["id"])))
+                          layer, pids, str(r.get("voice", "")), band.get(r["id"]), degraded.get(r["id"])))
         if progress is not None:
             progress(1)
     if cache_file is not None and fresh:
@@ -199,14 +204,20 @@ def _columns_job(args: tuple[str, str, int]) -> np.ndarray:
     audio, _ = load_audio(path)
     if kind == "band":
         return features_numpy(audio, num_frames_out=t, band=TELEPHONE_BAND)
-    if kind == "speech_states":
+    if kind.startswith(("speech_states", "degraded_states")):  # [_l<layer>]
         from ..lips.speech_states import speech_states
-        return speech_states(audio, t, threads=1).astype(np.float16)  # half the cache; far below their spread
+        layer = int(kind.rsplit("_l", 1)[1]) if "_l" in kind else None
+        if kind.startswith("degraded"):
+            import zlib
+            from ..data.augment import random_channel
+            audio = random_channel(audio, 16000, zlib.crc32(Path(path).name.encode()))[0]
+        return speech_states(audio, t, threads=1, layer=layer).astype(np.float16)  # half the cache; far below spread
     return phone_posteriors(audio, t) if kind == "phone_scores" else prosody_features(audio, t)
 
 
 def _columns_cached(kind: str, root: Path, rows: list[dict], cache_dir, split: str) -> dict[str, np.ndarray]:
-    """(T, C) extra input columns per clip id (``kind`` "phone_scores", "prosody", "band" or "speech_states"), read
+    """(T, C) extra input columns per clip id (``kind`` "phone_scores", "prosody", "band", "speech_states[_l<k>]" or
+    "degraded_states[_l<k>]"), read
     from or added to ``cache_dir``; fresh ones use every core."""
     cache, cache_file = {}, None
     if cache_dir is not None:
@@ -262,10 +273,11 @@ def load_train_val(data_dir: str | os.PathLike, cache_dir: str | os.PathLike | N
                    limit: int | None = None, extras: bool = False,
                    subframes: bool = False, phone_scores: bool = False,
                    prosody: bool = False, band_view: bool = False, speech_states: bool = False,
-                   mel: bool = True, levels: bool = False) -> tuple[Corpus, Corpus, str]:
-    """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so)."""
+                   mel: bool = True, levels: bool = False, **more) -> tuple[Corpus, Corpus, str]:
+    """Train and validation corpora; without 'val' clips, the last tenth of train is held out (and said so).
+    ``more``: further :func:`load_corpus` options."""
     kw = dict(extras=extras, subframes=subframes, phone_scores=phone_scores, prosody=prosody, band_view=band_view,
-              speech_states=speech_states, mel=mel, levels=levels)
+              speech_states=speech_states, mel=mel, levels=levels, **more)
     train = load_corpus(data_dir, "train", cache_dir, limit, **kw)
     try:
         return train, load_corpus(data_dir, "val", cache_dir, limit, **kw), "val split"
@@ -407,7 +419,8 @@ def augment_features(feats: np.ndarray, rng: np.random.Generator, n_extra: int =
 def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, length: int, batch: int,
                rng: np.random.Generator, target: str = "weights", p_swap: float = 0.0,
                p_feature_aug: float = 0.0, p_clip: np.ndarray | None = None,
-               n_extra: int = 0, p_drop_extra: float = 0.0, p_band: float = 0.0) -> dict[str, np.ndarray]:
+               n_extra: int = 0, p_drop_extra: float = 0.0, p_band: float = 0.0,
+               p_degraded: float = 0.0) -> dict[str, np.ndarray]:
     """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask,
     and phone classes (B,L) (-1 where unknown).
 
@@ -419,7 +432,8 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     speech states, not mel features; with ``p_drop_extra`` (posteriors) a segment gets a flat distribution there
     instead (no evidence), so the network learns to work without them and to weigh them, not to lean on them.
     With ``p_band`` a segment hears its clip through a telephone band-pass (Clip.band_features), so a missing
-    high band is not read as a closed mouth.
+    high band is not read as a closed mouth. With ``p_degraded`` a segment's speech states (the last ``n_extra``
+    columns) are those of its audio through a random channel (Clip.degraded_states).
     """
     from ..data.face import combine_arrays, seal_from_mouth
     from ..lips.mouth import lip_gap
@@ -443,6 +457,8 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
         feats = c.features
         if p_band > 0 and c.band_features is not None and rng.random() < p_band:
             feats = c.band_features if not n_extra else np.concatenate([c.band_features, feats[:, -n_extra:]], 1)
+        if p_degraded > 0 and c.degraded_states is not None and n_extra and rng.random() < p_degraded:
+            feats = np.concatenate([feats[:, :-n_extra], c.degraded_states.astype(F32)], 1)
         audio[b] = window_slice(feats, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
         if p_feature_aug > 0 and rng.random() < p_feature_aug:
             audio[b] = augment_features(audio[b], rng, n_extra)

@@ -100,15 +100,18 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     p_aug = float(tcfg.extra.get("p_feature_aug", 0.0))
     p_drop_scores = float(tcfg.extra.get("p_drop_phone_scores", 0.0))
     p_band = float(tcfg.extra.get("p_band_limit", 0.0))
+    p_degraded = float(tcfg.extra.get("p_degraded_states", 0.0))
     if cfg.phone_classes and cfg.phone_classes != len(PHONE_CLASSES):
         raise InputError(f"phone_classes must be 0 or {len(PHONE_CLASSES)}, got {cfg.phone_classes}")
     extras = bool(p_swap > 0 or cfg.phone_classes)  # emotion layers and phone labels
     if not cfg.mel_input and (p_aug > 0 or p_band > 0):
         raise InputError("feature augmentation and the telephone-band view act on the mel features: "
                          "p_feature_aug and p_band_limit need mel_input")
+    if p_degraded > 0 and not cfg.speech_states:
+        raise InputError("p_degraded_states needs speech_states")
     feats_kw = dict(extras=extras, subframes=cfg.subframe_audio, phone_scores=cfg.phone_scores,
                     band_view=p_band > 0, speech_states=cfg.speech_states, mel=cfg.mel_input,
-                    levels=cfg.level_input)
+                    levels=cfg.level_input, speech_layer=cfg.speech_layer, degraded_states=p_degraded > 0)
     train, val, val_source = load_train_val(data_dir, cache, limit, **feats_kw)
     for k, d in enumerate(extra_data):
         more = load_corpus(d, "train", out / f"cache_extra{k}", limit, style_prefix=f"extra{k}:", **feats_kw)
@@ -136,7 +139,7 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
                     train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap,
-                    p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band, voice_weights=tcfg.extra.get("voice_weights") or {})
+                    p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band, p_degraded_states=p_degraded, voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
                      model_version=model_version("lips", facts["steps"], tcfg), meta=meta)
         return path
@@ -147,6 +150,6 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
         raise InputError("p_drop_phone_scores needs phone_scores")
     spec = LoopSpec("lips", model,
                     lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target,
-                                           p_swap, p_aug, p_clip, n_extra, p_drop_scores, p_band),
+                                           p_swap, p_aug, p_clip, n_extra, p_drop_scores, p_band, p_degraded),
                     val_batches, make_lips_loss(cfg), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
