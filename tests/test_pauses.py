@@ -21,6 +21,20 @@ def test_only_long_quiet_runs_rest_with_ramps_at_both_edges():
     assert pause_weights(short).any()
 
 
+def test_a_pause_over_a_noise_floor_rests_and_speech_over_it_does_not():
+    rng = np.random.default_rng(0)
+    loud = rng.uniform(0.75, 1.0, 200).astype(np.float32)  # speech over noise
+    loud[:20] = rng.uniform(0.56, 0.62, 20)  # noise alone: the floor, above QUIET_LEVEL
+    loud[100:130] = rng.uniform(0.56, 0.64, 30)  # a 1 s pause
+    loud[60:68] = 0.6  # a short dip inside speech
+    w = pause_weights(loud)
+    assert np.all(w[100 + RAMP_FRAMES:130 - RAMP_FRAMES] == 1) and w[:20].max() == 1
+    assert not w[25:95].any() and not w[135:].any()
+    clean = np.where(loud < 0.7, 0.3, loud)  # the same take without the noise: the fixed level decides
+    wc = pause_weights(clean)
+    assert np.all(wc[100 + RAMP_FRAMES:130 - RAMP_FRAMES] == 1) and not wc[25:95].any() and not wc[135:].any()
+
+
 def test_generate_rests_the_mouth_in_a_pause(tmp_path):
     from test_pipeline import build_tiny_weights, gen, speechlike
     w = build_tiny_weights(tmp_path / "w")

@@ -258,6 +258,8 @@ def _fmt(v) -> str:
         return "-"
     if isinstance(v, float) and (abs(v) >= 100 or v == 0):
         return f"{v:.0f}"
+    if abs(v) < 0.01:
+        return f"{v:.5f}"  # the head's high-frequency share: ~0.002
     return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
 
 
