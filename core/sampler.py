@@ -42,8 +42,9 @@ def alphas_cumprod(betas: np.ndarray) -> np.ndarray:
     return np.cumprod(1.0 - np.asarray(betas, np.float64))
 
 
-SPACINGS = ("leading", "trailing", "cubic")
+SPACINGS = ("leading", "trailing", "cubic", "cubic-tail")
 CUBIC_START = 0.98  # the cubic grid's first step, as a fraction of the training steps
+TAIL_STEP = 0.07  # cubic-tail's added last step before 0, as a fraction of the training steps
 
 
 def ddim_timesteps(train_steps: int, steps: int, spacing: str = "leading") -> np.ndarray:
@@ -54,7 +55,9 @@ def ddim_timesteps(train_steps: int, steps: int, spacing: str = "leading") -> np
     sqrt(abar_t); at T-1 abar is ~1e-7 and any eps error explodes). ``trailing``: T-1, T-1-T/steps, ...
     ``cubic``: 0.98 T (1 - (i / (steps-1))^3), dense at high noise where brief events (blinks) are decided and
     sparse near the end where an x0 model's estimate barely changes; for x0 models (at 0.98 T an eps model's
-    clean estimate is its error times 30).
+    clean estimate is its error times 30). ``cubic-tail``: the cubic grid without its second step (at 8 steps 977,
+    one noise level under the first) and with a step at 0.07 T before the last, where motions far smaller than
+    the data's spread (a resting face's drift) are decided.
     """
     if not 1 <= steps <= train_steps:
         raise ValueError(f"sampling steps must be in [1, {train_steps}], got {steps}")
@@ -63,7 +66,13 @@ def ddim_timesteps(train_steps: int, steps: int, spacing: str = "leading") -> np
     if spacing == "trailing":
         ts = np.round(np.arange(train_steps, 0, -train_steps / steps)).astype(np.int64) - 1
         return ts[:steps]
-    if spacing == "cubic":
+    if spacing == "cubic-tail" and steps >= 3:
+        ts = ddim_timesteps(train_steps, steps, "cubic")
+        tail = int(round(TAIL_STEP * train_steps))
+        if ts[-2] > tail > 0:
+            return np.concatenate([ts[:1], ts[2:-1], [tail, 0]]).astype(np.int64)
+        return ts
+    if spacing in ("cubic", "cubic-tail"):
         x = np.arange(steps, dtype=np.float64) / max(1, steps - 1)
         ts = np.round(min(train_steps - 1, round(CUBIC_START * train_steps)) * (1.0 - x ** 3)).astype(np.int64)
         for i in range(1, steps):  # many steps crowd the top: keep them distinct, one training step apart at least

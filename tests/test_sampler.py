@@ -134,6 +134,16 @@ def test_cubic_spacing_is_dense_at_high_noise():
         ddim_timesteps(1000, 10, "uniform")
 
 
+def test_cubic_tail_trades_the_second_step_for_one_at_low_noise():
+    assert ddim_timesteps(1000, 8, "cubic-tail").tolist() == [980, 957, 903, 797, 623, 363, 70, 0]
+    for n in (1, 2, 3, 5, 10, 30):
+        g = ddim_timesteps(1000, n, "cubic-tail")
+        assert len(g) == n and g[0] == 980 and (n == 1 or g[-1] == 0) and np.all(np.diff(g) < 0)
+        if n >= 3:
+            assert g[-2] == 70
+    assert ddim_timesteps(100, 99, "cubic-tail").tolist() == list(range(98, -1, -1))  # no room: the cubic grid
+
+
 def test_unipc_lands_nearer_the_exact_ode_end_than_ddim_on_any_grid():
     """UniPC (predictor plus corrector) on Gaussian data: at least as near the exact ODE end as DPM-Solver++(2M),
     much nearer than DDIM, on the leading and the cubic grid (whose last step is long: a narrow Gaussian is its
