@@ -139,20 +139,16 @@ def test_timed_ipa_becomes_arpabet_with_stress_length_and_pauses_placed():
 
 
 def test_kokoro_graph_edit_appends_one_output_and_keeps_the_rest():
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(
-        "fetch_kokoro", Path(__file__).resolve().parents[1] / "tools" / "fetch_kokoro.py")
-    fk = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fk)
-    graph = fk._field(1, b"node-bytes") + fk._field(12, fk._field(1, b"audio"))
-    model = bytes([0x08, 0x07]) + fk._field(7, graph) + fk._field(8, b"opset" * 40)  # ir_version, graph, opset
-    out = fk.add_graph_output(model, "/encoder/dur")
-    assert out.startswith(bytes([0x08, 0x07])) and out.endswith(fk._field(8, b"opset" * 40))
-    assert fk._field(7, graph + fk._field(12, fk._field(1, b"/encoder/dur"))) in out
-    assert len(out) == len(model) + len(fk._field(12, fk._field(1, b"/encoder/dur")))
-    with pytest.raises(SystemExit, match="no graph"):
-        fk.add_graph_output(bytes([0x08, 0x07]), "x")
+    from dreamtalk.core import onnx_proto as op
+    from dreamtalk.core.errors import InputError
+    graph = op._field(1, b"node-bytes") + op._field(12, op._field(1, b"audio"))
+    model = bytes([0x08, 0x07]) + op._field(7, graph) + op._field(8, b"opset" * 40)  # ir_version, graph, opset
+    out = op.add_graph_output(model, "/encoder/dur")
+    assert out.startswith(bytes([0x08, 0x07])) and out.endswith(op._field(8, b"opset" * 40))
+    assert op._field(7, graph + op._field(12, op._field(1, b"/encoder/dur"))) in out
+    assert len(out) == len(model) + len(op._field(12, op._field(1, b"/encoder/dur")))
+    with pytest.raises(InputError, match="no graph"):
+        op.add_graph_output(bytes([0x08, 0x07]), "x")
 
 
 KOKORO = __import__("os").environ.get("DREAMTALK_KOKORO_DIR", "data/kokoro")

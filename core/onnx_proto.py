@@ -1,15 +1,16 @@
-"""Cut an ONNX graph at an inner tensor, in memory, with no dependency but the standard library.
+"""Edit ONNX graphs as bytes, with no dependency but the standard library (no ``onnx`` package).
 
-The lip network reads Moonshine's encoder after its 4th of 6 layers: that layer separates bilabials from other
-consonants on real speech as well as the last one (frame AUC 0.979 against 0.978, docs/training.md) and is cheaper
-to reach. The cut keeps only the nodes and initialisers the tensor depends on and makes it the graph's single
-output; onnxruntime accepts the resulting bytes as a model. Only the protobuf wire format is read and written
-(field numbers of onnx.proto3: ModelProto.graph 7; GraphProto node 1, initializer 5, input 11, output 12,
-value_info 13; NodeProto input 1, output 2, op_type 4; TensorProto.name 8; ValueInfoProto name 1, type 2).
+Two edits: :func:`cut_model` makes an inner tensor the only output and drops what it does not need (the lip
+network reads Moonshine's encoder after its 4th of 6 layers, which separates bilabials from other consonants on real
+speech as well as the last one and costs less; docs/training.md), and :func:`add_graph_output` exposes an inner
+tensor beside the outputs (tools/fetch_kokoro.py: Kokoro's phone durations). onnxruntime accepts the resulting
+bytes as a model. Only the protobuf wire format is read and written (field numbers of onnx.proto3:
+ModelProto.graph 7; GraphProto node 1, initializer 5, input 11, output 12, value_info 13; NodeProto input 1,
+output 2, op_type 4; TensorProto.name 8; ValueInfoProto name 1, type 2).
 """
 from __future__ import annotations
 
-from ..errors import InputError
+from .errors import InputError
 
 _MODEL_GRAPH = 7
 _G_NODE, _G_INIT, _G_INPUT, _G_OUTPUT, _G_VALUE_INFO = 1, 5, 11, 12, 13
@@ -85,6 +86,16 @@ def _float_output(name: str, dims: tuple) -> bytes:
                              _field(2, str(d).encode())) for d in dims)
     tensor = _put_varint(1 << 3) + _put_varint(1) + _field(2, shape)  # elem_type FLOAT, shape
     return _field(1, name.encode()) + _field(2, _field(1, tensor))
+
+
+def add_graph_output(model: bytes, name: str) -> bytes:
+    """ONNX ``model`` bytes with the tensor ``name`` appended to its graph's outputs (a ValueInfoProto without a
+    type); every other byte is kept."""
+    top = _fields(model)
+    if not any(n == _MODEL_GRAPH and wt == 2 for n, wt, _, _ in top):
+        raise InputError("ONNX model: no graph")
+    return b"".join(_field(_MODEL_GRAPH, p + _field(_G_OUTPUT, _field(1, name.encode())))
+                    if n == _MODEL_GRAPH and wt == 2 else raw for n, wt, p, raw in top)
 
 
 def cut_model(model: bytes, tensor: str, dims: tuple = ("batch", "frames", "width")) -> bytes:
