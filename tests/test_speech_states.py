@@ -34,6 +34,12 @@ def test_config_counts_the_state_columns_and_refuses_two_kinds_of_evidence():
     assert LipsConfig(speech_states=True, mel_input=False, level_input=True, audio_dim=290).level_input
     with pytest.raises(ValueError, match="level_input is for mel_input off"):
         LipsConfig(speech_states=True, level_input=True, audio_dim=372)
+    assert LipsConfig(speech_states=True, mel_input=False, audio_dim=288, speech_layer=3).speech_layer == 3
+    for bad in (dict(speech_layer=6), dict(speech_layer=-1)):
+        with pytest.raises(ValueError, match="speech_layer"):
+            LipsConfig(speech_states=True, mel_input=False, audio_dim=288, **bad)
+    with pytest.raises(ValueError, match="speech_layer"):
+        LipsConfig(speech_layer=2)
 
 
 def test_missing_encoder_is_a_clear_error(monkeypatch, tmp_path):
@@ -41,6 +47,11 @@ def test_missing_encoder_is_a_clear_error(monkeypatch, tmp_path):
     assert not ss.available()
     with pytest.raises(MissingDependency, match="Moonshine's encoder"):
         ss.speech_states(np.zeros(SR, np.float32), 30)
+    (tmp_path / "encoder_model.ort").write_bytes(b"x")  # moonshine-cpp's format: the whole encoder only
+    assert ss.available() == (ss.encoder_path() is not None and __import__("importlib").util.find_spec(
+        "onnxruntime") is not None) and not ss.available(3)
+    with pytest.raises(MissingDependency, match="as .onnx"):
+        ss.speech_states(np.zeros(SR, np.float32), 30, layer=3)
 
 
 @needs_model
@@ -100,7 +111,7 @@ def test_without_the_encoder_the_mel_network_runs_and_is_named(tmp_path, monkeyp
     from test_pipeline import build_tiny_weights, gen
     from dreamtalk.core.models import bundle
     w = build_tiny_weights(tmp_path / "w", speech_states=True, lips_mel=True)
-    monkeypatch.setattr(ss, "available", lambda: False)
+    monkeypatch.setattr(ss, "available", lambda layer=None: False)
     monkeypatch.setattr(bundle, "_MODELS", {})
     from dreamtalk.core.errors import DreamTalkWarning
     with pytest.warns(DreamTalkWarning, match="mel-feature network"):
@@ -117,7 +128,7 @@ def test_live_uses_the_mel_network(tmp_path, monkeypatch):
     from test_pipeline import build_tiny_weights
     from dreamtalk.core.live.engine import LiveEngine
     from dreamtalk.core.models import bundle
-    monkeypatch.setattr(ss, "available", lambda: True)
+    monkeypatch.setattr(ss, "available", lambda layer=None: True)
     monkeypatch.setattr(bundle, "_MODELS", {})
     w = build_tiny_weights(tmp_path / "w", speech_states=True, lips_mel=True)
     m = bundle.load_models(w)

@@ -27,17 +27,19 @@ CHUNK_S, CONTEXT_S = 8.0, 1.0  # chunk hop; audio heard on each side of it (the 
 STATE_HOP, STATE_OFFSET = 384, 447
 
 
-def encoder_path() -> Path | None:
-    """The tiny encoder file (DREAMTALK_MOONSHINE_DIR, else weights/moonshine), or None."""
+def encoder_path(layer: int | None = None) -> Path | None:
+    """The tiny encoder file (DREAMTALK_MOONSHINE_DIR, else weights/moonshine), or None; the states after an inner
+    ``layer`` need the .onnx file (its graph is cut in memory)."""
     env = os.environ.get("DREAMTALK_MOONSHINE_DIR", "").strip()
     d = Path(env) if env else PACKAGE_MODEL
-    return next((p for p in (d / "encoder_model.ort", d / "encoder_model.onnx") if p.is_file()), None)
+    names = ("encoder_model.onnx",) if layer is not None else ("encoder_model.ort", "encoder_model.onnx")
+    return next((d / n for n in names if (d / n).is_file()), None)
 
 
-def available() -> bool:
-    """Whether onnxruntime and the encoder file are present (nothing is loaded)."""
+def available(layer: int | None = None) -> bool:
+    """Whether onnxruntime and the encoder file (for ``layer``) are present (nothing is loaded)."""
     import importlib.util
-    return encoder_path() is not None and importlib.util.find_spec("onnxruntime") is not None
+    return encoder_path(layer) is not None and importlib.util.find_spec("onnxruntime") is not None
 
 
 def layer_tensor(layer: int) -> str:
@@ -67,12 +69,10 @@ def speech_states(audio: np.ndarray, num_frames: int, threads: int = 0, layer: i
     (k + 0.5) / FPS; audio longer than a chunk is encoded in overlapping chunks, cross-faded over the overlap.
     ``layer`` (0-based) reads the states after that encoder layer, and runs no further (None: the last hidden
     state)."""
-    path = encoder_path()
+    path = encoder_path(layer)
     if path is None:
-        raise MissingDependency("the lip network's speech states need Moonshine's encoder (python "
+        raise MissingDependency("the lip network's speech states need Moonshine's encoder as .onnx (python "
                                 "tools/fetch_moonshine.py, or DREAMTALK_MOONSHINE_DIR)")
-    if path.suffix == ".ort" and layer is not None:
-        raise MissingDependency(f"{path}: the states after an inner layer need the encoder as .onnx")
     sess = _session(str(path), int(threads), None if layer is None else int(layer))
     a = np.asarray(audio, np.float32).reshape(-1)
     n, t = a.size, int(num_frames)

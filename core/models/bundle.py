@@ -59,7 +59,7 @@ def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
                 raise InputError(f"{mel_path}: reads more than the mel features")
             if lips is not None and lips.cfg.speech_states:
                 from ..lips import speech_states
-                if not speech_states.available():
+                if not speech_states.available(lips.cfg.speech_layer):
                     if lips_mel is None:
                         raise MissingDependency(f"{lips_path} reads Moonshine's speech states: they need onnxruntime "
                                                 "and weights/moonshine (python tools/fetch_moonshine.py)")
