@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 _LOCK = threading.Lock()
@@ -70,3 +71,14 @@ def set_blas_threads(n: int) -> int | None:
         old = int(f[0]())
         f[1](int(n))
     return old
+
+
+@contextmanager
+def blas_threads_for(n: int):
+    """Run the block with OpenBLAS at ``n`` threads and give the previous count back after it (even on error)."""
+    old = set_blas_threads(n)
+    try:
+        yield
+    finally:
+        if old is not None:
+            set_blas_threads(old)

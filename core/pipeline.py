@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -127,11 +128,9 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         if progress is True:
             print("recognizing speech ...", file=sys.stderr, flush=True)
         job = start_recognition(a16, 16000)  # worker processes recognise while EmoDiff samples here
-    from .blas import set_blas_threads
-    # One BLAS thread: the networks' GEMMs are small, and a second OpenBLAS thread made generation slower, not
-    # faster (60 s of speech: 1.05 s against 0.81 s on the 2-core bench host, `dreamtalk bench`).
-    blas_before = set_blas_threads(1)
-    try:
+    from .blas import blas_threads_for
+    # One BLAS thread: the networks' GEMMs are small; a second made 60 s of speech take 1.05 s, not 0.81 s.
+    with blas_threads_for(1), _cancelling(job):
         emo_feats = feats
         if models.emodiff.cfg.prosody:
             from .prosody import prosody_features
@@ -141,11 +140,6 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         head_rot = motion[:, 52:55].astype(np.float32)
         weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
         phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t)
-    finally:
-        if blas_before is not None:
-            set_blas_threads(blas_before)
-        if job is not None:
-            job.cancel()
     idx = [INDEX[n] for n in MOUTH_SET]
     if share is not None:
         mt = _phones_mouth(phones, feats)
@@ -173,6 +167,16 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if report is not None:
         report(1.0)
     return anim
+
+
+@contextmanager
+def _cancelling(job):
+    """Cancel a recognition job (if any) when the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        if job is not None:
+            job.cancel()
 
 
 def _checked_options(emotion, intensity, style, seed, steps, guidance, fps, transcript, recognize, emotion_track,

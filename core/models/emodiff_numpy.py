@@ -63,7 +63,10 @@ def _split_run(fn, h: np.ndarray) -> np.ndarray:
 def smooth_seams(x: np.ndarray, seams: list[int], width: int, sigma: float | None = None) -> np.ndarray:
     """(T, C) -> (T, C): a Gaussian low-pass (std ``sigma`` frames) faded in around each cross-fade that starts at
     frame s of ``seams`` and lasts ``width`` frames; frames more than 6 sigma from every cross-fade are
-    unchanged (``sigma`` None: SEAM_SIGMA)."""
+    unchanged (``sigma`` None: SEAM_SIGMA).
+
+    Two windows that disagree meet in a cross-fade: a kink the per-window head low-pass never sees. It carried
+    most of the head's power above 2 Hz, twice the corpus's share (docs/training.md, session 17)."""
     from .layers import depthwise_conv_edge
     sigma = SEAM_SIGMA if sigma is None else float(sigma)
     r = max(1, int(np.ceil(3.0 * sigma)))
@@ -77,6 +80,13 @@ def smooth_seams(x: np.ndarray, seams: list[int], width: int, sigma: float | Non
         dist = np.maximum(np.maximum(s - r - t, t - (s + width + r - 1)), 0)
         w = np.maximum(w, np.clip(1.0 - dist / r, 0.0, 1.0).astype(F32))
     return (1.0 - w[:, None]) * x + w[:, None] * smooth
+
+
+def _smooth_head_seams(motion: np.ndarray, stride: int, n_win: int, overlap: int) -> np.ndarray:
+    """(T, 55) stitched windows with the head low-passed around each cross-fade (:func:`smooth_seams`)."""
+    motion[:, NUM_BLENDSHAPES:] = smooth_seams(motion[:, NUM_BLENDSHAPES:], [w * stride for w in range(1, n_win)],
+                                               overlap)
+    return motion
 
 
 class EmoDiffNumpy:
@@ -402,10 +412,4 @@ class EmoDiffNumpy:
             if progress is not None:
                 done_to = t_total if wins[-1] == n_win - 1 else min(t_total, (wins[-1] + 1) * stride)
                 progress(done_to - min(t_total, wins[0] * stride))
-        out = acc.astype(F32)
-        if n_win > 1:
-            # Two windows that disagree meet in a 10-frame cross-fade: a kink the per-window head low-pass never
-            # sees. It carried most of the head's power above 2 Hz (twice the corpus's share; docs/training.md).
-            out[:, NUM_BLENDSHAPES:] = smooth_seams(out[:, NUM_BLENDSHAPES:], [w * stride for w in range(1, n_win)],
-                                                    overlap)
-        return self.denormalize(out[:t_total])
+        return self.denormalize(_smooth_head_seams(acc.astype(F32), stride, n_win, overlap)[:t_total])
