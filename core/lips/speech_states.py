@@ -71,8 +71,9 @@ def speech_states(audio: np.ndarray, num_frames: int, threads: int = 0, layer: i
     state)."""
     path = encoder_path(layer)
     if path is None:
-        raise MissingDependency("the lip network's speech states need Moonshine's encoder as .onnx (python "
-                                "tools/fetch_moonshine.py, or DREAMTALK_MOONSHINE_DIR)")
+        kind = "Moonshine's encoder as .onnx" if layer is not None else "Moonshine's encoder"
+        raise MissingDependency(f"the lip network's speech states need {kind} (python tools/fetch_moonshine.py, or "
+                                "DREAMTALK_MOONSHINE_DIR)")
     sess = _session(str(path), int(threads), None if layer is None else int(layer))
     a = np.asarray(audio, np.float32).reshape(-1)
     n, t = a.size, int(num_frames)
