@@ -88,12 +88,19 @@ def _float_output(name: str, dims: tuple) -> bytes:
     return _field(1, name.encode()) + _field(2, _field(1, tensor))
 
 
+def _graph(top: list) -> bytes:
+    """The GraphProto bytes among a ModelProto's fields."""
+    graph = next((p for n, wt, p, _ in top if n == _MODEL_GRAPH and wt == 2), None)
+    if graph is None:
+        raise InputError("ONNX model: no graph")
+    return graph
+
+
 def add_graph_output(model: bytes, name: str) -> bytes:
     """ONNX ``model`` bytes with the tensor ``name`` appended to its graph's outputs (a ValueInfoProto without a
     type); every other byte is kept."""
     top = _fields(model)
-    if not any(n == _MODEL_GRAPH and wt == 2 for n, wt, _, _ in top):
-        raise InputError("ONNX model: no graph")
+    _graph(top)
     return b"".join(_field(_MODEL_GRAPH, p + _field(_G_OUTPUT, _field(1, name.encode())))
                     if n == _MODEL_GRAPH and wt == 2 else raw for n, wt, p, raw in top)
 
@@ -102,10 +109,7 @@ def cut_model(model: bytes, tensor: str, dims: tuple = ("batch", "frames", "widt
     """ONNX ``model`` bytes -> a model whose only output is the inner float ``tensor`` (``dims``: its shape, ints
     fixed, strings symbolic) and that computes nothing else."""
     top = _fields(model)
-    graph = next((p for n, wt, p, _ in top if n == _MODEL_GRAPH and wt == 2), None)
-    if graph is None:
-        raise InputError("ONNX model: no graph")
-    gf = _fields(graph)
+    gf = _fields(_graph(top))
     nodes = [(k, p) for k, (n, _, p, _) in enumerate(gf) if n == _G_NODE]
     needed, keep = {tensor}, set()
     for k, p in reversed(nodes):  # nodes are stored in topological order
@@ -115,7 +119,7 @@ def cut_model(model: bytes, tensor: str, dims: tuple = ("batch", "frames", "widt
                 raise InputError(f"ONNX model: cannot cut through a {op} node")
             keep.add(k)
             needed.update(s for s in _strings(p, _N_INPUT) if s)
-    if not any(tensor in _strings(p, _N_OUTPUT) for _, p in nodes):
+    if not keep:  # no node writes the tensor
         raise InputError(f"ONNX model: no tensor named {tensor!r}")
     parts = []
     for k, (n, wt, p, raw) in enumerate(gf):

@@ -268,7 +268,8 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
         if cfg.speech_states:
             # After EmoDiff, on every core: on a thread beside it, the two only took turns (measured).
             from .lips.speech_states import speech_states
-            lips_feats = np.concatenate([lips_feats, speech_states(a16, t, layer=cfg.speech_layer)], axis=1)  # (T, A + 288)
+            states = speech_states(a16, t, layer=cfg.speech_layer)  # (T, 288)
+            lips_feats = np.concatenate([lips_feats, states], axis=1)  # (T, A + 288)
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
         rest = pause_weights(feats[:, N_MELS])[:, None]  # (T, 1) from the loudness column
         if rest.any():

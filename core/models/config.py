@@ -26,6 +26,13 @@ def _from_dict(cls, d: dict[str, Any]):
     return cls(**kw)
 
 
+def gaussian_taps(sigma: float) -> np.ndarray:
+    """(2r + 1,) float32 normalised Gaussian taps of std ``sigma`` frames, r = ceil(3 sigma) (at least 1)."""
+    r = max(1, int(np.ceil(3.0 * sigma)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    return (k / k.sum()).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class EmoDiffConfig:
     """EmoDiff: transformer denoiser over a window of frames plus a style encoder."""
@@ -155,11 +162,7 @@ class EmoDiffConfig:
 
     def head_lowpass_kernel(self) -> np.ndarray | None:
         """(K,) float32 normalised Gaussian taps of :attr:`head_lowpass` (None when off)."""
-        if self.head_lowpass <= 0:
-            return None
-        r = max(1, int(np.ceil(3.0 * self.head_lowpass)))
-        k = np.exp(-0.5 * (np.arange(-r, r + 1) / self.head_lowpass) ** 2)
-        return (k / k.sum()).astype(np.float32)
+        return gaussian_taps(self.head_lowpass) if self.head_lowpass > 0 else None
 
     @property
     def seq_len(self) -> int:

@@ -18,7 +18,7 @@ from ...rigs.arkit import NUM_BLENDSHAPES
 from ..emotions import INTENSITY_LEVELS, canonical_emotion, check_intensity
 from ..errors import InputError
 from ..sampler import classifier_free_guidance, sample
-from .config import EmoDiffConfig
+from .config import EmoDiffConfig, gaussian_taps
 from .layers import (F32, Params, depthwise_conv_edge, gelu, motion_from_animation, silu, softmax, style_slice,
                      timestep_embedding, window_slice)
 
@@ -67,11 +67,8 @@ def smooth_seams(x: np.ndarray, seams: list[int], width: int, sigma: float | Non
 
     Two windows that disagree meet in a cross-fade: a kink the per-window head low-pass never sees. It carried
     most of the head's power above 2 Hz, twice the corpus's share (docs/training.md, session 17)."""
-    from .layers import depthwise_conv_edge
-    sigma = SEAM_SIGMA if sigma is None else float(sigma)
-    r = max(1, int(np.ceil(3.0 * sigma)))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k = (k / k.sum()).astype(F32)
+    k = gaussian_taps(SEAM_SIGMA if sigma is None else float(sigma))
+    r = len(k) // 2
     x = np.asarray(x, F32)
     smooth = depthwise_conv_edge(x[None], np.repeat(k[None], x.shape[1], 0), np.zeros(x.shape[1], F32))[0]
     t = np.arange(len(x))

@@ -139,7 +139,8 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
         path = out_path / "lips.npz"
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
                     train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap,
-                    p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band, p_degraded_states=p_degraded, voice_weights=tcfg.extra.get("voice_weights") or {})
+                    p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band,
+                    p_degraded_states=p_degraded, voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
                      model_version=model_version("lips", facts["steps"], tcfg), meta=meta)
         return path
