@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     lp.add_argument("--emotion", default=None, help="with --system dreamtalk: generate under this emotion")
     lp.add_argument("--clips", type=int, default=None, help="use only the first N clips of the split (default all)")
     lp.add_argument("--voice", default=None, help="only the clips of this voice (synthetic corpora, e.g. flite:slt)")
+    lp.add_argument("--join", type=float, default=None, metavar="SECONDS",
+                    help="with --system: join the clips in order into takes of about SECONDS and "
+                         "generate each take at once (long-audio behaviour)")
     lp.add_argument("--json", dest="json_out", help="also write the full result as JSON here")
     lp.set_defaults(_eval=run_lipsync)
 
@@ -146,6 +149,11 @@ def run_lipsync(args: argparse.Namespace) -> int:
     if not (0 < args.fps <= 1000):
         raise InputError(f"--fps must be in (0, 1000], got {args.fps}")
     clips = _load(args, audio=args.pred_dir is None)
+    if args.join is not None:
+        if args.pred_dir is not None:
+            raise InputError("--join needs --system (predictions are made for the joined takes)")
+        from ..core.eval import join_clips
+        clips = join_clips(clips, args.join)
     result = evaluate(_predictions(args, clips))
     print(summary_line(result))
     n = result["counts"]
@@ -155,7 +163,7 @@ def run_lipsync(args: argparse.Namespace) -> int:
         print(line)
     if args.json_out:
         out = {"system": args.system, "pred_dir": args.pred_dir, "data": str(args.data), "split": args.split,
-               "fps": args.fps, **result}
+               "fps": args.fps, "join": args.join, **result}
         atomic_write_text(args.json_out, json.dumps(out, indent=1) + "\n")
     return 0
 

@@ -1,7 +1,8 @@
 """The mouth rests in pauses (core/lips/pauses.py) after the lip network."""
 import numpy as np
 
-from dreamtalk.core.lips.pauses import MIN_PAUSE_S, QUIET_LEVEL, RAMP_FRAMES, pause_weights
+from dreamtalk.core.lips.pauses import (LOCAL_S, MIN_PAUSE_S, QUIET_LEVEL, RAMP_FRAMES, local_loudness,
+                                       pause_weights)
 from dreamtalk.rigs.arkit import INDEX, MOUTH_SET
 
 
@@ -33,6 +34,22 @@ def test_a_pause_over_a_noise_floor_rests_and_speech_over_it_does_not():
     clean = np.where(loud < 0.7, 0.3, loud)  # the same take without the noise: the fixed level decides
     wc = pause_weights(clean)
     assert np.all(wc[100 + RAMP_FRAMES:130 - RAMP_FRAMES] == 1) and not wc[25:95].any() and not wc[135:].any()
+
+
+def test_a_softer_passage_of_a_long_take_is_not_a_pause_and_short_takes_are_unchanged():
+    rng = np.random.default_rng(1)
+    n = int(LOCAL_S * 30)
+    loud = rng.uniform(0.55, 0.62, 4 * n)  # noise floor
+    loud[:n] = rng.uniform(0.8, 1.0, n)  # loud speech
+    loud[2 * n:3 * n] = rng.uniform(0.68, 0.8, n)  # the same voice 6-9 dB softer...
+    loud[2 * n + 100:2 * n + 115] = rng.uniform(0.62, 0.66, 15)  # ...with a 0.5 s run of quiet consonants
+    local = local_loudness(loud)
+    assert local[n // 2] > 0.95 and 0.75 < local[2 * n + n // 2] < 0.8
+    w = pause_weights(loud)
+    assert not w[2 * n + 100:2 * n + 115].any()  # soft speech, not a pause
+    assert w[n + n // 2] == 1 and w[3 * n + n // 2] == 1  # the noise-only stretches still rest
+    short = loud[2 * n - n // 2:3 * n - n // 2]  # a take no longer than the window: the take-wide level alone
+    assert np.all(local_loudness(short) == np.percentile(short, 95))
 
 
 def test_generate_rests_the_mouth_in_a_pause(tmp_path):

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import InputError
-from ..lips.phones import Phone, read_alignment
+from ..lips.phones import SILENCE, Phone, read_alignment
 
 
 DEV_SPLITS = ("selection", "selection2", "test")  # the clean parts of a real-speech set (dreamtalk data realdev)
@@ -61,3 +61,38 @@ def load_clips(data_dir, split: str | None = "dev", audio: bool = True, limit: i
     if not out:
         raise InputError(f"{index}: no clips in split {split!r}" + (f" of voice {voice!r}" if voice else ""))
     return out
+
+
+def join_clips(clips: list[Clip], seconds: float, gap: float = 0.0) -> list[Clip]:
+    """The clips joined in order into long takes: a take ends once it holds ``seconds`` of audio; ``gap`` seconds
+    of silence between clips; phones shifted, the gaps marked silence. Long takes reach the chunked encoding and the
+    window chaining that short clips never do."""
+    from ..audio import SAMPLE_RATE, resample
+
+    if not seconds > 0:
+        raise InputError(f"the length of a joined take must be positive, got {seconds}")
+    takes, parts, phones, ids, texts, t = [], [], [], [], [], 0.0
+
+    def close() -> None:
+        if parts:
+            takes.append(Clip("+".join(ids), np.concatenate(parts).astype(np.float32), SAMPLE_RATE, list(phones),
+                              " ".join(texts)))
+        parts.clear(), phones.clear(), ids.clear(), texts.clear()
+
+    for c in clips:
+        if parts:  # silence between two clips
+            pad = int(round(gap * SAMPLE_RATE))
+            parts.append(np.zeros(pad, np.float32))
+            phones.append(Phone(SILENCE, t, t + pad / SAMPLE_RATE))
+            t += pad / SAMPLE_RATE
+        a = c.audio if c.sr == SAMPLE_RATE else resample(c.audio, c.sr, SAMPLE_RATE)
+        parts.append(a)
+        phones.extend(Phone(p.phone, p.start + t, p.end + t) for p in c.phones)
+        ids.append(c.id)
+        texts.append(c.text)
+        t += a.size / SAMPLE_RATE
+        if t >= seconds:
+            close()
+            t = 0.0
+    close()
+    return takes

@@ -16,16 +16,28 @@ MIN_PAUSE_S = 0.3  # shorter quiet runs are consonants and catch breaths
 # Noisy takes: quiet means within FLOOR_MARGIN of the take's 5th-percentile loudness, where that is above
 # QUIET_LEVEL (pink noise at 15 dB SNR puts pauses at 0.58 median; clean pauses sit at 0.36).
 FLOOR_PERCENTILE, FLOOR_MARGIN = 5.0, 0.1
+FLOOR_MIN_MARGIN = 0.03  # the least a softer passage's level keeps over the floor
 RAMP_FRAMES = 3  # frames from a pause's edge to full rest (0.1 s at 30 fps)
+# Long takes: the quiet level follows the loud frames of the LOCAL_S seconds around each frame, down to LOCAL_DROP
+# under the take's, so a softer passage is not read as a pause (60 s takes of joined selection2 clips: false
+# closures 22 -> 18, docs/training.md, session 18); a pause longer than the window still rests. Takes up to
+# LOCAL_S long are unchanged.
+LOCAL_S, LOCAL_DROP, LOCAL_PERCENTILE = 8.0, 0.2, 95.0
 
 
 def pause_weights(loudness: np.ndarray, fps: float = 30.0) -> np.ndarray:
     """(T,) share of the resting mouth per frame, 0..1, from (T,) frame loudness."""
-    loudness = np.asarray(loudness)
-    level = QUIET_LEVEL
+    loudness = np.asarray(loudness, np.float64)
+    level = np.full(len(loudness), QUIET_LEVEL)
     if len(loudness):
         # Over a noise floor a pause is as loud as the noise: measured from the take's quietest frames.
-        level = max(QUIET_LEVEL, float(np.percentile(loudness, FLOOR_PERCENTILE)) + FLOOR_MARGIN)
+        floor = float(np.percentile(loudness, FLOOR_PERCENTILE))
+        level = np.maximum(level, floor + FLOOR_MARGIN)
+        local = local_loudness(loudness, fps)
+        # A softer passage lowers the level with it; a stretch with nothing over the level (a long pause) not.
+        shift = np.where(local > level + FLOOR_MARGIN, np.clip(local - np.percentile(loudness, LOCAL_PERCENTILE),
+                                                               -LOCAL_DROP, 0.0), 0.0)
+        level = np.maximum(level + shift, floor + FLOOR_MIN_MARGIN)
     quiet = loudness < level
     out = np.zeros(len(quiet), np.float32)
     n = int(round(MIN_PAUSE_S * fps))
@@ -35,3 +47,16 @@ def pause_weights(loudness: np.ndarray, fps: float = 30.0) -> np.ndarray:
             k = np.arange(a, b)
             out[a:b] = np.minimum(1.0, np.minimum(k - a + 1, b - k) / (RAMP_FRAMES + 1))
     return out
+
+
+def local_loudness(loudness: np.ndarray, fps: float = 30.0) -> np.ndarray:
+    """(T,) the LOCAL_PERCENTILE loudness of the LOCAL_S seconds around each frame (the take's own for a take no
+    longer than that)."""
+    x = np.asarray(loudness, np.float64)
+    t, w = len(x), int(round(LOCAL_S * fps))
+    if t <= w:
+        return np.full(t, np.percentile(x, LOCAL_PERCENTILE) if t else 0.0)
+    hop = max(1, w // 16)
+    centres = np.append(np.arange(w // 2, t - w // 2, hop), t - w // 2)  # window centres, every LOCAL_S / 16
+    local = [np.percentile(x[c - w // 2:c - w // 2 + w], LOCAL_PERCENTILE) for c in centres]
+    return np.interp(np.arange(t), centres, local)
