@@ -309,3 +309,22 @@ def test_reference_systems_on_synthetic_alignment():
     assert r["score"] == pytest.approx(1.0)
     flap = jawflap(audio, 16000, None)  # steady noise: the jaw never closes for the bilabials
     assert evaluate([(flap, ph)])["bilabial"] < 0.5
+
+
+def test_join_clips_makes_long_takes_with_shifted_phones_and_scores_like_the_parts():
+    from dreamtalk.core.eval import Clip, join_clips
+    clips = []
+    for k in range(5):
+        ph = seq(("SIL", 0.3), ("M", 0.1), ("AA", 0.3), ("SIL", 0.3))
+        clips.append(Clip(f"c{k}", np.full(16000, 0.01 * (k + 1), np.float32), 16000, ph, f"t{k}"))
+    takes = join_clips(clips, 2.5, gap=0.5)
+    assert [t.id for t in takes] == ["c0+c1", "c2+c3", "c4"]
+    a = takes[0]
+    assert a.audio.size == 16000 * 2 + 8000 and a.text == "t0 t1" and np.all(a.audio[16000:24000] == 0)
+    assert a.phones[4] == Phone("SIL", 1.0, 1.5) and a.phones[6].phone == "M"
+    assert abs(a.phones[6].start - 1.8) < 1e-9  # the second clip's M, 1.5 s later than its own
+    whole = evaluate([(oracle(c.audio, c.sr, c.phones, FPS), c.phones) for c in takes])
+    parts = evaluate([(oracle(c.audio, c.sr, c.phones, FPS), c.phones) for c in clips])
+    assert whole["counts"]["bilabial"] == parts["counts"]["bilabial"] == 5
+    with pytest.raises(Exception, match="positive"):
+        join_clips(clips, 0)
