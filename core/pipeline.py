@@ -139,7 +139,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         weights = np.clip(motion[:, :52], 0.0, 1.0)
         head_rot = motion[:, 52:55].astype(np.float32)
         weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
-        phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t)
+        phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t, feats)
     idx = [INDEX[n] for n in MOUTH_SET]
     if share is not None:
         mt = _phones_mouth(phones, feats)
@@ -277,7 +277,7 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
     return weights
 
 
-def _timed_phones(a16, transcript, job, num_frames: int) -> tuple:
+def _timed_phones(a16, transcript, job, num_frames: int, feats: np.ndarray) -> tuple:
     """Phone timings for the mouth from a transcript or a recognition job: (phones, share of their mouth track in
     the blend (a number or (T,) per frame; None: the network's mouth alone), aligned, recognised text, recognition
     engine); a transcript that cannot be aligned warns and leaves the network's mouth."""
@@ -299,6 +299,9 @@ def _timed_phones(a16, transcript, job, num_frames: int) -> tuple:
         phones, recognized, words, engine = job.result()
         if not recognized:
             return phones, None, None, recognized, engine  # nothing heard: no blend
+        from .audio import N_MELS
+        from .lips.pauses import pause_weights
         lo, hi = RECOGNIZED_SHARE[engine]
-        return phones, recognized_share(words, num_frames, lo=lo, hi=hi), None, recognized, engine
+        pause = pause_weights(feats[:, N_MELS])  # (T,) where the take is quiet: silence between words is believed
+        return phones, recognized_share(words, num_frames, lo=lo, hi=hi, pause=pause), None, recognized, engine
     return None, None, None, None, None

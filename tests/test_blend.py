@@ -16,3 +16,17 @@ def test_share_follows_word_confidence_and_is_high_between_words():
     assert set(RECOGNIZED_SHARE) == {"pocketsphinx", "moonshine"}
     assert all(0.0 <= a <= b <= 1.0 for a, b in RECOGNIZED_SHARE.values())
     assert np.allclose(recognized_share([Word("x", 0.0, 9.0, 5.0)], 10), hi)  # confidences are clipped to [0, 1]
+
+
+def test_speech_between_recognised_words_is_left_to_the_network():
+    lo, hi = RECOGNIZED_SHARE["moonshine"]
+    words = [Word("me", 0.5, 1.0, 1.0)]
+    pause = np.zeros(90)
+    pause[:10] = 1.0  # quiet before the first word
+    pause[40:50] = 0.5  # easing into a pause
+    s = recognized_share(words, 90, lo=lo, hi=hi, pause=pause)
+    assert np.allclose(s[:10], hi) and np.allclose(s[15:30], hi)  # a pause, and a sure word
+    assert np.allclose(s[40:50], 0.5 * hi)
+    assert np.allclose(s[50:], 0.0)  # loud, and no word heard: the phones' silence is not believed
+    assert np.allclose(recognized_share(words, 90, lo=lo, hi=hi), recognized_share(words, 90, lo=lo, hi=hi,
+                                                                                   pause=np.ones(90)))

@@ -29,6 +29,12 @@ for part in $PARTS; do
     $DT -q eval lipsync --data "$DEV" --split "$part$cond" --system dreamtalk --recognize \
         --json "$OUT/lipsync_dreamtalk_recognize_$part$cond.json"
   done
+  # Long takes: the part's clips joined into takes of about 60 s (chunked encoder, chained windows, take-wide levels)
+  for cond in "" -phone -noise -reverb -mp3; do
+    echo "== lipsync dreamtalk --join 60 $part$cond"
+    $DT -q eval lipsync --data "$DEV" --split "$part$cond" --system dreamtalk --join 60 \
+        --json "$OUT/lipsync_dreamtalk_long_$part$cond.json"
+  done
   echo "== lipsync dreamtalk --transcript $part"
   $DT -q eval lipsync --data "$DEV" --split "$part" --system dreamtalk --transcript \
       --json "$OUT/lipsync_dreamtalk_transcript_$part.json"
