@@ -34,6 +34,9 @@ for part in $PARTS; do
     echo "== lipsync dreamtalk --join 60 $part$cond"
     $DT -q eval lipsync --data "$DEV" --split "$part$cond" --system dreamtalk --join 60 \
         --json "$OUT/lipsync_dreamtalk_long_$part$cond.json"
+    echo "== lipsync dreamtalk --recognize --join 60 $part$cond"
+    $DT -q eval lipsync --data "$DEV" --split "$part$cond" --system dreamtalk --recognize --join 60 \
+        --json "$OUT/lipsync_dreamtalk_recognize_long_$part$cond.json"
   done
   echo "== lipsync dreamtalk --transcript $part"
   $DT -q eval lipsync --data "$DEV" --split "$part" --system dreamtalk --transcript \
