@@ -19,6 +19,7 @@ from ..rigs.arkit import INDEX, MOUTH_SET
 from .animation import FaceAnimation
 from .emotions import canonical_emotion, check_intensity
 from .errors import Cancelled, InputError
+from .lips.pauses import pause_weights
 from .models.bundle import Models, load_models
 
 # A reference clip (e.g. a real iPhone capture) sits outside the training styles: stronger guidance carries its
@@ -102,7 +103,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     changes the emotion within the take, cross-fading over ``transition`` seconds (default 0.5); it replaces
     ``emotion`` and ``intensity``.
     """
-    from .audio import features_from_mel, is_silent, mel_power_numpy, num_frames
+    from .audio import N_MELS, features_from_mel, is_silent, mel_power_numpy, num_frames
 
     intensity, guidance, fps, emotion_track, transition, seed = _checked_options(
         emotion, intensity, style, seed, steps, guidance, fps, transcript, recognize, emotion_track, transition)
@@ -138,8 +139,9 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         motion = _sample_motion(models, emo_feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
         weights = np.clip(motion[:, :52], 0.0, 1.0)
         head_rot = motion[:, 52:55].astype(np.float32)
-        weights = _lips(models, a16, mel, feats, weights, style_vec, silent)
-        phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t, feats)
+        pause = pause_weights(feats[:, N_MELS])  # (T,) where the take is quiet, from the loudness column
+        weights = _lips(models, a16, mel, feats, weights, style_vec, silent, pause)
+        phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t, pause)
     idx = [INDEX[n] for n in MOUTH_SET]
     if share is not None:
         mt = _phones_mouth(phones, feats)
@@ -244,12 +246,11 @@ def _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, ca
             bar.close()
 
 
-def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarray:
-    """(T, 52) weights with the lip network's mouth (if shipped), resting in pauses; a silent file gets the
-    resting mouth."""
-    from .audio import N_MELS, features_from_mel, frame_columns
+def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.ndarray) -> np.ndarray:
+    """(T, 52) weights with the lip network's mouth (if shipped), resting where ``pause`` (T,) says; a silent file
+    gets the resting mouth."""
+    from .audio import features_from_mel, frame_columns
     from .lips.mouth import mouth_track
-    from .lips.pauses import pause_weights
 
     t = len(feats)
     idx = [INDEX[n] for n in MOUTH_SET]
@@ -271,13 +272,13 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool) -> np.ndarr
             states = speech_states(a16, t, layer=cfg.speech_layer)  # (T, 288)
             lips_feats = np.concatenate([lips_feats, states], axis=1)  # (T, A + 288)
         weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
-        rest = pause_weights(feats[:, N_MELS])[:, None]  # (T, 1) from the loudness column
+        rest = pause[:, None]  # (T, 1)
         if rest.any():
             weights[:, idx] = (1 - rest) * weights[:, idx] + rest * mouth_track([], t).weights[:, idx]
     return weights
 
 
-def _timed_phones(a16, transcript, job, num_frames: int, feats: np.ndarray) -> tuple:
+def _timed_phones(a16, transcript, job, num_frames: int, pause: np.ndarray) -> tuple:
     """Phone timings for the mouth from a transcript or a recognition job: (phones, share of their mouth track in
     the blend (a number or (T,) per frame; None: the network's mouth alone), aligned, recognised text, recognition
     engine); a transcript that cannot be aligned warns and leaves the network's mouth."""
@@ -299,9 +300,7 @@ def _timed_phones(a16, transcript, job, num_frames: int, feats: np.ndarray) -> t
         phones, recognized, words, engine = job.result()
         if not recognized:
             return phones, None, None, recognized, engine  # nothing heard: no blend
-        from .audio import N_MELS
-        from .lips.pauses import pause_weights
         lo, hi = RECOGNIZED_SHARE[engine]
-        pause = pause_weights(feats[:, N_MELS])  # (T,) where the take is quiet: silence between words is believed
+        # Silence between words is believed where the take is quiet (``pause``).
         return phones, recognized_share(words, num_frames, lo=lo, hi=hi, pause=pause), None, recognized, engine
     return None, None, None, None, None
