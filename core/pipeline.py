@@ -22,9 +22,6 @@ from .errors import Cancelled, InputError
 from .lips.pauses import pause_weights
 from .models.bundle import Models, load_models
 
-# A reference clip (e.g. a real iPhone capture) sits outside the training styles: stronger guidance carries its
-# style through (measured in docs/training.md: with 1.0 a sad capture's upper face is not reproduced).
-DEFAULT_STYLE_GUIDANCE = 2.0
 MAX_SECONDS = 4 * 3600  # refuse longer inputs (memory and patience)
 _BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
 
@@ -103,7 +100,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     changes the emotion within the take, cross-fading over ``transition`` seconds (default 0.5); it replaces
     ``emotion`` and ``intensity``.
     """
-    from .audio import N_MELS, features_from_mel, is_silent, mel_power_numpy, num_frames
+    from .audio import N_MELS, is_silent, num_frames
 
     intensity, guidance, fps, emotion_track, transition, seed = _checked_options(
         emotion, intensity, style, seed, steps, guidance, fps, transcript, recognize, emotion_track, transition)
@@ -111,15 +108,14 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     if a16.size / 16000 > MAX_SECONDS:
         raise InputError(f"audio is {a16.size / 16000 / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
     models = load_models(weights_dir)
-    steps = models.emodiff.cfg.sample_steps if steps is None else int(steps)  # the weights know their steps
+    steps, guidance = _sampler_options(models, steps, guidance, style)
     t = num_frames(a16.size)
     if emotion_track is not None:
         style_vec, style_meta = _track_styles(models, emotion_track, t, transition)  # (T, Ds)
     else:
         style_vec, style_meta = _style_vector(models, style, emotion, intensity)  # (Ds,)
 
-    mel = mel_power_numpy(a16)  # (M, 80) at 100 fps, shared by both feature kinds
-    feats = features_from_mel(mel, t)  # (T, 82)
+    mel, feats, emo_feats = _features(models, a16, t)  # (M, 80) mel, (T, 82) features, EmoDiff's (T, 85)
 
     report = progress if callable(progress) else None
     silent = is_silent(a16)
@@ -132,10 +128,6 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     from .blas import blas_threads_for
     # One BLAS thread: the networks' GEMMs are small; a second made 60 s of speech take 1.05 s, not 0.81 s.
     with blas_threads_for(1), _cancelling(job):
-        emo_feats = feats
-        if models.emodiff.cfg.prosody:
-            from .prosody import prosody_features
-            emo_feats = np.concatenate([feats, prosody_features(a16, t)], axis=1)  # (T, 85)
         motion = _sample_motion(models, emo_feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
         weights = np.clip(motion[:, :52], 0.0, 1.0)
         head_rot = motion[:, 52:55].astype(np.float32)
@@ -181,6 +173,29 @@ def _cancelling(job):
             job.cancel()
 
 
+def _features(models, a16: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M, 80) mel power, (T, 82) frame features and EmoDiff's features (the frame features, with prosody where
+    its weights read it); the prosody runs in a helper thread beside the mel (numpy's FFTs release the GIL)."""
+    from .audio import features_from_mel, mel_power_numpy
+    from .models.emodiff_numpy import helper_thread
+    job = None
+    if models.emodiff.cfg.prosody:
+        from .prosody import prosody_features
+        job = helper_thread().submit(prosody_features, a16, t)
+    mel = mel_power_numpy(a16)  # (M, 80) at 100 fps, shared by both feature kinds
+    feats = features_from_mel(mel, t)
+    return mel, feats, feats if job is None else np.concatenate([feats, job.result()], axis=1)
+
+
+def _sampler_options(models, steps, guidance, style) -> tuple[int, float | None]:
+    """The weights' own step count where none is given, and their guidance for a reference clip (every step)."""
+    cfg = models.emodiff.cfg
+    steps = cfg.sample_steps if steps is None else int(steps)
+    if guidance is None and style is not None:
+        guidance = float(cfg.style_guidance)
+    return steps, guidance
+
+
 def _checked_options(emotion, intensity, style, seed, steps, guidance, fps, transcript, recognize, emotion_track,
                      transition) -> tuple:
     """Validate generate()'s options before any audio is read; returns the normalised values that change."""
@@ -189,9 +204,7 @@ def _checked_options(emotion, intensity, style, seed, steps, guidance, fps, tran
     intensity = check_intensity(intensity)
     if steps is not None and not 1 <= int(steps) <= 1000:
         raise InputError(f"steps must be in 1..1000, got {steps}")
-    if guidance is None and style is not None:
-        guidance = DEFAULT_STYLE_GUIDANCE
-    if guidance is not None:  # None: the weights' own label guidance (EmoDiffNumpy.guidance_for)
+    if guidance is not None:  # None: the weights' own (their style_guidance with a clip, else guidance_for)
         guidance = float(guidance)
         if not 0.0 <= guidance <= 20.0:
             raise InputError(f"guidance must be in 0..20, got {guidance}")
@@ -271,7 +284,9 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.n
             from .lips.speech_states import speech_states
             states = speech_states(a16, t, layer=cfg.speech_layer)  # (T, 288)
             lips_feats = np.concatenate([lips_feats, states], axis=1)  # (T, A + 288)
-        weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
+        from .blas import blas_threads_for
+        with blas_threads_for(2):  # its convolutions' GEMMs are large enough for two threads (-30% time)
+            weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
         rest = pause[:, None]  # (T, 1)
         if rest.any():
             weights[:, idx] = (1 - rest) * weights[:, idx] + rest * mouth_track([], t).weights[:, idx]

@@ -260,6 +260,24 @@ def test_style_clip_is_used(tiny_weights, make_anim):
     assert not np.allclose(a.weights, b.weights) and a.num_frames == 60
 
 
+def test_a_style_clip_is_guided_as_the_weights_say(tiny_weights, make_anim, tmp_path):
+    """Without --guidance a reference clip gets the weights' style_guidance at every step (2 unless the weights
+    say otherwise: a distilled student carries it and says 1); an explicit value wins."""
+    from dreamtalk.core.models.config import EmoDiffConfig
+    from dreamtalk.core.weights import load_weights, save_weights
+    clip = make_anim(frames=40, seed=1)
+    assert gen(tiny_weights, style=clip).metadata["guidance"] == 2.0
+    w = load_weights(tiny_weights / "emodiff.npz")
+    cfg = EmoDiffConfig.from_dict(dict(w.config, style_guidance=1.0))
+    shutil.copytree(tiny_weights, tmp_path / "w")
+    save_weights(tmp_path / "w" / "emodiff.npz", "emodiff", cfg.to_dict(), w.params, w.extra,
+                 model_version=w.model_version)
+    one = gen(tmp_path / "w", style=clip)
+    assert one.metadata["guidance"] == 1.0 and "guidance_interval" not in one.metadata
+    assert not np.allclose(one.weights, gen(tiny_weights, style=clip).weights)
+    assert gen(tmp_path / "w", style=clip, guidance=1.5).metadata["guidance"] == 1.5
+
+
 # ---- numpy-only inference ----------------------------------------------------------------------------
 BLOCKER = textwrap.dedent("""
     import importlib.abc, sys

@@ -112,57 +112,99 @@ def test_emodiff_finetune_from_weights_keeps_frozen_style_encoder(corpus, tmp_pa
         train_emodiff(corpus, tmp_path / "bad", cfg, bad, max_steps=1, quiet=True)
 
 
-def test_distillation_target_is_exact_for_a_teacher_that_knows_the_answer():
-    """A teacher that always predicts the same clean window X: two of its DDIM steps keep the noise direction,
-    so the student's one-step target must be X itself (any slip in the algebra shows as a loss > 0)."""
+DDIM3 = dict(prediction="x0", solver="ddim", sample_steps=3, sample_spacing="cubic", sample_guidance=1.0,
+             style_guidance=1.0, clip_range=True)
+
+
+def _tiny_batch(cfg, seed=0, b=3):
+    """A teacher-set-shaped batch of random conditions (numpy)."""
+    rng = np.random.default_rng(seed)
+    return {"x_T": rng.standard_normal((b, cfg.window, 55)).astype(np.float32),
+            "audio": rng.standard_normal((b, cfg.seq_len, cfg.audio_dim)).astype(np.float32),
+            "prefix": rng.random((b, cfg.prefix, 55)).astype(np.float32),
+            "prefix_mask": (rng.random((b, cfg.prefix)) < 0.5).astype(np.float32),
+            "style": rng.standard_normal((b, cfg.style_dim)).astype(np.float32)}
+
+
+def test_student_chain_is_the_numpy_ddim_sampler():
+    """The torch chain the student trains through makes the same windows as `generate`'s numpy DDIM sampler."""
     import dataclasses
 
-    from dreamtalk.core.training.train_emodiff import make_distill_loss
-    cfg = dataclasses.replace(TINY_E, prediction="x0", clip_x0=100.0, p_drop_style=0.0)
-    X = torch.randn(2, cfg.window, 55, generator=torch.Generator().manual_seed(0))
+    from dreamtalk.core.models.emodiff_numpy import WindowCond
+    from dreamtalk.core.models.emodiff_torch import EmoDiff, export_arrays
+    from dreamtalk.core.sampler import ddim_timesteps, sample
+    from dreamtalk.core.training.distill_emodiff import student_chain
+    cfg = dataclasses.replace(TINY_E, **DDIM3)
+    torch.manual_seed(0)
+    model = EmoDiff(cfg).eval()
+    with torch.no_grad():
+        model.motion_std.fill_(0.3)
+    nm = EmoDiffNumpy(export_arrays(model), cfg)
+    b = _tiny_batch(cfg)
+    cond = WindowCond(b["audio"], nm.normalize(b["prefix"]), b["prefix_mask"], b["style"])
+    ref = sample("ddim", nm.guided_eps_fn(1.0), b["x_T"].shape, nm.acp, steps=3, rng=None, x_T=b["x_T"],
+                 cond=cond, clip_x0=nm.x0_bound, spacing="cubic")
+    lo, hi = (torch.as_tensor(v) for v in nm.x0_bound)
+    with torch.no_grad():
+        outs = student_chain(model, {k: torch.as_tensor(v) for k, v in b.items()},
+                             ddim_timesteps(cfg.diffusion_steps, 3, "cubic"), cfg.alphas_cumprod(), (lo, hi))
+    assert len(outs) == 3
+    assert np.abs(outs[-1].numpy() - ref).max() < 1e-4
+    assert np.abs(outs[0].numpy() - ref).max() > 1e-3  # the chain's steps matter
 
-    class Fixed(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.cfg = cfg
-            self.null_style = torch.nn.Parameter(torch.zeros(cfg.style_dim))
 
-        def normalize(self, x):
-            return x
+def test_trajectory_loss_is_zero_for_a_student_that_is_its_ddim_teacher(corpus, tmp_path):
+    """A teacher that samples with the student's own DDIM grid and no guidance: its weights already reproduce every
+    target of the teacher set, so the loss is ~0; a perturbed student's is not."""
+    import dataclasses
 
-        def encode_style(self, clip):
-            return torch.zeros(clip.shape[0], cfg.style_dim)
-
-        def forward(self, x_t, t, audio, prefix, pmask, style):
-            return X + 0 * x_t
-
-    b = {"x0": torch.randn(2, cfg.window, 55), "style": torch.zeros(2, 10, 55), "audio": torch.zeros(2, 1, 1),
-         "prefix": torch.zeros(2, cfg.prefix, 55), "prefix_mask": torch.ones(2, cfg.prefix),
-         "mask": torch.ones(2, cfg.window)}
-    fn = make_distill_loss(Fixed(), teacher_steps=10, student_steps=5)
-    for seed in range(5):  # several draws of the student step, the final one (t = 0) included
-        assert float(fn(Fixed(), b, torch.Generator().manual_seed(seed), True)) < 1e-8
-    with pytest.raises(ValueError, match="multiple"):
-        make_distill_loss(Fixed(), teacher_steps=10, student_steps=4)
+    from dreamtalk.core.models.emodiff_torch import EmoDiff, export_arrays
+    from dreamtalk.core.training.dataset import load_train_val
+    from dreamtalk.core.training.distill_emodiff import make_trajectory_loss, teacher_set
+    cfg = dataclasses.replace(TINY_E, **DDIM3)
+    torch.manual_seed(1)
+    model = EmoDiff(cfg).eval()
+    from dreamtalk.core.emotions import EMOTIONS
+    table = np.random.default_rng(0).standard_normal((len(EMOTIONS), 4, cfg.style_dim)).astype(np.float32)
+    nm = EmoDiffNumpy(export_arrays(model), cfg, extra={"emotion_names": np.array(EMOTIONS),
+                                                        "emotion_level_styles": table})
+    train, _, _ = load_train_val(corpus, tmp_path / "cache", None, prosody=cfg.prosody)
+    data = teacher_set(nm, train, 5, seed=0, p_label=0.5, batch=2)
+    assert data["x_T"].shape == data["target"].shape == (5, cfg.window, 55)
+    fns = [make_trajectory_loss(cfg, nm.x0_bound, intermediate=0.0, stat=s) for s in (0.0, 1.0)]
+    b = {k: torch.as_tensor(v) for k, v in data.items()}
+    with torch.no_grad():
+        assert all(float(fn(model, b, None, False)) < 1e-9 for fn in fns)
+        model.out.bias.add_(0.05)
+        assert all(float(fn(model, b, None, False)) > 1e-4 for fn in fns)
+        assert float(fns[1](model, b, None, False)) > float(fns[0](model, b, None, False))  # maxima moved too
+    with pytest.raises(ValueError, match="ddim"):
+        make_trajectory_loss(dataclasses.replace(cfg, solver="unipc"), nm.x0_bound)
+    for bad in (dict(sample_guidance=3.0), dict(style_guidance=2.0)):
+        with pytest.raises(ValueError, match="guidance"):
+            make_trajectory_loss(dataclasses.replace(cfg, **bad), nm.x0_bound)
 
 
 def test_emodiff_distills_into_a_student_that_knows_its_steps(corpus, tmp_path):
     import dataclasses
 
     from dreamtalk.core.training.train_emodiff import train_emodiff
-    teacher_cfg = dataclasses.replace(TINY_E, prediction="x0", sample_steps=10)
+    teacher_cfg = dataclasses.replace(TINY_E, prediction="x0", solver="unipc", sample_steps=6, sample_guidance=3.0)
     teacher = train_emodiff(corpus, tmp_path / "t", teacher_cfg, TINY_T, max_steps=2, quiet=True)
-    student_cfg = dataclasses.replace(teacher_cfg, sample_steps=5)
-    tc = dataclasses.replace(TINY_T, init=teacher["weights"], freeze=("style_encoder.",),
-                             extra={"distill": {"teacher_steps": 10, "student_steps": 5}})
+    student_cfg = dataclasses.replace(teacher_cfg, **DDIM3)
+    distill = {"windows": 6}
+    tc = dataclasses.replace(TINY_T, init=teacher["weights"], freeze=("style_encoder.",), extra={"distill": distill})
     student = train_emodiff(corpus, tmp_path / "s", student_cfg, tc, max_steps=2, quiet=True)
     w = load_weights(student["weights"])
-    assert w.config["sample_steps"] == 5 and w.meta["distill"] == {"teacher_steps": 10, "student_steps": 5}
+    assert w.config["sample_steps"] == 3 and w.config["solver"] == "ddim" and w.meta["distill"] == distill
     assert np.isfinite(student["val_loss"])
-    assert not np.allclose(w.params["out.weight"], load_weights(teacher["weights"]).params["out.weight"])
-    wrong = dataclasses.replace(tc, extra={"distill": {"teacher_steps": 10, "student_steps": 2}})
-    with pytest.raises(ValueError, match="sample_steps"):
-        train_emodiff(corpus, tmp_path / "w", student_cfg, wrong, max_steps=1, quiet=True)
+    assert any((tmp_path / "s" / "cache").glob("teacher_*_train6.npz"))  # the teacher's samples are kept
+    wt = load_weights(teacher["weights"])
+    assert not np.allclose(w.params["out.weight"], wt.params["out.weight"])
+    # Label styles are the teacher's own: the student learnt what they look like from the teacher's samples.
+    assert np.array_equal(w.extra["emotion_level_styles"], wt.extra["emotion_level_styles"])
+    with pytest.raises(ValueError, match="ddim"):
+        train_emodiff(corpus, tmp_path / "w", teacher_cfg, tc, max_steps=1, quiet=True)
 
 
 def test_emodiff_finetune_grows_new_audio_columns_from_zero(corpus, tmp_path):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import sys
 
-SAMPLER_KEYS = ("solver", "sample_steps", "sample_spacing", "sample_guidance", "guidance_interval", "clip_x0",
-                "clip_range")
+SAMPLER_KEYS = ("solver", "sample_steps", "sample_spacing", "sample_guidance", "guidance_interval", "style_guidance",
+                "clip_x0", "clip_range")
 
 
 def main(argv: list[str]) -> int:

@@ -58,5 +58,5 @@ def local_loudness(loudness: np.ndarray, fps: float = 30.0) -> np.ndarray:
         return np.full(t, np.percentile(x, LOCAL_PERCENTILE) if t else 0.0)
     hop = max(1, w // 16)
     centres = np.append(np.arange(w // 2, t - w // 2, hop), t - w // 2)  # window centres, every LOCAL_S / 16
-    local = [np.percentile(x[c - w // 2:c - w // 2 + w], LOCAL_PERCENTILE) for c in centres]
-    return np.interp(np.arange(t), centres, local)
+    wins = np.lib.stride_tricks.sliding_window_view(x, w)[centres - w // 2]  # (C, w) one window per centre
+    return np.interp(np.arange(t), centres, np.percentile(wins, LOCAL_PERCENTILE, axis=1))

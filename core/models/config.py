@@ -90,6 +90,9 @@ class EmoDiffConfig:
     # training steps within guidance_interval (lo, hi) (None = every step). An explicit scale applies everywhere.
     sample_guidance: float = 1.0
     guidance_interval: tuple[int, int] | None = None
+    # Guidance at every step with a reference clip's style when the caller names none: a clip sits outside the
+    # training styles and needs it to carry through (docs/training.md). A distilled student has it built in (1).
+    style_guidance: float = 2.0
     # Pitch, voicing and loudness (core/prosody.py, 3 columns) appended to the audio features; audio_dim must
     # match. Brow raises and nods ride on pitch accents, which the mel features show only indirectly.
     prosody: bool = False
@@ -140,6 +143,8 @@ class EmoDiffConfig:
         gi = self.guidance_interval
         if gi is not None and not (len(gi) == 2 and 0 <= gi[0] <= gi[1] < self.diffusion_steps):
             raise ValueError(f"EmoDiffConfig: guidance_interval must be (lo, hi) within the diffusion steps, got {gi}")
+        if not 0.0 <= self.style_guidance <= 20.0:
+            raise ValueError(f"EmoDiffConfig: style_guidance must be in 0..20, got {self.style_guidance}")
         if self.out_kernel < 1 or self.out_kernel % 2 == 0:
             raise ValueError(f"EmoDiffConfig: out_kernel must be odd and >= 1, got {self.out_kernel}")
         if self.prediction not in ("eps", "x0", "v"):
@@ -296,7 +301,8 @@ class TrainConfig:
     threads: int = 2
     init: str | None = None  # weights file (.npz) to start from; new parameters keep their initialisation
     freeze: tuple[str, ...] = ()  # parameter name prefixes kept fixed (e.g. "style_encoder.")
-    # Trainer-specific settings: "distill" (EmoDiff progressive distillation), "version_tag" (appended to the
+    # Trainer-specific settings: "distill" (EmoDiff trajectory distillation: core/training/distill_emodiff.py;
+    # keys windows, p_label, intermediate, stat, seed, teacher, clip_guidance), "version_tag" (appended to the
     # exported weights' version, so fine-tunes of equal length stay apart: 0.1.0+emodiff.s5000.pad).
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -43,8 +43,8 @@ def crossfade_ramp(overlap: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _helper_thread():
-    """The one helper thread of :func:`_split_run`, made on first use."""
+def helper_thread():
+    """The one helper thread (EmoDiff's half batches, the prosody beside the mel), made on first use."""
     from concurrent.futures import ThreadPoolExecutor
     return ThreadPoolExecutor(1, thread_name_prefix="emodiff-half")
 
@@ -55,7 +55,7 @@ def _split_run(fn, h: np.ndarray) -> np.ndarray:
     if len(h) < 4 or (os.cpu_count() or 1) < 2:
         return fn(h)
     m = len(h) // 2
-    first = _helper_thread().submit(fn, h[:m])
+    first = helper_thread().submit(fn, h[:m])
     rest = fn(h[m:])
     return np.concatenate([first.result(), rest])
 

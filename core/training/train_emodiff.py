@@ -76,65 +76,6 @@ def emodiff_loss(model, b: dict, gen, train: bool):
     return loss
 
 
-def make_distill_loss(teacher, teacher_steps: int, student_steps: int):
-    """Progressive distillation (Salimans & Ho, 2022) for x0 models: one DDIM step of the student from t must
-    land where ``teacher_steps // student_steps`` DDIM steps of the frozen teacher land. The target is the clean
-    window that makes the student's step do so; the velocity term of the config applies as in training."""
-    import torch
-
-    from ..sampler import ddim_timesteps
-
-    cfg = teacher.cfg
-    if not cfg.predicts_clean or teacher_steps % student_steps:
-        raise ValueError("distillation needs an x0 or v teacher and teacher steps a multiple of the student's")
-    ratio = teacher_steps // student_steps
-    grid = torch.as_tensor(ddim_timesteps(cfg.diffusion_steps, student_steps))  # (S,) descending, ends at 0
-    dt = cfg.diffusion_steps // teacher_steps
-    acp = torch.as_tensor(cfg.alphas_cumprod(), dtype=torch.float32)
-    teacher.eval()
-
-    def abar(t: torch.Tensor) -> torch.Tensor:
-        return torch.where(t >= 0, acp[t.clamp(min=0)], torch.ones_like(acp[:1]))[:, None, None]  # t < 0: clean
-
-    def loss_fn(model, b: dict, gen, train: bool):
-        x0 = model.normalize(b["x0"])
-        style = model.encode_style(model.normalize(b["style"]))
-        bsz = x0.shape[0]
-        if train and cfg.p_drop_style > 0:
-            drop = (torch.rand(bsz, generator=gen) < cfg.p_drop_style)[:, None]
-            style = torch.where(drop, model.null_style.expand_as(style), style)
-        prefix, pmask = model.normalize(b["prefix"]), b["prefix_mask"]
-        t = grid[torch.randint(0, len(grid), (bsz,), generator=gen)]
-        last = t == 0  # the final step: its output is the clean estimate itself
-        a_t = abar(t)
-        z_t = a_t.sqrt() * x0 + (1 - a_t).sqrt() * torch.randn(x0.shape, generator=gen)
-        with torch.no_grad():
-            z, tt = z_t, t
-            for _ in range(ratio):
-                x0_hat = teacher(z, tt, b["audio"], prefix, pmask, style.detach()).clamp(-cfg.clip_x0, cfg.clip_x0)
-                a = abar(tt)
-                eps = (z - a.sqrt() * x0_hat) / (1 - a).sqrt()
-                nxt = torch.where(tt > 0, tt - dt, torch.full_like(tt, -1))
-                a_n = abar(nxt)
-                z = torch.where(last[:, None, None], z, a_n.sqrt() * x0_hat + (1 - a_n).sqrt() * eps)
-                tt = torch.where(last, tt, nxt)
-                if bool(last.all()):
-                    break
-            # The clean window whose DDIM step from (z_t, t) reaches z at t2 = t - ratio * dt.
-            a2 = abar(torch.where(last, torch.full_like(t, -1), t - ratio * dt))
-            k = (1 - a2).sqrt() / (1 - a_t).sqrt()
-            target = torch.where(last[:, None, None], x0_hat, (z - k * z_t) / (a2.sqrt() - k * a_t.sqrt()))
-        out = model(z_t, t, b["audio"], prefix, pmask, style)
-        m = b["mask"][..., None]
-        err = out - target
-        loss = (err ** 2 * m).sum() / (m.sum() * x0.shape[-1]).clamp(min=1)
-        if cfg.vel_weight > 0:
-            md = m[:, 1:] * m[:, :-1]
-            loss = loss + cfg.vel_weight * (torch.diff(err, dim=1) ** 2 * md).sum() / (md.sum() * x0.shape[-1]).clamp(min=1)
-        return loss
-    return loss_fn
-
-
 # Emotions carried by one side of the face: actors pick their own side, so a plain mean of their styles would
 # cancel the asymmetry that defines the emotion. Their clips are mirrored onto one side before averaging.
 UNILATERAL: dict[str, tuple[str, ...]] = {"contempt": ("mouthSmile", "mouthDimple")}
@@ -208,6 +149,7 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     with torch.no_grad():
         model.motion_mean.copy_(torch.from_numpy(mean))
         model.motion_std.copy_(torch.from_numpy(std))
+    teacher = None  # EmoDiffNumpy of the weights a distillation starts from
     vr = np.random.default_rng(999)
     val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
                    for _ in range(tcfg.val_batches)]
@@ -215,7 +157,10 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     def export(ema, out_path: Path, facts: dict) -> Path:
         arrays = export_arrays(ema)
         nm = EmoDiffNumpy(arrays, cfg)
-        table, names, filled = emotion_style_table(nm, train)
+        if teacher is not None:  # a student keeps its teacher's label styles: it learnt from their samples
+            table, names, filled = teacher.extra["emotion_level_styles"], teacher.extra["emotion_names"].tolist(), []
+        else:
+            table, names, filled = emotion_style_table(nm, train)
         meta = dict(facts, data=str(data_dir), init=tcfg.init, frozen=list(tcfg.freeze),
                     distill=tcfg.extra.get("distill") or {},
                     train_clips=len(train.clips), train_hours=train.frames / 30 / 3600,
@@ -226,21 +171,28 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
                      model_version=model_version("emodiff", facts["steps"], tcfg), meta=meta)
         return path
 
-    loss = emodiff_loss
+    loss, draw = emodiff_loss, (lambda rng: emodiff_batch(train, cfg, tcfg.batch_size, rng, p_pad=cfg.p_pad_silence))
     distill = tcfg.extra.get("distill")
     if distill:
-        # The teacher is the starting point (``init``); the student starts as a copy and learns to take bigger steps.
-        from ..weights import load_weights
-        from .loop import init_from_weights
-        if not tcfg.init:
-            raise ValueError("distillation needs 'init': the teacher's weights")
-        teacher = EmoDiff(cfg)
-        init_from_weights(teacher, load_weights(tcfg.init), tcfg.init)
-        for p in teacher.parameters():
-            p.requires_grad_(False)
-        loss = make_distill_loss(teacher, int(distill["teacher_steps"]), int(distill["student_steps"]))
-        if cfg.sample_steps != int(distill["student_steps"]):
-            raise ValueError("distillation: the config's sample_steps must be the student's steps")
-    spec = LoopSpec("emodiff", model, lambda rng: emodiff_batch(train, cfg, tcfg.batch_size, rng,
-                                                                p_pad=cfg.p_pad_silence), val_batches, loss, export)
+        # The student starts as a copy of the teacher (``init``) and learns its few steps.
+        from .distill_emodiff import cached_teacher_set, make_trajectory_loss, set_batch
+        teacher_path = distill.get("teacher", tcfg.init)  # the student may start from an earlier student
+        if not teacher_path:
+            raise ValueError("distillation needs the teacher's weights: 'init' or distill's 'teacher'")
+        teacher = EmoDiffNumpy.from_file(teacher_path)
+        n, n_val = int(distill.get("windows", 20000)), tcfg.val_batches * tcfg.batch_size
+        p_label, seed = float(distill.get("p_label", 0.5)), int(distill.get("seed", 0))
+        # Reference clips sampled with the label guidance (None; shipped) or this guidance at every step.
+        cg = distill.get("clip_guidance")
+        tag = f"{Path(teacher_path).stem}_{teacher.version}_{seed}_p{p_label:g}" + (f"_cg{cg:g}" if cg else "")
+        pool, vset = (cached_teacher_set(cache / f"teacher_{tag}_{part}{k}.npz", teacher, corpus, k, seed + i,
+                                         p_label, quiet, cg)
+                      for i, (part, corpus, k) in enumerate((("train", train, n), ("val", val, n_val))))
+        bound = teacher.x0_bound
+        bound = bound if isinstance(bound, tuple) else (-bound, bound)
+        loss = make_trajectory_loss(cfg, bound, float(distill.get("intermediate", 0.1)),
+                                    float(distill.get("stat", 0.0)))
+        val_batches = [{k: v[i::tcfg.val_batches] for k, v in vset.items()} for i in range(tcfg.val_batches)]
+        draw = (lambda rng: set_batch(pool, tcfg.batch_size, rng))
+    spec = LoopSpec("emodiff", model, draw, val_batches, loss, export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)

@@ -1,0 +1,144 @@
+"""Trajectory distillation of EmoDiff: a student whose few DDIM steps land where the teacher's whole sampler lands.
+
+The teacher is the shipped sampler as users run it (its solver, steps, spacing and classifier-free guidance, in
+numpy, the code `generate` runs). For each training window the set stores the start noise and the teacher's clean
+window from it; the student, started from the teacher's weights, runs its own K-step DDIM chain from the same noise
+(torch, with gradients through every step) and is pulled onto the teacher's result. The map noise -> window is
+deterministic, so the target is one window, not an average (session 6's progressive distillation regressed onto
+a two-step target and lost blink depth). Guidance is folded into the student: it runs one batch per step, not two
+(Meng et al., 2023, "On distillation of guided diffusion models").
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..emotions import EMOTIONS
+from ..models.config import EmoDiffConfig
+from ..models.emodiff_numpy import EmoDiffNumpy, WindowCond
+from ..sampler import ddim_timesteps, sample
+from .dataset import Corpus, emodiff_batch
+
+F32 = np.float32
+SET_KEYS = ("x_T", "target", "audio", "prefix", "prefix_mask", "style")
+
+
+def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_label: float = 0.5,
+                batch: int = 64, progress=None, clip_guidance: float | None = None) -> dict[str, np.ndarray]:
+    """``n`` random corpus windows with the teacher's samples: start noise x_T and the teacher's clean window
+    (target), both in model units (B, W, 55), plus the window's audio, raw prefix and mask, and style vector.
+
+    A batch's styles are emotion labels' (random emotion and intensity) with ``p_label``, else the teacher's
+    encodings of the windows' reference clips. Both are sampled with the teacher's label guidance, or clips with
+    ``clip_guidance`` at every step when given (as the teacher's `generate` runs a clip: its style_guidance)."""
+    c = teacher.cfg
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list] = {k: [] for k in SET_KEYS}
+    label_fn = teacher.guided_eps_fn(*teacher.guidance_for(None))
+    clip_fn = label_fn if clip_guidance is None else teacher.guided_eps_fn(float(clip_guidance), None)
+    for start in range(0, n, batch):
+        b = emodiff_batch(corpus, c, min(batch, n - start), rng, p_pad=c.p_pad_silence)
+        m = len(b["x0"])
+        labels = rng.random() < p_label
+        if labels:
+            style = np.stack([teacher.emotion_style(EMOTIONS[int(rng.integers(len(EMOTIONS)))],
+                                                    float(rng.uniform(0.3, 1.0))) for _ in range(m)])
+        else:
+            style = teacher.encode_style_batch(teacher.normalize(b["style"]))  # (m, Ds)
+        cond = WindowCond(b["audio"], teacher.normalize(b["prefix"]), b["prefix_mask"], style.astype(F32))
+        x_t = rng.standard_normal((m, c.window, c.motion_dim)).astype(F32)
+        x0 = sample(c.solver, label_fn if labels else clip_fn, x_t.shape, teacher.acp, steps=c.sample_steps,
+                    rng=None, x_T=x_t, cond=cond, clip_x0=teacher.x0_bound, spacing=c.sample_spacing)
+        for k, v in (("x_T", x_t), ("target", x0), ("audio", b["audio"]), ("prefix", b["prefix"]),
+                     ("prefix_mask", b["prefix_mask"]), ("style", style)):
+            parts[k].append(np.asarray(v, F32))
+        if progress is not None:
+            progress(m)
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def cached_teacher_set(path: Path, teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_label: float,
+                       quiet: bool = True, clip_guidance: float | None = None) -> dict[str, np.ndarray]:
+    """:func:`teacher_set`, read from ``path`` when a run made it before (it is the costly part of a start)."""
+    from ..fileio import atomic_path
+    from ..progress import Progress
+    if path.is_file():
+        with np.load(path) as z:
+            return {k: z[k] for k in SET_KEYS}
+    bar = Progress(n, f"teacher samples ({path.stem})", enabled=False if quiet else None)
+    out = teacher_set(teacher, corpus, n, seed, p_label, progress=bar.update, clip_guidance=clip_guidance)
+    bar.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **out)
+    return out
+
+
+def set_batch(data: dict[str, np.ndarray], batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A random batch of rows of a teacher set."""
+    idx = rng.integers(0, len(data["x_T"]), size=batch)
+    return {k: data[k][idx] for k in SET_KEYS}
+
+
+def student_chain(model, b: dict, grid: np.ndarray, acp, bound) -> list:
+    """The student's clean estimates (B, W, 55) at each step of its DDIM chain from b["x_T"] (torch, with
+    gradients): the same updates as ``sampler.ddim_sample`` with eta 0 and the clean estimate clipped to ``bound``
+    ((lo, hi) tensors)."""
+    import torch
+    x = b["x_T"]
+    prefix = model.normalize(b["prefix"])
+    outs = []
+    for i, t in enumerate(grid):
+        a_t = float(acp[t])
+        tt = torch.full((x.shape[0],), int(t), dtype=torch.long)
+        x0 = torch.maximum(torch.minimum(model(x, tt, b["audio"], prefix, b["prefix_mask"], b["style"]), bound[1]),
+                           bound[0])
+        outs.append(x0)
+        if i + 1 == len(grid):
+            break
+        eps = (x - math.sqrt(a_t) * x0) / math.sqrt(1.0 - a_t)
+        a_n = float(acp[grid[i + 1]])
+        x = math.sqrt(a_n) * x0 + math.sqrt(1.0 - a_n) * eps
+    return outs
+
+
+def make_trajectory_loss(cfg: EmoDiffConfig, bound: tuple[np.ndarray, np.ndarray], intermediate: float = 0.1,
+                         stat: float = 0.0):
+    """Loss of a student with config ``cfg`` (solver "ddim", ``sample_steps`` K) on teacher-set batches: squared
+    error of its final clean window against the teacher's, plus ``intermediate`` times that of its earlier
+    estimates (each should already point at the same window), each with the config's velocity term; plus ``stat``
+    times the squared differences of each channel's maximum and spread over the final window (a student that
+    cannot place an event exactly would otherwise hedge with a smaller one: brows and cheeks lost spread)."""
+    import torch
+    if not cfg.predicts_clean or cfg.prediction != "x0":
+        raise ValueError("trajectory distillation needs a clean-window (x0) model")
+    if cfg.solver != "ddim":
+        raise ValueError("trajectory distillation trains a DDIM student: set the config's solver to 'ddim'")
+    if abs(cfg.sample_guidance - 1.0) > 1e-12 or abs(cfg.style_guidance - 1.0) > 1e-12:
+        raise ValueError("a distilled student carries the teacher's guidance: set sample_guidance and "
+                         "style_guidance to 1")
+    grid = ddim_timesteps(cfg.diffusion_steps, cfg.sample_steps, cfg.sample_spacing)
+    acp = cfg.alphas_cumprod()
+    lo, hi = (torch.tensor(np.broadcast_to(v, (cfg.motion_dim,)), dtype=torch.float32) for v in bound)
+
+    def err_loss(err):
+        loss = (err ** 2).mean()
+        if cfg.vel_weight > 0:
+            loss = loss + cfg.vel_weight * (torch.diff(err, dim=1) ** 2).mean()
+        return loss
+
+    from .train_emodiff import window_stat_loss
+
+    def loss_fn(model, b: dict, gen, train: bool):
+        outs = student_chain(model, b, grid, acp, (lo, hi))
+        loss = err_loss(outs[-1] - b["target"])
+        if stat > 0:
+            every = torch.ones(outs[-1].shape[:2] + (1,))  # (B, W, 1): every frame of a teacher window counts
+            loss = loss + stat * window_stat_loss(outs[-1], b["target"], every, 1.0)
+        for x0 in outs[:-1]:
+            loss = loss + intermediate * err_loss(x0 - b["target"])
+        return loss
+    return loss_fn
