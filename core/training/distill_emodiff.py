@@ -105,13 +105,13 @@ def student_chain(model, b: dict, grid: np.ndarray, acp, bound) -> list:
     return outs
 
 
-def make_trajectory_loss(cfg: EmoDiffConfig, bound: tuple[np.ndarray, np.ndarray], intermediate: float = 0.1,
-                         stat: float = 0.0):
+def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, stat: float = 0.0):
     """Loss of a student with config ``cfg`` (solver "ddim", ``sample_steps`` K) on teacher-set batches: squared
     error of its final clean window against the teacher's, plus ``intermediate`` times that of its earlier
     estimates (each should already point at the same window), each with the config's velocity term; plus ``stat``
     times the squared differences of each channel's maximum and spread over the final window (a student that
-    cannot place an event exactly would otherwise hedge with a smaller one: brows and cheeks lost spread)."""
+    cannot place an event exactly would otherwise hedge with a smaller one: brows and cheeks lost spread).
+    ``bound`` limits the clean estimate as the sampler's ``clip_x0`` does: c, or per-channel (lo, hi)."""
     import torch
     if not cfg.predicts_clean or cfg.prediction != "x0":
         raise ValueError("trajectory distillation needs a clean-window (x0) model")
@@ -122,7 +122,8 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound: tuple[np.ndarray, np.ndarray
                          "style_guidance to 1")
     grid = ddim_timesteps(cfg.diffusion_steps, cfg.sample_steps, cfg.sample_spacing)
     acp = cfg.alphas_cumprod()
-    lo, hi = (torch.tensor(np.broadcast_to(v, (cfg.motion_dim,)), dtype=torch.float32) for v in bound)
+    pair = bound if isinstance(bound, tuple) else (-bound, bound)
+    lo, hi = (torch.tensor(np.broadcast_to(v, (cfg.motion_dim,)), dtype=torch.float32) for v in pair)
 
     def err_loss(err):
         loss = (err ** 2).mean()

@@ -150,9 +150,6 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         model.motion_mean.copy_(torch.from_numpy(mean))
         model.motion_std.copy_(torch.from_numpy(std))
     teacher = None  # EmoDiffNumpy of the weights a distillation starts from
-    vr = np.random.default_rng(999)
-    val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
-                   for _ in range(tcfg.val_batches)]
 
     def export(ema, out_path: Path, facts: dict) -> Path:
         arrays = export_arrays(ema)
@@ -188,11 +185,13 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         pool, vset = (cached_teacher_set(cache / f"teacher_{tag}_{part}{k}.npz", teacher, corpus, k, seed + i,
                                          p_label, quiet, cg)
                       for i, (part, corpus, k) in enumerate((("train", train, n), ("val", val, n_val))))
-        bound = teacher.x0_bound
-        bound = bound if isinstance(bound, tuple) else (-bound, bound)
-        loss = make_trajectory_loss(cfg, bound, float(distill.get("intermediate", 0.1)),
+        loss = make_trajectory_loss(cfg, teacher.x0_bound, float(distill.get("intermediate", 0.1)),
                                     float(distill.get("stat", 0.0)))
         val_batches = [{k: v[i::tcfg.val_batches] for k, v in vset.items()} for i in range(tcfg.val_batches)]
         draw = (lambda rng: set_batch(pool, tcfg.batch_size, rng))
+    else:
+        vr = np.random.default_rng(999)
+        val_batches = [emodiff_batch(val, cfg, tcfg.batch_size, vr, style_len=min(120, cfg.style_max_frames))
+                       for _ in range(tcfg.val_batches)]
     spec = LoopSpec("emodiff", model, draw, val_batches, loss, export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
