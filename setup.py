@@ -4,13 +4,15 @@ import os
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
+# Top-level folders that are not part of the package (a subpackage may share a name: core/data is one).
 SKIP = {"tests", "build", "dist", ".git", ".ci", "venv", ".venv", "docs", "data", "runs"}
 
 
 def packages():
     found = ["dreamtalk"]
     for d, dirs, files in os.walk("."):
-        dirs[:] = [x for x in dirs if x not in SKIP and not x.startswith(".") and not x.endswith(".egg-info")]
+        dirs[:] = [x for x in dirs if not (d == "." and x in SKIP) and not x.startswith(".")
+                   and not x.endswith(".egg-info") and x != "__pycache__"]
         if d != "." and "__init__.py" in files:
             found.append("dreamtalk." + os.path.relpath(d).replace(os.sep, "."))
     return sorted(found)
