@@ -115,10 +115,11 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
     else:
         style_vec, style_meta = _style_vector(models, style, emotion, intensity)  # (Ds,)
 
-    mel, feats, emo_feats = _features(models, a16, t)  # (M, 80) mel, (T, 82) features, EmoDiff's (T, 85)
+    silent = is_silent(a16)
+    # (M, 80) mel, (T, 82) features, EmoDiff's (T, 85), the encoder's job (under way in worker threads)
+    mel, feats, emo_feats, states = _features_and_states(models, a16, t, silent)
 
     report = progress if callable(progress) else None
-    silent = is_silent(a16)
     job = None
     if recognize and not silent:
         from .lips.align import start_recognition
@@ -127,12 +128,12 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         job = start_recognition(a16, 16000)  # worker processes recognise while EmoDiff samples here
     from .blas import blas_threads_for
     # One BLAS thread: the networks' GEMMs are small; a second made 60 s of speech take 1.05 s, not 0.81 s.
-    with blas_threads_for(1), _cancelling(job):
+    with blas_threads_for(1), _cancelling(job), _cancelling(states):
         motion = _sample_motion(models, emo_feats, style_vec, seed, steps, guidance, progress, cancel)  # (T, 55)
         weights = np.clip(motion[:, :52], 0.0, 1.0)
         head_rot = motion[:, 52:55].astype(np.float32)
         pause = pause_weights(feats[:, N_MELS])  # (T,) where the take is quiet, from the loudness column
-        weights = _lips(models, a16, mel, feats, weights, style_vec, silent, pause)
+        weights = _lips(models, a16, mel, feats, weights, style_vec, silent, pause, states)
         phones, share, aligned, recognized, engine = _timed_phones(a16, transcript, job, t, pause)
     idx = [INDEX[n] for n in MOUTH_SET]
     if share is not None:
@@ -165,7 +166,7 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
 
 @contextmanager
 def _cancelling(job):
-    """Cancel a recognition job (if any) when the block ends, however it ends."""
+    """Cancel a job (recognition, encoder states; if any) when the block ends, however it ends."""
     try:
         yield
     finally:
@@ -185,6 +186,21 @@ def _features(models, a16: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, 
     mel = mel_power_numpy(a16)  # (M, 80) at 100 fps, shared by both feature kinds
     feats = features_from_mel(mel, t)
     return mel, feats, feats if job is None else np.concatenate([feats, job.result()], axis=1)
+
+
+def _features_and_states(models, a16: np.ndarray, t: int, silent: bool) -> tuple:
+    """:func:`_features` and the encoder's speech states job, started first where the lip network reads them (None
+    otherwise): its chunks run in worker threads beside the features and EmoDiff (the encoder is half the work)."""
+    states = None
+    if models.lips is not None and models.lips.cfg.speech_states and not silent:
+        from .lips.speech_states import start_speech_states
+        states = start_speech_states(a16, t, layer=models.lips.cfg.speech_layer)
+    try:
+        return (*_features(models, a16, t), states)
+    except BaseException:
+        if states is not None:
+            states.cancel()
+        raise
 
 
 def _sampler_options(models, steps, guidance, style) -> tuple[int, float | None]:
@@ -259,9 +275,10 @@ def _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, ca
             bar.close()
 
 
-def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.ndarray) -> np.ndarray:
+def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.ndarray,
+          states=None) -> np.ndarray:
     """(T, 52) weights with the lip network's mouth (if shipped), resting where ``pause`` (T,) says; a silent file
-    gets the resting mouth."""
+    gets the resting mouth. ``states``: the encoder's job (start_speech_states) where the network reads it."""
     from .audio import features_from_mel, frame_columns
     from .lips.mouth import mouth_track
 
@@ -280,10 +297,10 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.n
             from .lips.phone_scores import phone_posteriors
             lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
         if cfg.speech_states:
-            # After EmoDiff, on every core: on a thread beside it, the two only took turns (measured).
-            from .lips.speech_states import speech_states
-            states = speech_states(a16, t, layer=cfg.speech_layer)  # (T, 288)
-            lips_feats = np.concatenate([lips_feats, states], axis=1)  # (T, A + 288)
+            if states is None:
+                from .lips.speech_states import start_speech_states
+                states = start_speech_states(a16, t, layer=cfg.speech_layer)
+            lips_feats = np.concatenate([lips_feats, states.result()], axis=1)  # (T, A + 288)
         from .blas import blas_threads_for
         with blas_threads_for(2):  # its convolutions' GEMMs are large enough for two threads (-30% time)
             weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)

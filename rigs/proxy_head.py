@@ -114,6 +114,9 @@ def _rot_y(a: float) -> np.ndarray:
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 
 
+NORMAL_NOISE = 1e-12  # normal-delta components below this are rounding noise
+
+
 def vertex_normals(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
     """(V, 3) area-weighted unit vertex normals."""
     v = np.asarray(v, dtype=np.float64)
@@ -640,6 +643,9 @@ def build_proxy_head() -> ProxyHead:
     ndel = np.empty_like(deltas)
     for k in range(NUM_BLENDSHAPES):
         ndel[k] = vertex_normals(v + deltas[k], tris) - normals if np.any(deltas[k]) else 0.0
+    # Where a shape leaves a vertex's faces alone its normal delta is rounding noise (< 1e-15 here, real ones
+    # > 1e-9) whose size depends on the CPU's SIMD kernels; exact zeros keep the sparse targets host-independent.
+    ndel[np.abs(ndel) < NORMAL_NOISE] = 0.0
     head = ProxyHead(
         vertices=v.astype(np.float32), normals=normals.astype(np.float32), triangles=tris.astype(np.uint32),
         material_ids=mats.astype(np.int32), part_ids=parts.astype(np.int32), names=ARKIT_NAMES,

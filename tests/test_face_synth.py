@@ -276,3 +276,51 @@ def test_style_clip_and_errors():
         synthesize_face(AUDIO, SR, SENT, "happy", 1.5, 0, 0)
     with pytest.raises(InputError):
         synthesize_face(AUDIO[:, None], SR, SENT, "happy", 0.5, 0, 0)
+
+
+def _random_phones(seconds: float, seed: int = 0) -> list:
+    """Phones tiling [0, seconds] with random names and 40-200 ms durations."""
+    rng = np.random.default_rng(seed)
+    names = sorted(set(VOWELS) | set(BILABIALS) | {"S", "T", "K", "F", "R", SILENCE})
+    out, t = [], 0.0
+    while t < seconds:
+        d = float(rng.uniform(0.04, 0.2))
+        out.append(Phone(str(rng.choice(names)), t, t + d))
+        t += d
+    return out
+
+
+def test_articulation_in_frame_blocks_equals_the_dense_blend():
+    """articulation() sums, per block of frames, only the phones whose dominance is not exactly zero there; over
+    several blocks it equals the dense (phones x frames x params) formula of the module docstring."""
+    from dreamtalk.core.lips import mouth as M
+    phones = _random_phones(70.0)
+    times = (np.arange(2100) + 0.5) / FPS  # five blocks
+    segs = M._segments(phones)
+    tgt, alpha, theta, start, end = [], [], [], [], []
+    for key, s, e, dur in segs:
+        t_, a_, th_ = M._TABLE.get(key, M._TABLE["AH" if key in VOWELS else "T"])
+        t_ = t_.copy()
+        if key in M._V or key in VOWELS:
+            reach = float(np.clip(0.65 + 0.35 * (dur - 0.04) / 0.08, 0.65, 1.0))
+            for k in ("jaw", "pucker", "funnel", "down", "up"):
+                t_[M.P[k]] = M.REST[k] + reach * (t_[M.P[k]] - M.REST[k])
+        tgt.append(t_), alpha.append(a_), theta.append(th_)
+        start.append(s + 0.1 * (e - s)), end.append(e - 0.1 * (e - s))
+    tgt, alpha, theta, start, end = map(np.array, (tgt, alpha, theta, start, end))
+    rest = np.array([M.REST[k] for k in M.PARAMS])
+    tau = np.maximum(0.0, np.maximum(start[:, None] - times[None, :], times[None, :] - end[:, None]))
+    dom = alpha[:, None, :] * np.exp(-theta[:, None, :] * (tau ** 2)[:, :, None])  # (n, T, P)
+    dense = (np.einsum("ntp,np->tp", dom, tgt) + M.BASELINE_DOMINANCE * rest) / (dom.sum(0) + M.BASELINE_DOMINANCE)
+    np.testing.assert_allclose(M.articulation(phones, times), dense, rtol=1e-12, atol=1e-15)
+    # Frames in any order, and beyond the last phone (rest), are blended the same way.
+    shuffled = times[::-1][:700]
+    np.testing.assert_allclose(M.articulation(phones, shuffled), dense[::-1][:700], rtol=1e-12, atol=1e-15)
+
+
+def test_mouth_track_of_a_long_take_is_linear_in_its_length():
+    """Half an hour of phones (about 15,000): the dense blend would hold arrays of 60 GB; the blocked one is
+    quick and bounded."""
+    phones = _random_phones(1800.0, seed=1)
+    m = mouth_track(phones, int(1800 * FPS), FPS)
+    assert m.weights.shape == (54000, 52) and np.all(np.isfinite(m.weights))

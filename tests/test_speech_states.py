@@ -77,6 +77,19 @@ def test_states_are_deterministic_and_cross_chunk_seams_without_a_step():
 
 
 @needs_model
+def test_chunks_in_worker_threads_give_the_states_of_one_thread():
+    """generate starts the encoder early and runs its chunks side by side; the states are those of one thread
+    running the chunks in turn, exactly, and a job can be cancelled before its result is read."""
+    a = _burst_audio(26.0, [(1.0, 2.0), (9.0, 9.6), (20.0, 21.5)])  # four chunks
+    one = ss.speech_states(a, 780, threads=1)
+    job = ss.start_speech_states(a, 780)
+    assert len(job.chunks) == 4
+    assert np.array_equal(job.result(), one)
+    assert np.array_equal(ss.speech_states(a, 780), one)  # threads=0: the same job
+    ss.start_speech_states(a, 780).cancel()  # pending chunks dropped, nothing raised
+
+
+@needs_model
 def test_states_follow_the_audio_in_time():
     """A burst moves the states where it is: frames inside it differ from frames of quiet far more than quiet
     frames differ among themselves."""

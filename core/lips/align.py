@@ -360,8 +360,7 @@ class Recognizer:
         if self.engine not in ENGINES:
             raise InputError(f"recognition engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         self._new = lambda: Decoder(samprate=ALIGN_SR, loglevel="ERROR", maxhmmpf=MAX_HMMS_PER_FRAME)
-        self.decoder = self._new()
-        self._used = False
+        self.decoder = None  # made on first use: with Moonshine's words most takes never need the language model
         self._asr = None
         if self.engine == "moonshine":
             from .asr import Moonshine
@@ -395,12 +394,9 @@ class Recognizer:
             got = self._moonshine_piece(raw)
             if got is not None:
                 return got
-        if self._used:
-            # A decoder's scores depend on what it decoded before: every piece gets a fresh one, so the result
-            # does not depend on how the pieces were shared among processes.
-            self.decoder = self._new()
-        self._used = True
-        d = self.decoder
+        # A decoder's scores depend on what it decoded before: every piece gets a fresh one, so the result does
+        # not depend on how the pieces were shared among processes.
+        d = self.decoder = self._new()
         d.activate_search()  # back to the language model after a previous alignment pass
         try:
             d.start_utt()

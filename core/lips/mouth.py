@@ -96,6 +96,8 @@ for _a, _bs in (("P", "B M"), ("F", "V"), ("TH", "DH"), ("S", "Z"), ("SH", "ZH C
     for _b in _bs.split():
         _DOM_OVERRIDE[_b] = _DOM_OVERRIDE[_a]
 BASELINE_DOMINANCE = 1e-4  # a rest target everywhere, so far-from-speech frames settle at rest
+EXP_UNDERFLOW = 746.0  # exp(-x) is exactly 0.0 in float64 for x above this
+FRAME_BLOCK = 512  # frames blended at once by articulation()
 
 
 @dataclass
@@ -170,11 +172,20 @@ def articulation(phones: Sequence[Phone], times: np.ndarray, rate: float = 1.0) 
         # A phone's core: its middle 80% (its edges belong to the transitions with its neighbours).
         pad = 0.1 * (e - s)
         start[i], end[i] = s + pad, e - pad
-    tau = np.maximum(0.0, np.maximum(start[:, None] - times[None, :], times[None, :] - end[:, None]))  # (n, T)
-    dom = alpha[:, None, :] * np.exp(-theta[:, None, :] * (tau ** 2)[:, :, None])  # (n, T, P)
-    num = np.einsum("ntp,np->tp", dom, tgt) + BASELINE_DOMINANCE * rest[None, :]
-    den = dom.sum(axis=0) + BASELINE_DOMINANCE
-    return num / den
+    # A phone's dominance is exactly 0.0 (exp underflows) beyond reach[i] of its core, so each block of frames
+    # sums only the phones within reach: the cost grows with the take's length, not its square (an hour of
+    # speech would otherwise hold (phones, frames, params) arrays of terabytes).
+    reach = np.sqrt(EXP_UNDERFLOW / theta.min(axis=1))  # (n,) s
+    lo, hi = start - reach, end + reach
+    out = np.empty((len(times), len(PARAMS)))
+    for a in range(0, len(times), FRAME_BLOCK):
+        tb = times[a:a + FRAME_BLOCK]
+        sel = np.nonzero((hi >= tb.min()) & (lo <= tb.max()))[0]
+        tau = np.maximum(0.0, np.maximum(start[sel, None] - tb[None, :], tb[None, :] - end[sel, None]))  # (m, B)
+        dom = alpha[sel, None, :] * np.exp(-theta[sel, None, :] * (tau ** 2)[:, :, None])  # (m, B, P)
+        num = np.einsum("ntp,np->tp", dom, tgt[sel]) + BASELINE_DOMINANCE * rest[None, :]
+        out[a:a + FRAME_BLOCK] = num / (dom.sum(axis=0) + BASELINE_DOMINANCE)
+    return out
 
 
 def to_arkit(params: np.ndarray, loudness: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -68,48 +68,107 @@ def speech_states(audio: np.ndarray, num_frames: int, threads: int = 0, layer: i
     """(T, STATE_DIM) float32 encoder states of (N,) 16 kHz mono audio, linearly resampled to frame centres
     (k + 0.5) / FPS; audio longer than a chunk is encoded in overlapping chunks, cross-faded over the overlap.
     ``layer`` (0-based) reads the states after that encoder layer, and runs no further (None: the last hidden
-    state)."""
-    path = encoder_path(layer)
-    if path is None:
-        kind = "Moonshine's encoder as .onnx" if layer is not None else "Moonshine's encoder"
-        raise MissingDependency(f"the lip network's speech states need {kind} (python tools/fetch_moonshine.py, or "
-                                "DREAMTALK_MOONSHINE_DIR)")
-    sess = _session(str(path), int(threads), None if layer is None else int(layer))
-    a = np.asarray(audio, np.float32).reshape(-1)
-    n, t = a.size, int(num_frames)
-    if t <= 0:
-        return np.zeros((0, STATE_DIM), np.float32)
-    hop, ctx = int(CHUNK_S * SAMPLE_RATE), int(CONTEXT_S * SAMPLE_RATE)
-    min_len = int(MIN_SECONDS * SAMPLE_RATE) + 2 * STATE_OFFSET
-    tq = (np.arange(t) + 0.5) / FPS
-    acc = np.zeros((t, STATE_DIM), np.float64)
-    wsum = np.zeros(t, np.float64)
-    starts = list(range(0, max(n, 1), hop))
-    if len(starts) > 1 and n - starts[-1] < ctx:  # a short tail joins the chunk before it
-        starts.pop()
-    for k, start in enumerate(starts):
-        last = k == len(starts) - 1
-        lo, hi = max(0, start - ctx), n if last else min(n, start + hop + ctx)
+    state). ``threads`` > 0: that many onnxruntime threads, chunk after chunk in this thread; 0: chunks at once on
+    every core (:func:`start_speech_states`); the states are the same either way."""
+    if threads == 0:
+        return start_speech_states(audio, num_frames, layer).result()
+    return SpeechStatesJob(audio, num_frames, layer, threads=int(threads)).result()
+
+
+def start_speech_states(audio: np.ndarray, num_frames: int, layer: int | None = None) -> "SpeechStatesJob":
+    """Begin :func:`speech_states` in worker threads, one chunk each, so the encoder runs while the caller does
+    other work; ``.result()`` waits and joins the chunks."""
+    return SpeechStatesJob(audio, num_frames, layer, workers=os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=1)
+def _pool(workers: int):
+    from concurrent.futures import ThreadPoolExecutor
+    return ThreadPoolExecutor(workers, thread_name_prefix="speech-states")
+
+
+class SpeechStatesJob:
+    """The encoder's chunks under way: in ``workers`` threads (one onnxruntime thread each: on two cores two
+    one-thread runs side by side beat one two-thread run after another, and the threads overlap whatever the
+    caller runs meanwhile), or, with ``workers`` 0, each run by ``result`` on ``threads`` threads."""
+
+    def __init__(self, audio: np.ndarray, num_frames: int, layer: int | None = None, workers: int = 0,
+                 threads: int = 1) -> None:
+        self.path = encoder_path(layer)
+        if self.path is None:
+            kind = "Moonshine's encoder as .onnx" if layer is not None else "Moonshine's encoder"
+            raise MissingDependency(f"the lip network's speech states need {kind} (python tools/fetch_moonshine.py, "
+                                    "or DREAMTALK_MOONSHINE_DIR)")
+        self.sess = _session(str(self.path), 1 if workers > 1 else int(threads),
+                             None if layer is None else int(layer))
+        a = np.asarray(audio, np.float32).reshape(-1)
+        self.n, self.t = a.size, int(num_frames)
+        self.chunks = self._plan() if self.t > 0 else []
+        inputs = [self._input(a, lo, hi) for _, lo, hi, _ in self.chunks]
+        if workers > 1 and len(inputs) > 1:
+            pool = _pool(int(workers))
+            self._runs = [pool.submit(self._run, x) for x in inputs]
+        else:
+            self._runs = inputs  # run one by one in result()
+
+    def _plan(self) -> list[tuple[int, int, int, bool]]:
+        """(chunk start, audio lo, audio hi, last) of each chunk."""
+        hop, ctx = int(CHUNK_S * SAMPLE_RATE), int(CONTEXT_S * SAMPLE_RATE)
+        starts = list(range(0, max(self.n, 1), hop))
+        if len(starts) > 1 and self.n - starts[-1] < ctx:  # a short tail joins the chunk before it
+            starts.pop()
+        out = []
+        for k, start in enumerate(starts):
+            last = k == len(starts) - 1
+            out.append((start, max(0, start - ctx), self.n if last else min(self.n, start + hop + ctx), last))
+        return out
+
+    @staticmethod
+    def _input(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
         x = a[lo:hi]
+        min_len = int(MIN_SECONDS * SAMPLE_RATE) + 2 * STATE_OFFSET
         if x.size < min_len:  # a short file: silence after it gives the encoder frames
             x = np.pad(x, (0, min_len - x.size))
-        s = sess.run(None, {"input_values": x[None]})[0][0]  # (S, D)
+        return x[None]  # (1, N)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        s = self.sess.run(None, {"input_values": x})[0][0]  # (S, D)
         if s.shape[1] != STATE_DIM:
-            raise InputError(f"{path}: encoder states have {s.shape[1]} columns, the lip network reads {STATE_DIM}")
-        tc = (STATE_HOP * np.arange(len(s)) + STATE_OFFSET + lo) / SAMPLE_RATE
-        # The frames this chunk covers, and its weight on them: a ramp up over the overlap with the chunk
-        # before, down over the next (only these frames: the cost stays linear in the audio's length).
-        f0 = 0 if k == 0 else int(np.searchsorted(tq, (start - ctx) / SAMPLE_RATE))
-        f1 = t if last else int(np.searchsorted(tq, (start + hop + ctx) / SAMPLE_RATE))
-        q = tq[f0:f1]
-        w = np.ones(len(q))
-        if k > 0:
-            w *= np.clip((q - (start - ctx) / SAMPLE_RATE) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
-        if not last:
-            w *= np.clip(((start + hop + ctx) / SAMPLE_RATE - q) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
-        acc[f0:f1] += w[:, None] * _resample(tc, s, q)
-        wsum[f0:f1] += w
-    return (acc / np.maximum(wsum, 1e-9)[:, None]).astype(np.float32)  # (T, D)
+            raise InputError(f"{self.path}: encoder states have {s.shape[1]} columns, the lip network reads "
+                             f"{STATE_DIM}")
+        return s
+
+    def result(self) -> np.ndarray:
+        """(T, STATE_DIM) float32 states (waits for the chunks)."""
+        t, ctx = self.t, int(CONTEXT_S * SAMPLE_RATE)
+        if t <= 0:
+            return np.zeros((0, STATE_DIM), np.float32)
+        tq = (np.arange(t) + 0.5) / FPS
+        acc = np.zeros((t, STATE_DIM), np.float64)
+        wsum = np.zeros(t, np.float64)
+        for k, ((start, lo, _, last), run) in enumerate(zip(self.chunks, self._runs)):
+            s = run.result() if hasattr(run, "result") else self._run(run)
+            tc = (STATE_HOP * np.arange(len(s)) + STATE_OFFSET + lo) / SAMPLE_RATE
+            # The frames this chunk covers, and its weight on them: a ramp up over the overlap with the chunk
+            # before, down over the next (only these frames: the cost stays linear in the audio's length).
+            hop_end = (start + int(CHUNK_S * SAMPLE_RATE) + ctx) / SAMPLE_RATE
+            f0 = 0 if k == 0 else int(np.searchsorted(tq, (start - ctx) / SAMPLE_RATE))
+            f1 = t if last else int(np.searchsorted(tq, hop_end))
+            q = tq[f0:f1]
+            w = np.ones(len(q))
+            if k > 0:
+                w *= np.clip((q - (start - ctx) / SAMPLE_RATE) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
+            if not last:
+                w *= np.clip((hop_end - q) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
+            acc[f0:f1] += w[:, None] * _resample(tc, s, q)
+            wsum[f0:f1] += w
+        return (acc / np.maximum(wsum, 1e-9)[:, None]).astype(np.float32)  # (T, D)
+
+    def cancel(self) -> None:
+        """Drop the chunks not yet started."""
+        for run in self._runs:
+            if hasattr(run, "cancel"):
+                run.cancel()
 
 
 def _resample(tc: np.ndarray, s: np.ndarray, tq: np.ndarray) -> np.ndarray:
