@@ -59,6 +59,22 @@ def _best_interleaved(fn, base, repeat: int) -> tuple[float, float]:
     return t_fn, t_base
 
 
+# The peak memory of generate() on a file, in KiB. Linux: VmHWM, the high-water mark of this program's own memory
+# (ru_maxrss would also hold the parent's size when it forked this process); elsewhere ru_maxrss (bytes on macOS).
+_PEAK_CHILD = """
+import resource, sys
+from dreamtalk.core.audio import load_audio
+from dreamtalk.core.pipeline import generate
+a, sr = load_audio(sys.argv[1])
+generate(a, sr)
+try:
+    print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")))
+except (OSError, StopIteration):
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(r // 1024 if sys.platform == "darwin" else r)
+"""
+
+
 def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize: bool = False,
                    audio_path: str | None = None) -> dict:
     """Time generate() on ``seconds`` of audio (or a file) against jawflap, and peak memory on a long file."""
@@ -86,11 +102,15 @@ def bench_generate(seconds: float, repeat: int, memory_minutes: float, recognize
         out.update({"recognize_seconds": t_rec, "recognize_realtime_factor": seconds / t_rec,
                     "recognize_vs_generate_time_ratio": t_rec / t_model})
     if memory_minutes > 0:
-        code = ("import resource,sys;from dreamtalk.core.audio import speechlike_audio;"
-                "from dreamtalk.core.pipeline import generate;"
-                f"a,sr=speechlike_audio({memory_minutes * 60});generate(a,sr);"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        import os
+        import tempfile
+        from ..core.audio import speechlike_audio, write_wav
+        with tempfile.TemporaryDirectory() as d:
+            # The child reads the audio from a file: making it in the child (float64 arrays of the whole signal)
+            # would set the peak itself (2 GB for 30 minutes), not generate.
+            path = os.path.join(d, "speech.wav")
+            write_wav(path, *speechlike_audio(memory_minutes * 60))
+            r = subprocess.run([sys.executable, "-c", _PEAK_CHILD, path], capture_output=True, text=True)
         if r.returncode == 0:
             out["memory_minutes"] = memory_minutes
             out["peak_rss_mib"] = int(r.stdout.split()[-1]) / 1024

@@ -312,9 +312,9 @@ def band_limited_filterbank(lo_hz: float, hi_hz: float, order: int = 4) -> np.nd
 def mel_power_numpy(audio: np.ndarray, band: tuple[float, float] | None = None) -> np.ndarray:
     """(M, 80) mel power spectrogram at 100 fps of 16 kHz audio (float64, chunked STFT); ``band`` (lo, hi) Hz
     passes the audio through a band-pass first (see band_limited_filterbank)."""
-    a = _check_signal(audio).astype(np.float64)
+    a = _check_signal(audio)  # float32: each chunk's frames become float64 in mel_power_rows (frames * win)
     n_mel = _mel_frames(a.size)
-    pad = np.concatenate([np.zeros(N_FFT // 2), a, np.zeros(N_FFT // 2 + 1)])
+    pad = np.concatenate([np.zeros(N_FFT // 2, np.float32), a, np.zeros(N_FFT // 2 + 1, np.float32)])
     fb, win = (mel_filterbank() if band is None else band_limited_filterbank(*band)), _window()
     out = np.empty((n_mel, N_MELS))
     frames = np.lib.stride_tricks.sliding_window_view(pad, N_FFT)[::HOP][:n_mel]  # (M, N_FFT) view, no copy

@@ -45,14 +45,18 @@ def num_frames(num_samples: int, sr: int, fps: float) -> int:
     return max(1, int(round(num_samples / float(sr) * fps)))
 
 
-def _frames(audio: np.ndarray, sr: int, fps: float, t: int, win: int) -> np.ndarray:
-    """(T, win) windows centred on frame centres, zero-padded at the ends."""
-    centres = np.round((np.arange(t) + 0.5) / fps * sr).astype(np.int64)
+def _frames(audio: np.ndarray, sr: int, fps: float, frames: np.ndarray, win: int) -> np.ndarray:
+    """(len(frames), win) windows centred on the given frames' centres, zero-padded at the ends."""
+    centres = np.round((np.asarray(frames) + 0.5) / fps * sr).astype(np.int64)
     half = win // 2
-    padded = np.concatenate([np.zeros(half + 1, np.float32), audio.astype(np.float32), np.zeros(win + 1, np.float32)])
-    idx = centres[:, None] + np.arange(win)[None, :] - half + half + 1
-    idx = np.clip(idx, 0, len(padded) - 1)
-    return padded[idx]
+    idx = centres[:, None] + np.arange(win)[None, :] - half  # sample indices into the audio
+    out = np.zeros(idx.shape, np.float32)
+    ok = (idx >= 0) & (idx < len(audio))
+    out[ok] = audio[idx[ok]]
+    return out
+
+
+BLOCK = 1024  # frames analysed at once: memory stays bounded on long takes (a 4 h take is 432,000 frames)
 
 
 def analyze(audio: np.ndarray, sr: int, fps: float = 30.0, num_frames_out: int | None = None) -> Prosody:
@@ -61,19 +65,22 @@ def analyze(audio: np.ndarray, sr: int, fps: float = 30.0, num_frames_out: int |
     t = num_frames_out if num_frames_out is not None else num_frames(len(audio), sr, fps)
     # 40 ms holds two periods of the lowest f0 we search, enough for a stable autocorrelation peak.
     win = int(round(max(1.0 / fps, 0.040) * sr))
-    fr = _frames(audio, sr, fps, t, win).astype(np.float64)  # (T, win)
-    rms = np.sqrt(np.mean(fr ** 2, axis=1))
+    rms = np.empty(t)
+    for s in range(0, t, BLOCK):
+        fr = _frames(audio, sr, fps, np.arange(s, min(t, s + BLOCK)), win).astype(np.float64)  # (B, win)
+        rms[s:s + len(fr)] = np.sqrt(np.mean(fr ** 2, axis=1))
     rms_db = np.maximum(20.0 * np.log10(rms + 1e-10), SILENCE_DB)
 
-    loud_ref = float(np.percentile(rms_db, 95))
+    loud_ref = float(np.percentile(rms_db, 95)) if t else SILENCE_DB
     # Only frames loud enough to count as voiced get a pitch search (the rest stay unvoiced, f0 0).
     loud = np.flatnonzero((rms_db > loud_ref - 35.0) & (rms_db > SILENCE_DB + 10))
     voiced = np.zeros(t, bool)
     f0 = np.zeros(t)
-    if loud.size:
-        peak, f0_loud = _autocorr_pitch(fr[loud], sr, win)
-        voiced[loud] = peak > 0.45  # periodic: a clear autocorrelation peak
-        f0[loud] = np.where(voiced[loud], f0_loud, 0.0)
+    for s in range(0, loud.size, BLOCK):
+        rows = loud[s:s + BLOCK]
+        peak, f0_loud = _autocorr_pitch(_frames(audio, sr, fps, rows, win).astype(np.float64), sr, win)
+        voiced[rows] = peak > 0.45  # periodic: a clear autocorrelation peak
+        f0[rows] = np.where(voiced[rows], f0_loud, 0.0)
     return Prosody(float(fps), rms_db.astype(np.float64), voiced, f0.astype(np.float64))
 
 

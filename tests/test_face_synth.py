@@ -324,3 +324,19 @@ def test_mouth_track_of_a_long_take_is_linear_in_its_length():
     phones = _random_phones(1800.0, seed=1)
     m = mouth_track(phones, int(1800 * FPS), FPS)
     assert m.weights.shape == (54000, 52) and np.all(np.isfinite(m.weights))
+
+
+def test_prosody_in_blocks_equals_all_frames_at_once(monkeypatch):
+    """analyze() works through BLOCK frames at a time so hour-long takes stay small in memory; the blocks change
+    nothing (one block of everything against blocks of 7 frames, loud and quiet frames mixed)."""
+    from dreamtalk.core import prosody
+    from dreamtalk.core.audio import speechlike_audio
+    a, sr = speechlike_audio(4.0)
+    a[sr:2 * sr] = 0.0  # a silent second: frames without a pitch search
+    monkeypatch.setattr(prosody, "BLOCK", 10 ** 9)
+    whole = prosody.analyze(a, sr, FPS)
+    monkeypatch.setattr(prosody, "BLOCK", 7)
+    blocks = prosody.analyze(a, sr, FPS)
+    assert whole.voiced.any() and not whole.voiced.all()
+    for f in ("rms_db", "voiced", "f0"):
+        assert np.array_equal(getattr(whole, f), getattr(blocks, f))
