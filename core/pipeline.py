@@ -116,16 +116,9 @@ def generate(audio: Any, sr: int | None = None, *, emotion: str = "neutral", int
         style_vec, style_meta = _style_vector(models, style, emotion, intensity)  # (Ds,)
 
     silent = is_silent(a16)
-    # (M, 80) mel, (T, 82) features, EmoDiff's (T, 85), the encoder's job (under way in worker threads)
-    mel, feats, emo_feats, states = _features_and_states(models, a16, t, silent)
-
+    # (M, 80) mel, (T, 82) features, EmoDiff's (T, 85); the encoder's and the recogniser's jobs, under way
+    mel, feats, emo_feats, states, job = _features_and_jobs(models, a16, t, silent, recognize, progress)
     report = progress if callable(progress) else None
-    job = None
-    if recognize and not silent:
-        from .lips.align import start_recognition
-        if progress is True:
-            print("recognizing speech ...", file=sys.stderr, flush=True)
-        job = start_recognition(a16, 16000)  # worker processes recognise while EmoDiff samples here
     from .blas import blas_threads_for
     # One BLAS thread: the networks' GEMMs are small; a second made 60 s of speech take 1.05 s, not 0.81 s.
     with blas_threads_for(1), _cancelling(job), _cancelling(states):
@@ -188,18 +181,26 @@ def _features(models, a16: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, 
     return mel, feats, feats if job is None else np.concatenate([feats, job.result()], axis=1)
 
 
-def _features_and_states(models, a16: np.ndarray, t: int, silent: bool) -> tuple:
-    """:func:`_features` and the encoder's speech states job, started first where the lip network reads them (None
-    otherwise): its chunks run in worker threads beside the features and EmoDiff (the encoder is half the work)."""
-    states = None
-    if models.lips is not None and models.lips.cfg.speech_states and not silent:
-        from .lips.speech_states import start_speech_states
-        states = start_speech_states(a16, t, layer=models.lips.cfg.speech_layer)
+def _features_and_jobs(models, a16: np.ndarray, t: int, silent: bool, recognize: bool, progress) -> tuple:
+    """:func:`_features`, and the jobs that run beside the rest of generate (None where not needed): speech
+    recognition in worker processes, and the encoder's speech states where the lip network reads them, in worker
+    threads (the encoder is half the work). The recognition workers are forked first, while no thread of ours is
+    inside onnxruntime: a fork copies the other threads' locks but not the threads that would release them."""
+    states = job = None
     try:
-        return (*_features(models, a16, t), states)
+        if recognize and not silent:
+            from .lips.align import start_recognition
+            if progress is True:
+                print("recognizing speech ...", file=sys.stderr, flush=True)
+            job = start_recognition(a16, 16000)
+        if models.lips is not None and models.lips.cfg.speech_states and not silent:
+            from .lips.speech_states import start_speech_states
+            states = start_speech_states(a16, t, layer=models.lips.cfg.speech_layer)
+        return (*_features(models, a16, t), states, job)
     except BaseException:
-        if states is not None:
-            states.cancel()
+        for j in (states, job):
+            if j is not None:
+                j.cancel()
         raise
 
 
