@@ -165,10 +165,13 @@ class SpeechStatesJob:
         return (acc / np.maximum(wsum, 1e-9)[:, None]).astype(np.float32)  # (T, D)
 
     def cancel(self) -> None:
-        """Drop the chunks not yet started."""
-        for run in self._runs:
-            if hasattr(run, "cancel"):
-                run.cancel()
+        """Drop the chunks not yet started and wait for those running (so no thread of this job is inside
+        onnxruntime when the caller goes on, e.g. to fork recognition workers)."""
+        from concurrent.futures import wait
+        futures = [run for run in self._runs if hasattr(run, "cancel")]
+        for f in futures:
+            f.cancel()
+        wait(futures)
 
 
 def _resample(tc: np.ndarray, s: np.ndarray, tq: np.ndarray) -> np.ndarray:
