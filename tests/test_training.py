@@ -185,6 +185,31 @@ def test_trajectory_loss_is_zero_for_a_student_that_is_its_ddim_teacher(corpus, 
             make_trajectory_loss(dataclasses.replace(cfg, **bad), nm.x0_bound)
 
 
+def test_data_spread_loss_compares_the_size_of_motion_with_the_corpus_windows():
+    """The spread term: zero when the student's windows move as much as the corpus windows (their standard
+    deviation and frame step, here the same windows), larger the flatter the student; windows styled by a random
+    label are left out; a teacher set carries the corpus window, its mask and the own-clip flag."""
+    from types import SimpleNamespace
+    from dreamtalk.core.training.distill_emodiff import SET_KEYS, data_spread_loss
+    assert {"data", "mask", "own"} <= set(SET_KEYS)
+    rng = np.random.default_rng(0)
+    data = torch.as_tensor(rng.uniform(0, 0.1, (4, 30, 55)).astype(np.float32))
+    model = SimpleNamespace(motion_std=torch.full((55,), 0.5), motion_mean=torch.full((55,), 0.02))
+    pred = (data - model.motion_mean) / model.motion_std  # the corpus windows in model units
+    b = {"data": data, "mask": torch.ones(4, 30), "own": torch.tensor([1.0, 1.0, 0.0, 1.0])}
+    ch = [3, 7]
+    assert float(data_spread_loss(model, pred, b, ch)) < 1e-9
+    flat = pred.mean(1, keepdim=True) + 0.5 * (pred - pred.mean(1, keepdim=True))  # half the motion
+    flatter = pred.mean(1, keepdim=True) + 0.2 * (pred - pred.mean(1, keepdim=True))
+    half, fifth = (float(data_spread_loss(model, x, b, ch)) for x in (flat, flatter))
+    assert 0 < half < fifth
+    assert abs(half - 2 * np.log(0.5) ** 2) < 1e-3  # both sizes halved: two squared log ratios
+    wild = pred.clone()
+    wild[2] *= 10  # a label-styled window: not compared
+    assert float(data_spread_loss(model, wild, b, ch)) < 1e-9
+    assert float(data_spread_loss(model, pred, dict(b, own=torch.zeros(4)), ch)) == 0.0
+
+
 def test_emodiff_distills_into_a_student_that_knows_its_steps(corpus, tmp_path):
     import dataclasses
 

@@ -22,7 +22,9 @@ from ..sampler import ddim_timesteps, sample
 from .dataset import Corpus, emodiff_batch
 
 F32 = np.float32
-SET_KEYS = ("x_T", "target", "audio", "prefix", "prefix_mask", "style")
+SET_KEYS = ("x_T", "target", "audio", "prefix", "prefix_mask", "style", "data", "mask", "own")
+# data: the corpus window itself (raw, B, W, 55) with its loss mask (B, W); own: 1 where the window was styled by
+# its own reference clip (so the data is a sample of what the teacher was asked for), 0 for a random label.
 
 
 def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_label: float = 0.5,
@@ -51,8 +53,10 @@ def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_labe
         x_t = rng.standard_normal((m, c.window, c.motion_dim)).astype(F32)
         x0 = sample(c.solver, label_fn if labels else clip_fn, x_t.shape, teacher.acp, steps=c.sample_steps,
                     rng=None, x_T=x_t, cond=cond, clip_x0=teacher.x0_bound, spacing=c.sample_spacing)
+        own = np.full(m, 0.0 if labels else 1.0, F32)
         for k, v in (("x_T", x_t), ("target", x0), ("audio", b["audio"]), ("prefix", b["prefix"]),
-                     ("prefix_mask", b["prefix_mask"]), ("style", style)):
+                     ("prefix_mask", b["prefix_mask"]), ("style", style), ("data", b["x0"]), ("mask", b["mask"]),
+                     ("own", own)):
             parts[k].append(np.asarray(v, F32))
         if progress is not None:
             progress(m)
@@ -66,7 +70,8 @@ def cached_teacher_set(path: Path, teacher: EmoDiffNumpy, corpus: Corpus, n: int
     from ..progress import Progress
     if path.is_file():
         with np.load(path) as z:
-            return {k: z[k] for k in SET_KEYS}
+            if all(k in z for k in SET_KEYS):  # a set from before the data keys is made again
+                return {k: z[k] for k in SET_KEYS}
     bar = Progress(n, f"teacher samples ({path.stem})", enabled=False if quiet else None)
     out = teacher_set(teacher, corpus, n, seed, p_label, progress=bar.update, clip_guidance=clip_guidance)
     bar.close()
@@ -105,13 +110,43 @@ def student_chain(model, b: dict, grid: np.ndarray, acp, bound) -> list:
     return outs
 
 
-def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, stat: float = 0.0):
+def data_spread_loss(model, pred, b: dict, channels: list[int]):
+    """How far the student's spread of ``channels`` strays from the corpus's: over the batch's windows styled by
+    their own clip, the mean standard deviation over time and the mean frame-to-frame step of each channel (raw
+    units), each as a squared log ratio to the same figure of the corpus windows. A target on the size of the
+    motion, not its values: a resting face's slow drift is random, so no window's values can be regressed onto.
+    (Per window, each against its own corpus window, moved cheeks and smile half as far; session 21.)"""
+    import torch
+    own = b["own"] > 0.5
+    if not bool(own.any()):
+        return pred.sum() * 0
+    idx = torch.as_tensor(channels)
+    std_, mean_ = model.motion_std[idx], model.motion_mean[idx]
+    raw = pred[own][:, :, idx] * std_ + mean_  # (N, W, C)
+    data = b["data"][own][:, :, idx]
+    m = b["mask"][own][:, :, None]  # (N, W, 1)
+    n = m.sum(1).clamp(min=2)
+    mm = m[:, 1:] * m[:, :-1]
+
+    def sizes(x):  # (C,) each: mean over windows
+        mu = (x * m).sum(1) / n
+        sd = ((((x - mu[:, None]) ** 2) * m).sum(1) / n + 1e-10).sqrt().mean(0)
+        step = ((x[:, 1:] - x[:, :-1]).abs() * mm).sum(1) / mm.sum(1).clamp(min=1)
+        return sd, step.mean(0) + 1e-6
+
+    (ps, pv), (ds, dv) = sizes(raw), sizes(data)
+    return ((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean()
+
+
+def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, stat: float = 0.0,
+                         data_spread: float = 0.0, spread_channels: tuple[str, ...] = ()):
     """Loss of a student with config ``cfg`` (solver "ddim", ``sample_steps`` K) on teacher-set batches: squared
     error of its final clean window against the teacher's, plus ``intermediate`` times that of its earlier
     estimates (each should already point at the same window), each with the config's velocity term; plus ``stat``
     times the squared differences of each channel's maximum and spread over the final window (a student that
     cannot place an event exactly would otherwise hedge with a smaller one: brows and cheeks lost spread).
-    ``bound`` limits the clean estimate as the sampler's ``clip_x0`` does: c, or per-channel (lo, hi)."""
+    ``bound`` limits the clean estimate as the sampler's ``clip_x0`` does: c, or per-channel (lo, hi).
+    ``data_spread`` weighs :func:`data_spread_loss` over ``spread_channels`` (ARKit names)."""
     import torch
     if not cfg.predicts_clean or cfg.prediction != "x0":
         raise ValueError("trajectory distillation needs a clean-window (x0) model")
@@ -132,6 +167,8 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
         return loss
 
     from .train_emodiff import window_stat_loss
+    from ...rigs.arkit import INDEX
+    spread_idx = [INDEX[n] for n in spread_channels]
 
     def loss_fn(model, b: dict, gen, train: bool):
         outs = student_chain(model, b, grid, acp, (lo, hi))
@@ -141,5 +178,7 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
             loss = loss + stat * window_stat_loss(outs[-1], b["target"], every, 1.0)
         for x0 in outs[:-1]:
             loss = loss + intermediate * err_loss(x0 - b["target"])
+        if data_spread > 0:
+            loss = loss + data_spread * data_spread_loss(model, outs[-1], b, spread_idx)
         return loss
     return loss_fn
