@@ -208,6 +208,15 @@ def test_data_spread_loss_compares_the_size_of_motion_with_the_corpus_windows():
     wild[2] *= 10  # a label-styled window: not compared
     assert float(data_spread_loss(model, wild, b, ch)) < 1e-9
     assert float(data_spread_loss(model, pred, dict(b, own=torch.zeros(4)), ch)) == 0.0
+    # By emotion: a student that halves one emotion's motion and doubles another's is wrong twice, though on
+    # average over the batch it moves about as much as the corpus.
+    mixed = pred.clone()
+    mu = pred.mean(1, keepdim=True)
+    mixed[:2] = mu[:2] + 0.5 * (pred[:2] - mu[:2])
+    mixed[3:] = mu[3:] + 2.0 * (pred[3:] - mu[3:])
+    be = dict(b, emotion=torch.tensor([0, 0, 1, 1]))
+    pooled, grouped = (float(data_spread_loss(model, mixed, be, ch, by_emotion=g)) for g in (False, True))
+    assert grouped > 2 * pooled and abs(grouped - 2 * np.log(2) ** 2) < 1e-2
 
 
 def test_emodiff_distills_into_a_student_that_knows_its_steps(corpus, tmp_path):

@@ -16,6 +16,7 @@ import numpy as np
 from ...rigs.arkit import ARKIT_NAMES, EMOTION_MOUTH, INDEX, MOUTH_SET
 from ..audio import N_LEVELS, N_MELS, TELEPHONE_BAND, features_numpy, frame_columns, load_audio
 from ..errors import InputError
+from ..emotions import EMOTIONS
 from ..fileio import atomic_path
 from ..formats import read_npz
 from ..lips.phone_scores import phone_posteriors
@@ -24,7 +25,10 @@ from ..models.config import EmoDiffConfig
 from ..models.layers import energy_column, motion_from_animation, window_slice
 from ..prosody import prosody_features
 
+EMOTION_INDEX = {e: i for i, e in enumerate(EMOTIONS)}  # a clip's emotion as a number in batches
+
 F32 = np.float32
+
 PAD_MAX_S = 1.2  # longest silence pad (s) at each end, emodiff_batch's p_pad
 STD_FLOOR = 0.02  # channels that barely move (e.g. tongueOut) must not blow up in normalised units
 
@@ -373,7 +377,9 @@ def emodiff_batch(corpus: Corpus, cfg: EmoDiffConfig, batch: int, rng: np.random
         if mates and (src is None or rng.random() < p_other_clip):
             src = corpus.clips[mates[int(rng.integers(len(mates)))]].motion
         style[b] = _crop_or_tile(src if src is not None else c.motion, style_len, rng)
-    return {"x0": x0, "mask": mask, "audio": audio, "prefix": prefix, "prefix_mask": pmask, "style": style}
+    emotion = np.array([EMOTION_INDEX.get(corpus.clips[i].emotion, 0) for i in idx], np.int64)  # (B,)
+    return {"x0": x0, "mask": mask, "audio": audio, "prefix": prefix, "prefix_mask": pmask, "style": style,
+            "emotion": emotion}
 
 
 def degrade_face(face: np.ndarray, mouth_index: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -22,9 +22,10 @@ from ..sampler import ddim_timesteps, sample
 from .dataset import Corpus, emodiff_batch
 
 F32 = np.float32
-SET_KEYS = ("x_T", "target", "audio", "prefix", "prefix_mask", "style", "data", "mask", "own")
+SET_KEYS = ("x_T", "target", "audio", "prefix", "prefix_mask", "style", "data", "mask", "own", "emotion")
 # data: the corpus window itself (raw, B, W, 55) with its loss mask (B, W); own: 1 where the window was styled by
-# its own reference clip (so the data is a sample of what the teacher was asked for), 0 for a random label.
+# its own reference clip (so the data is a sample of what the teacher was asked for), 0 for a random label;
+# emotion: the window's clip's emotion (an index into EMOTIONS).
 
 
 def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_label: float = 0.5,
@@ -56,8 +57,8 @@ def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_labe
         own = np.full(m, 0.0 if labels else 1.0, F32)
         for k, v in (("x_T", x_t), ("target", x0), ("audio", b["audio"]), ("prefix", b["prefix"]),
                      ("prefix_mask", b["prefix_mask"]), ("style", style), ("data", b["x0"]), ("mask", b["mask"]),
-                     ("own", own)):
-            parts[k].append(np.asarray(v, F32))
+                     ("own", own), ("emotion", b["emotion"])):
+            parts[k].append(np.asarray(v, np.int64 if k == "emotion" else F32))
         if progress is not None:
             progress(m)
     return {k: np.concatenate(v) for k, v in parts.items()}
@@ -110,7 +111,7 @@ def student_chain(model, b: dict, grid: np.ndarray, acp, bound) -> list:
     return outs
 
 
-def data_spread_loss(model, pred, b: dict, channels: list[int]):
+def data_spread_loss(model, pred, b: dict, channels: list[int], by_emotion: bool = False):
     """How far the student's spread of ``channels`` strays from the corpus's: over the batch's windows styled by
     their own clip, the mean standard deviation over time and the mean frame-to-frame step of each channel (raw
     units), each as a squared log ratio to the same figure of the corpus windows. A target on the size of the
@@ -128,18 +129,27 @@ def data_spread_loss(model, pred, b: dict, channels: list[int]):
     n = m.sum(1).clamp(min=2)
     mm = m[:, 1:] * m[:, :-1]
 
-    def sizes(x):  # (C,) each: mean over windows
+    def sizes(x, m=m, mm=mm, n=n):  # (C,) each: mean over windows
         mu = (x * m).sum(1) / n
         sd = ((((x - mu[:, None]) ** 2) * m).sum(1) / n + 1e-10).sqrt().mean(0)
         step = ((x[:, 1:] - x[:, :-1]).abs() * mm).sum(1) / mm.sum(1).clamp(min=1)
         return sd, step.mean(0) + 1e-6
 
-    (ps, pv), (ds, dv) = sizes(raw), sizes(data)
-    return ((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean()
+    if not by_emotion:
+        (ps, pv), (ds, dv) = sizes(raw), sizes(data)
+        return ((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean()
+    # Each emotion's windows against that emotion's corpus windows: one average over all emotions would trade a
+    # neutral face's drift against an angry one's frowns.
+    emo, terms = b["emotion"][own], []
+    for e in torch.unique(emo):
+        g = emo == e
+        (ps, pv), (ds, dv) = sizes(raw[g], m[g], mm[g], n[g]), sizes(data[g], m[g], mm[g], n[g])
+        terms.append(((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean())
+    return torch.stack(terms).mean()
 
 
 def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, stat: float = 0.0,
-                         data_spread: float = 0.0, spread_channels: tuple[str, ...] = ()):
+                         data_spread: float = 0.0, spread_channels: tuple[str, ...] = (), by_emotion: bool = False):
     """Loss of a student with config ``cfg`` (solver "ddim", ``sample_steps`` K) on teacher-set batches: squared
     error of its final clean window against the teacher's, plus ``intermediate`` times that of its earlier
     estimates (each should already point at the same window), each with the config's velocity term; plus ``stat``
@@ -179,6 +189,6 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
         for x0 in outs[:-1]:
             loss = loss + intermediate * err_loss(x0 - b["target"])
         if data_spread > 0:
-            loss = loss + data_spread * data_spread_loss(model, outs[-1], b, spread_idx)
+            loss = loss + data_spread * data_spread_loss(model, outs[-1], b, spread_idx, by_emotion)
         return loss
     return loss_fn
