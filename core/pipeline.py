@@ -184,7 +184,7 @@ def _features(models, a16: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, 
 def _features_and_jobs(models, a16: np.ndarray, t: int, silent: bool, recognize: bool, progress) -> tuple:
     """:func:`_features`, and the jobs that run beside the rest of generate (None where not needed): speech
     recognition in worker processes, and the encoder's speech states where the lip network reads them, in worker
-    threads (the encoder is half the work). The recognition workers are forked first, while no thread of ours is
+    threads (the encoder is three quarters of the work). The recognition workers are forked first, while no thread of ours is
     inside onnxruntime: a fork copies the other threads' locks but not the threads that would release them."""
     states = job = None
     try:
@@ -276,10 +276,9 @@ def _sample_motion(models, feats, style_vec, seed, steps, guidance, progress, ca
             bar.close()
 
 
-def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.ndarray,
-          states=None) -> np.ndarray:
+def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.ndarray, states) -> np.ndarray:
     """(T, 52) weights with the lip network's mouth (if shipped), resting where ``pause`` (T,) says; a silent file
-    gets the resting mouth. ``states``: the encoder's job (start_speech_states) where the network reads it."""
+    gets the resting mouth. ``states``: the encoder's job (:func:`_features_and_jobs`) where the network reads it."""
     from .audio import features_from_mel, frame_columns
     from .lips.mouth import mouth_track
 
@@ -298,9 +297,6 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.n
             from .lips.phone_scores import phone_posteriors
             lips_feats = np.concatenate([lips_feats, phone_posteriors(a16, t)], axis=1)  # (T, A + 42)
         if cfg.speech_states:
-            if states is None:
-                from .lips.speech_states import start_speech_states
-                states = start_speech_states(a16, t, layer=cfg.speech_layer)
             lips_feats = np.concatenate([lips_feats, states.result()], axis=1)  # (T, A + 288)
         from .blas import blas_threads_for
         with blas_threads_for(2):  # its convolutions' GEMMs are large enough for two threads (-30% time)

@@ -102,26 +102,12 @@ class SpeechStatesJob:
         self.sess = _session(str(self.path), 1 if workers > 1 else int(threads),
                              None if layer is None else int(layer))
         a = np.asarray(audio, np.float32).reshape(-1)
-        self.n, self.t = a.size, int(num_frames)
-        self.chunks = self._plan() if self.t > 0 else []
-        inputs = [self._input(a, lo, hi) for _, lo, hi, _ in self.chunks]
-        if workers > 1 and len(inputs) > 1:
-            pool = _pool(int(workers))
-            self._runs = [pool.submit(self._run, x) for x in inputs]
-        else:
-            self._runs = inputs  # run one by one in result()
-
-    def _plan(self) -> list[tuple[int, int, int, bool]]:
-        """(chunk start, audio lo, audio hi, last) of each chunk."""
-        hop, ctx = int(CHUNK_S * SAMPLE_RATE), int(CONTEXT_S * SAMPLE_RATE)
-        starts = list(range(0, max(self.n, 1), hop))
-        if len(starts) > 1 and self.n - starts[-1] < ctx:  # a short tail joins the chunk before it
-            starts.pop()
-        out = []
-        for k, start in enumerate(starts):
-            last = k == len(starts) - 1
-            out.append((start, max(0, start - ctx), self.n if last else min(self.n, start + hop + ctx), last))
-        return out
+        self.t = int(num_frames)
+        self.chunks = _plan(a.size) if self.t > 0 else []
+        self._inputs = [self._input(a, lo, hi) for lo, hi in self.chunks]
+        self._futures = None  # None: result() runs the chunks one by one
+        if workers > 1 and len(self._inputs) > 1:
+            self._futures = [_pool(int(workers)).submit(self._run, x) for x in self._inputs]
 
     @staticmethod
     def _input(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -140,26 +126,26 @@ class SpeechStatesJob:
 
     def result(self) -> np.ndarray:
         """(T, STATE_DIM) float32 states (waits for the chunks)."""
-        t, ctx = self.t, int(CONTEXT_S * SAMPLE_RATE)
+        t, fade = self.t, 2 * CONTEXT_S  # s: neighbouring chunks overlap by twice the context
         if t <= 0:
             return np.zeros((0, STATE_DIM), np.float32)
         tq = (np.arange(t) + 0.5) / FPS
         acc = np.zeros((t, STATE_DIM), np.float64)
         wsum = np.zeros(t, np.float64)
-        for k, ((start, lo, _, last), run) in enumerate(zip(self.chunks, self._runs)):
-            s = run.result() if hasattr(run, "result") else self._run(run)
+        last = len(self.chunks) - 1
+        for k, (lo, hi) in enumerate(self.chunks):
+            s = self._futures[k].result() if self._futures else self._run(self._inputs[k])
             tc = (STATE_HOP * np.arange(len(s)) + STATE_OFFSET + lo) / SAMPLE_RATE
             # The frames this chunk covers, and its weight on them: a ramp up over the overlap with the chunk
             # before, down over the next (only these frames: the cost stays linear in the audio's length).
-            hop_end = (start + int(CHUNK_S * SAMPLE_RATE) + ctx) / SAMPLE_RATE
-            f0 = 0 if k == 0 else int(np.searchsorted(tq, (start - ctx) / SAMPLE_RATE))
-            f1 = t if last else int(np.searchsorted(tq, hop_end))
+            f0 = 0 if k == 0 else int(np.searchsorted(tq, lo / SAMPLE_RATE))
+            f1 = t if k == last else int(np.searchsorted(tq, hi / SAMPLE_RATE))
             q = tq[f0:f1]
             w = np.ones(len(q))
             if k > 0:
-                w *= np.clip((q - (start - ctx) / SAMPLE_RATE) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
-            if not last:
-                w *= np.clip((hop_end - q) / (2 * ctx / SAMPLE_RATE), 0.0, 1.0)
+                w *= np.clip((q - lo / SAMPLE_RATE) / fade, 0.0, 1.0)
+            if k < last:
+                w *= np.clip((hi / SAMPLE_RATE - q) / fade, 0.0, 1.0)
             acc[f0:f1] += w[:, None] * _resample(tc, s, q)
             wsum[f0:f1] += w
         return (acc / np.maximum(wsum, 1e-9)[:, None]).astype(np.float32)  # (T, D)
@@ -168,10 +154,19 @@ class SpeechStatesJob:
         """Drop the chunks not yet started and wait for those running (so no thread of this job is inside
         onnxruntime when the caller goes on, e.g. to fork recognition workers)."""
         from concurrent.futures import wait
-        futures = [run for run in self._runs if hasattr(run, "cancel")]
-        for f in futures:
+        for f in self._futures or []:
             f.cancel()
-        wait(futures)
+        wait(self._futures or [])
+
+
+def _plan(n: int) -> list[tuple[int, int]]:
+    """[lo, hi) audio samples of each chunk: a hop of CHUNK_S with CONTEXT_S more on each side where there is
+    audio (inside the take, a chunk starts ctx before its hop and ends ctx after it)."""
+    hop, ctx = int(CHUNK_S * SAMPLE_RATE), int(CONTEXT_S * SAMPLE_RATE)
+    starts = list(range(0, max(n, 1), hop))
+    if len(starts) > 1 and n - starts[-1] < ctx:  # a short tail joins the chunk before it
+        starts.pop()
+    return [(max(0, s - ctx), n if k == len(starts) - 1 else min(n, s + hop + ctx)) for k, s in enumerate(starts)]
 
 
 def _resample(tc: np.ndarray, s: np.ndarray, tq: np.ndarray) -> np.ndarray:
