@@ -171,6 +171,8 @@ def test_trajectory_loss_is_zero_for_a_student_that_is_its_ddim_teacher(corpus, 
     train, _, _ = load_train_val(corpus, tmp_path / "cache", None, prosody=cfg.prosody)
     data = teacher_set(nm, train, 5, seed=0, p_label=0.5, batch=2)
     assert data["x_T"].shape == data["target"].shape == (5, cfg.window, 55)
+    own = data["own"] > 0.5  # an own-clip window asked for its clip's emotion
+    assert np.array_equal(data["style_emotion"][own], data["emotion"][own])
     fns = [make_trajectory_loss(cfg, nm.x0_bound, intermediate=0.0, stat=s) for s in (0.0, 1.0)]
     b = {k: torch.as_tensor(v) for k, v in data.items()}
     with torch.no_grad():
@@ -217,6 +219,66 @@ def test_data_spread_loss_compares_the_size_of_motion_with_the_corpus_windows():
     be = dict(b, emotion=torch.tensor([0, 0, 1, 1]))
     pooled, grouped = (float(data_spread_loss(model, mixed, be, ch, by_emotion=g)) for g in (False, True))
     assert grouped > 2 * pooled and abs(grouped - 2 * np.log(2) ** 2) < 1e-2
+
+
+def test_a_corpus_clip_with_an_unknown_emotion_is_refused(tmp_path):
+    """Batches carry each clip's emotion as an index: an emotion outside EMOTIONS stops the load with the clip
+    named, instead of training as neutral."""
+    from dreamtalk.core.errors import InputError
+    from dreamtalk.core.training.dataset import load_corpus
+    root = make_corpus(tmp_path / "c", n_train=2, n_val=0)
+    rows = [json.loads(x) for x in (root / "clips.jsonl").read_text().splitlines()]
+    rows[1]["emotion"] = "bored"
+    (root / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputError, match="c1 has emotion 'bored'"):
+        load_corpus(root, "train", None, None)
+
+
+def test_emotion_spread_loss_holds_each_asked_emotion_to_its_own_corpus_windows():
+    """The per-emotion term: targets are each emotion's corpus windows' sizes; a student whose neutral windows
+    are flat is wrong even when its angry ones move more than the corpus's (the batch-wide term would let one
+    pay for the other); label windows count only when they ask for neutral; the teacher set says which emotion
+    each window asked for."""
+    from types import SimpleNamespace
+    from dreamtalk.core.emotions import EMOTIONS
+    from dreamtalk.core.training.distill_emodiff import (SET_KEYS, data_spread_loss, emotion_spread_loss,
+                                                         emotion_spread_targets)
+    assert "style_emotion" in SET_KEYS
+    neutral, angry = EMOTIONS.index("neutral"), EMOTIONS.index("angry")
+    rng = np.random.default_rng(0)
+    data = rng.uniform(0, 0.1, (6, 30, 55)).astype(np.float32)
+    data[3:] *= 4  # angry windows move four times as much
+    pool = {"data": data, "mask": np.ones((6, 30), np.float32),
+            "emotion": np.array([neutral] * 3 + [angry] * 3)}
+    ch = [3, 7]
+    targets = emotion_spread_targets(pool, ch)
+    assert targets.shape == (len(EMOTIONS), 2, 2) and np.isnan(targets[EMOTIONS.index("sad")]).all()
+    assert np.all(targets[angry] > 3 * targets[neutral])
+    tt = torch.from_numpy(targets)
+    model = SimpleNamespace(motion_std=torch.full((55,), 0.5), motion_mean=torch.full((55,), 0.02))
+    x = torch.from_numpy(data)
+    pred = (x - model.motion_mean) / model.motion_std
+    b = {"data": x, "mask": torch.ones(6, 30), "own": torch.ones(6),
+         "emotion": torch.as_tensor(pool["emotion"]), "style_emotion": torch.as_tensor(pool["emotion"])}
+    assert float(emotion_spread_loss(model, pred, b, ch, tt)) < 1e-6
+    mu = pred.mean(1, keepdim=True)
+    wrong = pred.clone()
+    wrong[:3] = mu[:3] + 0.25 * (pred[:3] - mu[:3])  # a flat neutral face ...
+    wrong[3:] = mu[3:] + 1.6 * (pred[3:] - mu[3:])  # ... and bigger frowns: about the batch's motion on average
+    per_emotion = float(emotion_spread_loss(model, wrong, b, ch, tt))
+    assert per_emotion > 1.0 and per_emotion > 3 * float(data_spread_loss(model, wrong, b, ch))
+    only_neutral, only_angry = (float(emotion_spread_loss(model, wrong, b, ch, tt, [e])) for e in (neutral, angry))
+    assert abs(only_neutral - 2 * np.log(0.25) ** 2) < 1e-2 and abs(only_angry - 2 * np.log(1.6) ** 2) < 1e-2
+    # A label window asking for angry at some intensity is not compared; one asking for neutral is.
+    lab = dict(b, own=torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0]))
+    assert float(emotion_spread_loss(model, torch.where(torch.arange(6)[:, None, None] >= 3, wrong, pred), lab,
+                                     ch, tt)) < 1e-6
+    # A neutral label on a neutral clip's window is compared; on an angry clip's (its prefix frowns) it is not.
+    lab_neutral = dict(lab, style_emotion=torch.tensor([neutral] * 6))
+    assert float(emotion_spread_loss(model, pred, lab_neutral, ch, tt)) < 1e-6
+    on_neutral = dict(lab_neutral, emotion=torch.tensor([angry, angry, angry, neutral, neutral, neutral]),
+                      own=torch.zeros(6))
+    assert float(emotion_spread_loss(model, pred, on_neutral, ch, tt)) > 1.0  # angry-sized windows, neutral asked
 
 
 def test_emodiff_distills_into_a_student_that_knows_its_steps(corpus, tmp_path):

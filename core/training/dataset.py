@@ -163,6 +163,9 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     degraded = _columns_cached("degraded_states" + skind, root, rows, cache_dir, split) if degraded_states else {}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
+        if r.get("emotion", "neutral") not in EMOTION_INDEX:
+            raise InputError(f"{root / 'clips.jsonl'}: clip {r['id']} has emotion {r['emotion']!r}, "
+                             f"not one of {', '.join(EMOTIONS)}")
         motion, mouth, layer = _anim_arrays(root / r["anim"], extras)
         t = len(motion)
         pids = frame_phone_ids(read_alignment(root / r["phones"]), t) if extras and r.get("phones") else None
@@ -377,7 +380,7 @@ def emodiff_batch(corpus: Corpus, cfg: EmoDiffConfig, batch: int, rng: np.random
         if mates and (src is None or rng.random() < p_other_clip):
             src = corpus.clips[mates[int(rng.integers(len(mates)))]].motion
         style[b] = _crop_or_tile(src if src is not None else c.motion, style_len, rng)
-    emotion = np.array([EMOTION_INDEX.get(corpus.clips[i].emotion, 0) for i in idx], np.int64)  # (B,)
+    emotion = np.array([EMOTION_INDEX[corpus.clips[i].emotion] for i in idx], np.int64)  # (B,)
     return {"x0": x0, "mask": mask, "audio": audio, "prefix": prefix, "prefix_mask": pmask, "style": style,
             "emotion": emotion}
 

@@ -22,10 +22,13 @@ from ..sampler import ddim_timesteps, sample
 from .dataset import Corpus, emodiff_batch
 
 F32 = np.float32
-SET_KEYS = ("x_T", "target", "audio", "prefix", "prefix_mask", "style", "data", "mask", "own", "emotion")
+SET_KEYS = ("x_T", "target", "audio", "prefix", "prefix_mask", "style", "data", "mask", "own", "emotion",
+            "style_emotion")
 # data: the corpus window itself (raw, B, W, 55) with its loss mask (B, W); own: 1 where the window was styled by
 # its own reference clip (so the data is a sample of what the teacher was asked for), 0 for a random label;
-# emotion: the window's clip's emotion (an index into EMOTIONS).
+# emotion: the window's clip's emotion (an index into EMOTIONS); style_emotion: the emotion the teacher was asked
+# for (the label's, or the clip's own where own is 1).
+INT_KEYS = ("emotion", "style_emotion")
 
 
 def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_label: float = 0.5,
@@ -46,10 +49,14 @@ def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_labe
         m = len(b["x0"])
         labels = rng.random() < p_label
         if labels:
-            style = np.stack([teacher.emotion_style(EMOTIONS[int(rng.integers(len(EMOTIONS)))],
-                                                    float(rng.uniform(0.3, 1.0))) for _ in range(m)])
+            asked, style = [], []
+            for _ in range(m):  # the draws in this order: sets made before style_emotion stay the same
+                asked.append(int(rng.integers(len(EMOTIONS))))
+                style.append(teacher.emotion_style(EMOTIONS[asked[-1]], float(rng.uniform(0.3, 1.0))))
+            style, asked = np.stack(style), np.array(asked)
         else:
             style = teacher.encode_style_batch(teacher.normalize(b["style"]))  # (m, Ds)
+            asked = b["emotion"]
         cond = WindowCond(b["audio"], teacher.normalize(b["prefix"]), b["prefix_mask"], style.astype(F32))
         x_t = rng.standard_normal((m, c.window, c.motion_dim)).astype(F32)
         x0 = sample(c.solver, label_fn if labels else clip_fn, x_t.shape, teacher.acp, steps=c.sample_steps,
@@ -57,8 +64,8 @@ def teacher_set(teacher: EmoDiffNumpy, corpus: Corpus, n: int, seed: int, p_labe
         own = np.full(m, 0.0 if labels else 1.0, F32)
         for k, v in (("x_T", x_t), ("target", x0), ("audio", b["audio"]), ("prefix", b["prefix"]),
                      ("prefix_mask", b["prefix_mask"]), ("style", style), ("data", b["x0"]), ("mask", b["mask"]),
-                     ("own", own), ("emotion", b["emotion"])):
-            parts[k].append(np.asarray(v, np.int64 if k == "emotion" else F32))
+                     ("own", own), ("emotion", b["emotion"]), ("style_emotion", asked)):
+            parts[k].append(np.asarray(v, np.int64 if k in INT_KEYS else F32))
         if progress is not None:
             progress(m)
     return {k: np.concatenate(v) for k, v in parts.items()}
@@ -111,6 +118,17 @@ def student_chain(model, b: dict, grid: np.ndarray, acp, bound) -> list:
     return outs
 
 
+def window_sizes(x, m):
+    """Mean over windows of each channel's standard deviation over time and mean frame-to-frame step, (C,) each,
+    of (N, W, C) windows with frame mask m (N, W, 1) (torch)."""
+    n = m.sum(1).clamp(min=2)
+    mm = m[:, 1:] * m[:, :-1]
+    mu = (x * m).sum(1) / n
+    sd = ((((x - mu[:, None]) ** 2) * m).sum(1) / n + 1e-10).sqrt().mean(0)
+    step = ((x[:, 1:] - x[:, :-1]).abs() * mm).sum(1) / mm.sum(1).clamp(min=1)
+    return sd, step.mean(0) + 1e-6
+
+
 def data_spread_loss(model, pred, b: dict, channels: list[int], by_emotion: bool = False):
     """How far the student's spread of ``channels`` strays from the corpus's: over the batch's windows styled by
     their own clip, the mean standard deviation over time and the mean frame-to-frame step of each channel (raw
@@ -126,37 +144,75 @@ def data_spread_loss(model, pred, b: dict, channels: list[int], by_emotion: bool
     raw = pred[own][:, :, idx] * std_ + mean_  # (N, W, C)
     data = b["data"][own][:, :, idx]
     m = b["mask"][own][:, :, None]  # (N, W, 1)
-    n = m.sum(1).clamp(min=2)
-    mm = m[:, 1:] * m[:, :-1]
-
-    def sizes(x, m=m, mm=mm, n=n):  # (C,) each: mean over windows
-        mu = (x * m).sum(1) / n
-        sd = ((((x - mu[:, None]) ** 2) * m).sum(1) / n + 1e-10).sqrt().mean(0)
-        step = ((x[:, 1:] - x[:, :-1]).abs() * mm).sum(1) / mm.sum(1).clamp(min=1)
-        return sd, step.mean(0) + 1e-6
-
     if not by_emotion:
-        (ps, pv), (ds, dv) = sizes(raw), sizes(data)
+        (ps, pv), (ds, dv) = window_sizes(raw, m), window_sizes(data, m)
         return ((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean()
     # Each emotion's windows against that emotion's corpus windows: one average over all emotions would trade a
     # neutral face's drift against an angry one's frowns.
     emo, terms = b["emotion"][own], []
     for e in torch.unique(emo):
         g = emo == e
-        (ps, pv), (ds, dv) = sizes(raw[g], m[g], mm[g], n[g]), sizes(data[g], m[g], mm[g], n[g])
+        (ps, pv), (ds, dv) = window_sizes(raw[g], m[g]), window_sizes(data[g], m[g])
         terms.append(((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean())
     return torch.stack(terms).mean()
 
 
+def emotion_spread_targets(data: dict[str, np.ndarray], channels: list[int]) -> np.ndarray:
+    """(E, 2, C) mean standard deviation and frame step (raw units, :func:`window_sizes`) of ``channels`` over a
+    teacher set's corpus windows of clips of each emotion (NaN where the set has none)."""
+    import torch
+    out = np.full((len(EMOTIONS), 2, len(channels)), np.nan, F32)
+    for e in range(len(EMOTIONS)):
+        g = data["emotion"] == e
+        if g.any():
+            x = torch.from_numpy(data["data"][g][:, :, channels])
+            sd, step = window_sizes(x, torch.from_numpy(data["mask"][g])[:, :, None])
+            out[e] = np.stack([sd.numpy(), step.numpy()])
+    return out
+
+
+def emotion_spread_loss(model, pred, b: dict, channels: list[int], targets, emotions: list[int] | None = None):
+    """How far the student's spread of ``channels`` strays from the corpus's for the emotion it was asked for:
+    windows grouped by that emotion, each group's :func:`window_sizes` (raw units) as squared log ratios to that
+    emotion's ``targets`` (E, 2, C tensor, :func:`emotion_spread_targets`). Own-clip windows count, and label
+    windows asking for neutral on a neutral clip. Other label windows continue a prefix of another emotion's
+    clip (a neutral label after an angry prefix: the frown fading, twice the corpus's neutral spread) or ask for
+    an intensity that is not the corpus's level: their size is not the target's. ``emotions`` (indices): only
+    windows asking for these count (default all). (The batch-wide term of :func:`data_spread_loss` let angry
+    frowns stand in for a neutral face's resting browDown drift, which the student then left out on every input:
+    0.0013 against the corpus's 0.0032 on its own neutral clips; session 22.)"""
+    import torch
+    emo, neutral = b["style_emotion"], EMOTIONS.index("neutral")
+    keep = (b["own"] > 0.5) | ((emo == neutral) & (b["emotion"] == neutral))
+    if emotions is not None:
+        keep = keep & torch.isin(emo, torch.as_tensor(emotions, dtype=emo.dtype))
+    if not bool(keep.any()):
+        return pred.sum() * 0
+    idx = torch.as_tensor(channels)
+    raw = pred[keep][:, :, idx] * model.motion_std[idx] + model.motion_mean[idx]  # (N, W, C)
+    m, emo = b["mask"][keep][:, :, None], emo[keep]
+    terms = []
+    for e in torch.unique(emo):
+        g = emo == e
+        ps, pv = window_sizes(raw[g], m[g])
+        terms.append(((ps / targets[e, 0]).log() ** 2 + (pv / targets[e, 1]).log() ** 2).mean())
+    return torch.stack(terms).mean()
+
+
 def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, stat: float = 0.0,
-                         data_spread: float = 0.0, spread_channels: tuple[str, ...] = (), by_emotion: bool = False):
+                         data_spread: float = 0.0, spread_channels: tuple[str, ...] = (), by_emotion: bool = False,
+                         emotion_spread: float = 0.0, emotion_spread_channels: tuple[str, ...] = (),
+                         pool: dict[str, np.ndarray] | None = None,
+                         emotion_spread_emotions: tuple[str, ...] | None = None):
     """Loss of a student with config ``cfg`` (solver "ddim", ``sample_steps`` K) on teacher-set batches: squared
     error of its final clean window against the teacher's, plus ``intermediate`` times that of its earlier
     estimates (each should already point at the same window), each with the config's velocity term; plus ``stat``
     times the squared differences of each channel's maximum and spread over the final window (a student that
     cannot place an event exactly would otherwise hedge with a smaller one: brows and cheeks lost spread).
     ``bound`` limits the clean estimate as the sampler's ``clip_x0`` does: c, or per-channel (lo, hi).
-    ``data_spread`` weighs :func:`data_spread_loss` over ``spread_channels`` (ARKit names)."""
+    ``data_spread`` weighs :func:`data_spread_loss` over ``spread_channels`` (ARKit names); ``emotion_spread``
+    weighs :func:`emotion_spread_loss` over ``emotion_spread_channels``, its targets from the teacher set
+    ``pool``, counting the windows that ask for ``emotion_spread_emotions`` (names; default all)."""
     import torch
     if not cfg.predicts_clean or cfg.prediction != "x0":
         raise ValueError("trajectory distillation needs a clean-window (x0) model")
@@ -179,6 +235,13 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
     from .train_emodiff import window_stat_loss
     from ...rigs.arkit import INDEX
     spread_idx = [INDEX[n] for n in spread_channels]
+    emo_idx = [INDEX[n] for n in emotion_spread_channels]
+    targets = None
+    if emotion_spread > 0:
+        if pool is None or not emo_idx:
+            raise ValueError("the emotion spread term needs its channels and the teacher set")
+        targets = torch.from_numpy(emotion_spread_targets(pool, emo_idx))
+    only = None if emotion_spread_emotions is None else [EMOTIONS.index(e) for e in emotion_spread_emotions]
 
     def loss_fn(model, b: dict, gen, train: bool):
         outs = student_chain(model, b, grid, acp, (lo, hi))
@@ -190,5 +253,7 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
             loss = loss + intermediate * err_loss(x0 - b["target"])
         if data_spread > 0:
             loss = loss + data_spread * data_spread_loss(model, outs[-1], b, spread_idx, by_emotion)
+        if emotion_spread > 0:
+            loss = loss + emotion_spread * emotion_spread_loss(model, outs[-1], b, emo_idx, targets, only)
         return loss
     return loss_fn

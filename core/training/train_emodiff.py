@@ -188,7 +188,10 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         loss = make_trajectory_loss(cfg, teacher.x0_bound, float(distill.get("intermediate", 0.1)),
                                     float(distill.get("stat", 0.0)), float(distill.get("data_spread", 0.0)),
                                     tuple(distill.get("spread_channels", ())),
-                                    bool(distill.get("spread_by_emotion", False)))
+                                    bool(distill.get("spread_by_emotion", False)),
+                                    float(distill.get("emotion_spread", 0.0)),
+                                    tuple(distill.get("emotion_spread_channels", ())), pool,
+                                    distill.get("emotion_spread_emotions"))
         val_batches = [{k: v[i::tcfg.val_batches] for k, v in vset.items()} for i in range(tcfg.val_batches)]
         draw = (lambda rng: set_batch(pool, tcfg.batch_size, rng))
     else:
