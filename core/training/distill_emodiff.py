@@ -129,6 +129,19 @@ def window_sizes(x, m):
     return sd, step.mean(0) + 1e-6
 
 
+def _size_gap(pred_sizes, ref_sizes):
+    """Mean squared log ratio of a student's :func:`window_sizes` (std, step) to reference ones."""
+    (ps, pv), (ds, dv) = pred_sizes, ref_sizes
+    return ((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean()
+
+
+def _raw(model, pred, rows, channels):
+    """(N, W, C) the student's ``channels`` of windows ``rows`` in raw units."""
+    import torch
+    idx = torch.as_tensor(channels)
+    return pred[rows][:, :, idx] * model.motion_std[idx] + model.motion_mean[idx]
+
+
 def data_spread_loss(model, pred, b: dict, channels: list[int], by_emotion: bool = False):
     """How far the student's spread of ``channels`` strays from the corpus's: over the batch's windows styled by
     their own clip, the mean standard deviation over time and the mean frame-to-frame step of each channel (raw
@@ -139,21 +152,17 @@ def data_spread_loss(model, pred, b: dict, channels: list[int], by_emotion: bool
     own = b["own"] > 0.5
     if not bool(own.any()):
         return pred.sum() * 0
-    idx = torch.as_tensor(channels)
-    std_, mean_ = model.motion_std[idx], model.motion_mean[idx]
-    raw = pred[own][:, :, idx] * std_ + mean_  # (N, W, C)
-    data = b["data"][own][:, :, idx]
+    raw = _raw(model, pred, own, channels)  # (N, W, C)
+    data = b["data"][own][:, :, torch.as_tensor(channels)]
     m = b["mask"][own][:, :, None]  # (N, W, 1)
     if not by_emotion:
-        (ps, pv), (ds, dv) = window_sizes(raw, m), window_sizes(data, m)
-        return ((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean()
+        return _size_gap(window_sizes(raw, m), window_sizes(data, m))
     # Each emotion's windows against that emotion's corpus windows: one average over all emotions would trade a
     # neutral face's drift against an angry one's frowns.
     emo, terms = b["emotion"][own], []
     for e in torch.unique(emo):
         g = emo == e
-        (ps, pv), (ds, dv) = window_sizes(raw[g], m[g]), window_sizes(data[g], m[g])
-        terms.append(((ps / ds).log() ** 2 + (pv / dv).log() ** 2).mean())
+        terms.append(_size_gap(window_sizes(raw[g], m[g]), window_sizes(data[g], m[g])))
     return torch.stack(terms).mean()
 
 
@@ -188,14 +197,12 @@ def emotion_spread_loss(model, pred, b: dict, channels: list[int], targets, emot
         keep = keep & torch.isin(emo, torch.as_tensor(emotions, dtype=emo.dtype))
     if not bool(keep.any()):
         return pred.sum() * 0
-    idx = torch.as_tensor(channels)
-    raw = pred[keep][:, :, idx] * model.motion_std[idx] + model.motion_mean[idx]  # (N, W, C)
+    raw = _raw(model, pred, keep, channels)  # (N, W, C)
     m, emo = b["mask"][keep][:, :, None], emo[keep]
     terms = []
     for e in torch.unique(emo):
         g = emo == e
-        ps, pv = window_sizes(raw[g], m[g])
-        terms.append(((ps / targets[e, 0]).log() ** 2 + (pv / targets[e, 1]).log() ** 2).mean())
+        terms.append(_size_gap(window_sizes(raw[g], m[g]), (targets[e, 0], targets[e, 1])))
     return torch.stack(terms).mean()
 
 

@@ -185,13 +185,14 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
         pool, vset = (cached_teacher_set(cache / f"teacher_{tag}_{part}{k}.npz", teacher, corpus, k, seed + i,
                                          p_label, quiet, cg)
                       for i, (part, corpus, k) in enumerate((("train", train, n), ("val", val, n_val))))
-        loss = make_trajectory_loss(cfg, teacher.x0_bound, float(distill.get("intermediate", 0.1)),
-                                    float(distill.get("stat", 0.0)), float(distill.get("data_spread", 0.0)),
-                                    tuple(distill.get("spread_channels", ())),
-                                    bool(distill.get("spread_by_emotion", False)),
-                                    float(distill.get("emotion_spread", 0.0)),
-                                    tuple(distill.get("emotion_spread_channels", ())), pool,
-                                    distill.get("emotion_spread_emotions"))
+        loss = make_trajectory_loss(
+            cfg, teacher.x0_bound, intermediate=float(distill.get("intermediate", 0.1)),
+            stat=float(distill.get("stat", 0.0)), data_spread=float(distill.get("data_spread", 0.0)),
+            spread_channels=tuple(distill.get("spread_channels", ())),
+            by_emotion=bool(distill.get("spread_by_emotion", False)),
+            emotion_spread=float(distill.get("emotion_spread", 0.0)),
+            emotion_spread_channels=tuple(distill.get("emotion_spread_channels", ())), pool=pool,
+            emotion_spread_emotions=distill.get("emotion_spread_emotions"))
         val_batches = [{k: v[i::tcfg.val_batches] for k, v in vset.items()} for i in range(tcfg.val_batches)]
         draw = (lambda rng: set_batch(pool, tcfg.batch_size, rng))
     else:
