@@ -96,10 +96,12 @@ def set_batch(data: dict[str, np.ndarray], batch: int, rng: np.random.Generator)
     return {k: data[k][idx] for k in SET_KEYS}
 
 
-def student_chain(model, b: dict, grid: np.ndarray, acp, bound) -> list:
+def student_chain(model, b: dict, grid: np.ndarray, acp, bound, straight: bool = False,
+                  raws: list | None = None) -> list:
     """The student's clean estimates (B, W, 55) at each step of its DDIM chain from b["x_T"] (torch, with
     gradients): the same updates as ``sampler.ddim_sample`` with eta 0 and the clean estimate clipped to ``bound``
-    ((lo, hi) tensors)."""
+    ((lo, hi) tensors). ``straight``: the clip passes gradients through unchanged (same values), so a loss can
+    still move a channel the clip holds at its bound. ``raws``: a list that receives the unclipped estimates."""
     import torch
     x = b["x_T"]
     prefix = model.normalize(b["prefix"])
@@ -107,8 +109,14 @@ def student_chain(model, b: dict, grid: np.ndarray, acp, bound) -> list:
     for i, t in enumerate(grid):
         a_t = float(acp[t])
         tt = torch.full((x.shape[0],), int(t), dtype=torch.long)
-        x0 = torch.maximum(torch.minimum(model(x, tt, b["audio"], prefix, b["prefix_mask"], b["style"]), bound[1]),
-                           bound[0])
+        raw = model(x, tt, b["audio"], prefix, b["prefix_mask"], b["style"])
+        x0 = torch.maximum(torch.minimum(raw, bound[1]), bound[0])
+        if raws is not None:
+            raws.append(raw)
+        if straight:
+            # A resting frown the student pushed under 0 is flat at the clip, where no gradient reached it: the
+            # spread term's frame step was met by hiding there (96% of neutral frames at 0; session 23).
+            x0 = raw + (x0 - raw).detach()
         outs.append(x0)
         if i + 1 == len(grid):
             break
@@ -142,12 +150,13 @@ def _raw(model, pred, rows, channels):
     return pred[rows][:, :, idx] * model.motion_std[idx] + model.motion_mean[idx]
 
 
-def data_spread_loss(model, pred, b: dict, channels: list[int], by_emotion: bool = False):
+def data_spread_loss(model, pred, b: dict, channels: list[int]):
     """How far the student's spread of ``channels`` strays from the corpus's: over the batch's windows styled by
     their own clip, the mean standard deviation over time and the mean frame-to-frame step of each channel (raw
     units), each as a squared log ratio to the same figure of the corpus windows. A target on the size of the
     motion, not its values: a resting face's slow drift is random, so no window's values can be regressed onto.
-    (Per window, each against its own corpus window, moved cheeks and smile half as far; session 21.)"""
+    (Per window, each against its own corpus window, moved cheeks and smile half as far; session 21. Each
+    emotion's own target is :func:`emotion_spread_loss`.)"""
     import torch
     own = b["own"] > 0.5
     if not bool(own.any()):
@@ -155,15 +164,7 @@ def data_spread_loss(model, pred, b: dict, channels: list[int], by_emotion: bool
     raw = _raw(model, pred, own, channels)  # (N, W, C)
     data = b["data"][own][:, :, torch.as_tensor(channels)]
     m = b["mask"][own][:, :, None]  # (N, W, 1)
-    if not by_emotion:
-        return _size_gap(window_sizes(raw, m), window_sizes(data, m))
-    # Each emotion's windows against that emotion's corpus windows: one average over all emotions would trade a
-    # neutral face's drift against an angry one's frowns.
-    emo, terms = b["emotion"][own], []
-    for e in torch.unique(emo):
-        g = emo == e
-        terms.append(_size_gap(window_sizes(raw[g], m[g]), window_sizes(data[g], m[g])))
-    return torch.stack(terms).mean()
+    return _size_gap(window_sizes(raw, m), window_sizes(data, m))
 
 
 def emotion_spread_targets(data: dict[str, np.ndarray], channels: list[int]) -> np.ndarray:
@@ -207,10 +208,10 @@ def emotion_spread_loss(model, pred, b: dict, channels: list[int], targets, emot
 
 
 def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, stat: float = 0.0,
-                         data_spread: float = 0.0, spread_channels: tuple[str, ...] = (), by_emotion: bool = False,
+                         data_spread: float = 0.0, spread_channels: tuple[str, ...] = (),
                          emotion_spread: float = 0.0, emotion_spread_channels: tuple[str, ...] = (),
                          pool: dict[str, np.ndarray] | None = None,
-                         emotion_spread_emotions: tuple[str, ...] | None = None):
+                         emotion_spread_emotions: tuple[str, ...] | None = None, straight_clip: str = ""):
     """Loss of a student with config ``cfg`` (solver "ddim", ``sample_steps`` K) on teacher-set batches: squared
     error of its final clean window against the teacher's, plus ``intermediate`` times that of its earlier
     estimates (each should already point at the same window), each with the config's velocity term; plus ``stat``
@@ -219,10 +220,14 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
     ``bound`` limits the clean estimate as the sampler's ``clip_x0`` does: c, or per-channel (lo, hi).
     ``data_spread`` weighs :func:`data_spread_loss` over ``spread_channels`` (ARKit names); ``emotion_spread``
     weighs :func:`emotion_spread_loss` over ``emotion_spread_channels``, its targets from the teacher set
-    ``pool``, counting the windows that ask for ``emotion_spread_emotions`` (names; default all)."""
+    ``pool``, counting the windows that ask for ``emotion_spread_emotions`` (names; default all).
+    ``straight_clip``: gradients pass the clip of the clean estimates (:func:`student_chain`) everywhere ("all")
+    or only into the spread terms ("spread"; "" neither)."""
     import torch
     if not cfg.predicts_clean or cfg.prediction != "x0":
         raise ValueError("trajectory distillation needs a clean-window (x0) model")
+    if straight_clip not in ("", "all", "spread"):
+        raise ValueError(f"straight_clip must be '', 'all' or 'spread', not {straight_clip!r}")
     if cfg.solver != "ddim":
         raise ValueError("trajectory distillation trains a DDIM student: set the config's solver to 'ddim'")
     if abs(cfg.sample_guidance - 1.0) > 1e-12 or abs(cfg.style_guidance - 1.0) > 1e-12:
@@ -251,7 +256,11 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
     only = None if emotion_spread_emotions is None else [EMOTIONS.index(e) for e in emotion_spread_emotions]
 
     def loss_fn(model, b: dict, gen, train: bool):
-        outs = student_chain(model, b, grid, acp, (lo, hi))
+        raws = []
+        outs = student_chain(model, b, grid, acp, (lo, hi), straight_clip == "all", raws)
+        # The spread terms see the final window with a straight-through clip ("spread"): same values, gradients
+        # also where the clip holds a channel at its bound.
+        sized = raws[-1] + (outs[-1] - raws[-1]).detach() if straight_clip == "spread" else outs[-1]
         loss = err_loss(outs[-1] - b["target"])
         if stat > 0:
             every = torch.ones(outs[-1].shape[:2] + (1,))  # (B, W, 1): every frame of a teacher window counts
@@ -259,8 +268,8 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
         for x0 in outs[:-1]:
             loss = loss + intermediate * err_loss(x0 - b["target"])
         if data_spread > 0:
-            loss = loss + data_spread * data_spread_loss(model, outs[-1], b, spread_idx, by_emotion)
+            loss = loss + data_spread * data_spread_loss(model, sized, b, spread_idx)
         if emotion_spread > 0:
-            loss = loss + emotion_spread * emotion_spread_loss(model, outs[-1], b, emo_idx, targets, only)
+            loss = loss + emotion_spread * emotion_spread_loss(model, sized, b, emo_idx, targets, only)
         return loss
     return loss_fn

@@ -131,6 +131,11 @@ def emotion_style_table(nm: EmoDiffNumpy, corpus: Corpus) -> tuple[np.ndarray, l
     return table, list(EMOTIONS), filled
 
 
+DISTILL_KEYS = {"windows", "p_label", "intermediate", "seed", "teacher", "clip_guidance", "stat", "data_spread",
+                "spread_channels", "emotion_spread", "emotion_spread_channels", "emotion_spread_emotions",
+                "straight_clip"}
+
+
 def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: EmoDiffConfig, tcfg: TrainConfig,
                   minutes: float | None = None, resume: bool = False, device: str = "cpu",
                   max_steps: int | None = None, limit: int | None = None, quiet: bool = False) -> dict:
@@ -173,6 +178,9 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
     if distill:
         # The student starts as a copy of the teacher (``init``) and learns its few steps.
         from .distill_emodiff import cached_teacher_set, make_trajectory_loss, set_batch
+        unknown = sorted(set(distill) - DISTILL_KEYS)
+        if unknown:  # e.g. session 21's "spread_by_emotion", gone: a run must not silently differ from its config
+            raise ValueError(f"distill: unknown keys {', '.join(unknown)}")
         teacher_path = distill.get("teacher", tcfg.init)  # the student may start from an earlier student
         if not teacher_path:
             raise ValueError("distillation needs the teacher's weights: 'init' or distill's 'teacher'")
@@ -189,10 +197,10 @@ def train_emodiff(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: 
             cfg, teacher.x0_bound, intermediate=float(distill.get("intermediate", 0.1)),
             stat=float(distill.get("stat", 0.0)), data_spread=float(distill.get("data_spread", 0.0)),
             spread_channels=tuple(distill.get("spread_channels", ())),
-            by_emotion=bool(distill.get("spread_by_emotion", False)),
             emotion_spread=float(distill.get("emotion_spread", 0.0)),
             emotion_spread_channels=tuple(distill.get("emotion_spread_channels", ())), pool=pool,
-            emotion_spread_emotions=distill.get("emotion_spread_emotions"))
+            emotion_spread_emotions=distill.get("emotion_spread_emotions"),
+            straight_clip=distill.get("straight_clip") or "")
         val_batches = [{k: v[i::tcfg.val_batches] for k, v in vset.items()} for i in range(tcfg.val_batches)]
         draw = (lambda rng: set_batch(pool, tcfg.batch_size, rng))
     else:
