@@ -194,6 +194,15 @@ def test_trajectory_loss_is_zero_for_a_student_that_is_its_ddim_teacher(corpus, 
         model.out.bias.add_(0.05)
         assert all(float(fn(model, b, None, False)) > 1e-4 for fn in fns)
         assert float(fns[1](model, b, None, False)) > float(fns[0](model, b, None, False))  # maxima moved too
+    # A straight-through clip changes gradients, not values.
+    from dreamtalk.rigs.arkit import ARKIT_NAMES
+    sized = dict(emotion_spread=1.0, emotion_spread_channels=ARKIT_NAMES[:4], pool=data)
+    with torch.no_grad():
+        values = {m: float(make_trajectory_loss(cfg, nm.x0_bound, straight_clip=m, **sized)(model, b, None, False))
+                  for m in ("", "spread", "all")}
+    assert values[""] == values["spread"] == values["all"]
+    with pytest.raises(ValueError, match="straight_clip"):
+        make_trajectory_loss(cfg, nm.x0_bound, straight_clip="yes")
     with pytest.raises(ValueError, match="ddim"):
         make_trajectory_loss(dataclasses.replace(cfg, solver="unipc"), nm.x0_bound)
     for bad in (dict(sample_guidance=3.0), dict(style_guidance=2.0)):
@@ -284,6 +293,32 @@ def test_emotion_spread_loss_holds_each_asked_emotion_to_its_own_corpus_windows(
     on_neutral = dict(lab_neutral, emotion=torch.tensor([angry, angry, angry, neutral, neutral, neutral]),
                       own=torch.zeros(6))
     assert float(emotion_spread_loss(model, pred, on_neutral, ch, tt)) > 1.0  # angry-sized windows, neutral asked
+
+
+def test_a_straight_through_clip_lets_the_spread_term_lift_a_frown_held_at_zero():
+    """A resting frown mostly under 0: the clip shows the same window either way, but only through
+    `straight_through` does the spread term's gradient reach the frames the clip holds at 0."""
+    from types import SimpleNamespace
+    from dreamtalk.core.emotions import EMOTIONS
+    from dreamtalk.core.training.distill_emodiff import emotion_spread_loss, straight_through
+    neutral = EMOTIONS.index("neutral")
+    model = SimpleNamespace(motion_std=torch.ones(55), motion_mean=torch.zeros(55))
+    t = torch.linspace(0, 6.28, 30)
+    raw = torch.zeros(2, 30, 55)
+    raw[:, :, 3] = 0.01 * torch.sin(t) - 0.005  # (2, 30): under 0 two thirds of the time
+    raw.requires_grad_(True)
+    clipped = raw.clamp(min=0.0)
+    b = {"mask": torch.ones(2, 30), "own": torch.ones(2), "emotion": torch.full((2,), neutral),
+         "style_emotion": torch.full((2,), neutral)}
+    targets = torch.full((len(EMOTIONS), 2, 1), 0.02)  # the corpus's frown moves more
+    held = (raw.detach()[:, :, 3] < 0)
+    grads = []
+    for x in (clipped, straight_through(raw, clipped)):
+        assert torch.equal(x, clipped)
+        raw.grad = None
+        emotion_spread_loss(model, x, b, [3], targets).backward()
+        grads.append(raw.grad[:, :, 3][held].abs().sum().item())
+    assert grads[0] == 0.0 and grads[1] > 0
 
 
 def test_emodiff_distills_into_a_student_that_knows_its_steps(corpus, tmp_path):

@@ -96,6 +96,13 @@ def set_batch(data: dict[str, np.ndarray], batch: int, rng: np.random.Generator)
     return {k: data[k][idx] for k in SET_KEYS}
 
 
+def straight_through(raw, clipped):
+    """``clipped``'s values with ``raw``'s gradient: a loss still reaches a frame the clip holds at its bound. (A
+    resting frown the student had pushed under 0 sat flat at the clip, where no gradient reached it: the spread
+    term's frame step was met by hiding there, 96% of neutral frames at 0; session 23.)"""
+    return raw + (clipped - raw).detach()
+
+
 def student_chain(model, b: dict, grid: np.ndarray, acp, bound, straight: bool = False,
                   raws: list | None = None) -> list:
     """The student's clean estimates (B, W, 55) at each step of its DDIM chain from b["x_T"] (torch, with
@@ -114,9 +121,7 @@ def student_chain(model, b: dict, grid: np.ndarray, acp, bound, straight: bool =
         if raws is not None:
             raws.append(raw)
         if straight:
-            # A resting frown the student pushed under 0 is flat at the clip, where no gradient reached it: the
-            # spread term's frame step was met by hiding there (96% of neutral frames at 0; session 23).
-            x0 = raw + (x0 - raw).detach()
+            x0 = straight_through(raw, x0)
         outs.append(x0)
         if i + 1 == len(grid):
             break
@@ -258,9 +263,8 @@ def make_trajectory_loss(cfg: EmoDiffConfig, bound, intermediate: float = 0.1, s
     def loss_fn(model, b: dict, gen, train: bool):
         raws = []
         outs = student_chain(model, b, grid, acp, (lo, hi), straight_clip == "all", raws)
-        # The spread terms see the final window with a straight-through clip ("spread"): same values, gradients
-        # also where the clip holds a channel at its bound.
-        sized = raws[-1] + (outs[-1] - raws[-1]).detach() if straight_clip == "spread" else outs[-1]
+        # "spread": only the spread terms see the final window through a straight-through clip.
+        sized = straight_through(raws[-1], outs[-1]) if straight_clip == "spread" else outs[-1]
         loss = err_loss(outs[-1] - b["target"])
         if stat > 0:
             every = torch.ones(outs[-1].shape[:2] + (1,))  # (B, W, 1): every frame of a teacher window counts
