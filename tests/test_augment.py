@@ -127,3 +127,19 @@ def test_random_plans_are_deterministic_and_valid():
         assert ph[-1].end == pytest.approx(len(y) / SR)
         assert set(desc) == {s["op"] for s in plan}
         assert np.all(np.abs(y) <= 1.0 + 1e-6) or "gain" not in desc
+
+
+def test_random_channel_groups_draw_only_their_channels():
+    x = _signal()
+    everything = {A.random_channel(x, SR, s)[2]["channel"] for s in range(40)}
+    assert everything == set(A.CHANNELS)
+    phone = [A.random_channel(x, SR, s, "telephone") for s in range(20)]
+    assert {d["channel"] for _, _, d in phone} == {"telephone"}
+    assert {d["mu_law"] for _, _, d in phone} == {True, False}
+    hz = np.fft.rfftfreq(len(x), 1 / SR)
+    for y, _, _ in phone:
+        spec = np.abs(np.fft.rfft(y))
+        assert spec[hz > 4500].sum() < 0.01 * spec.sum()  # nothing of the high band survives
+    assert np.array_equal(A.random_channel(x, SR, 3, "all")[0], A.random_channel(x, SR, 3)[0])
+    with pytest.raises(ValueError, match="channel group"):
+        A.random_channel(x, SR, 0, "radio")

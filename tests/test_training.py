@@ -542,6 +542,31 @@ def test_lips_trains_on_inner_layer_states_with_degraded_copies(corpus, tmp_path
                for s in range(len(one.clips[0].motion) - len(seg) + 1))
 
 
+@pytest.mark.skipif(not speech_states_module.available(), reason="Moonshine encoder or onnxruntime not installed")
+def test_degraded_copies_restricted_to_a_channel_group(corpus, tmp_path):
+    import zlib
+    from dreamtalk.core.audio import load_audio
+    from dreamtalk.core.data.augment import random_channel
+    from dreamtalk.core.lips.speech_states import STATE_DIM, speech_states
+    from dreamtalk.core.training.dataset import load_corpus, read_manifest
+    from dreamtalk.core.training.train_lips import train_lips
+    c = load_corpus(corpus, "train", tmp_path / "cache", speech_states=True, mel=False, degraded_states=True,
+                    degraded_channels="telephone", limit=2)
+    assert len(list((tmp_path / "cache").glob("degraded_states_telephone_train_*.npz"))) == 1
+    clip = c.clips[0]
+    row = next(r for r in read_manifest(corpus) if r["id"] == clip.id)
+    audio, _ = load_audio(corpus / row["audio"])
+    phone, _, desc = random_channel(audio, 16000, zlib.crc32((corpus / row["audio"]).name.encode()), "telephone")
+    assert desc["channel"] == "telephone"
+    assert np.allclose(clip.degraded_states, speech_states(phone, len(clip.motion)), rtol=4e-3, atol=0.02)
+    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), speech_states=True, mel_input=False,
+                     audio_dim=STATE_DIM)
+    tcfg = TrainConfig(**{**TINY_T.to_dict(), "extra": {"p_degraded_states": 0.5, "degraded_channels": "radio"}})
+    from dreamtalk.core.errors import InputError
+    with pytest.raises(InputError, match="degraded_channels"):
+        train_lips(corpus, tmp_path / "l", cfg, tcfg, "unused.npz", quiet=True)
+
+
 def test_lips_trains_and_cli_exports(corpus, tmp_path):
     from dreamtalk.cli import main
     from dreamtalk.core.training.train_emodiff import train_emodiff
@@ -653,6 +678,58 @@ def test_lips_false_closure_weight_counts_closed_predictions_on_open_targets():
     assert loss(8.0) > loss(0.0) + 0.1
     pred[0, :2, jaw] = 0.3  # still open: no false closure, the weight does not apply
     assert loss(8.0) == pytest.approx(loss(0.0))
+
+
+def test_consistency_teacher_scores_the_degraded_input_against_the_teachers_clean_answer():
+    import torch
+
+    from dreamtalk.core.training.train_lips import make_lips_loss
+    from dreamtalk.rigs.arkit import MOUTH_SET
+
+    n = len(MOUTH_SET)
+
+    class Reads(torch.nn.Module):  # the mouth is a function of the audio column alone
+        def forward(self, audio, face, style, phones=False):
+            return audio[..., :1].expand(*audio.shape[:2], n)
+
+    clean = torch.full((1, 4, 1), 0.3)
+    noisy = torch.full((1, 4, 1), 0.7)
+    b = {"audio": noisy, "audio_clean": clean, "face": torch.zeros(1, 4, 52), "style": torch.zeros(1, 2),
+         "target": torch.zeros(1, 4, n), "mask": torch.ones(1, 4)}
+    cfg = LipsConfig(phone_classes=0, phone_weight=0.0)
+    with_teacher = make_lips_loss(cfg, teacher=Reads())
+    assert float(with_teacher(Reads(), b, None, train=False)) > 0.3  # noisy answer 0.7 against clean 0.3
+    assert float(with_teacher(Reads(), dict(b, audio=clean), None, train=False)) == pytest.approx(0.0)
+    plain = dict(b, audio=clean)
+    plain.pop("audio_clean")  # validation batches keep the corpus target
+    assert float(with_teacher(Reads(), plain, None, train=False)) == pytest.approx(
+        float(make_lips_loss(cfg)(Reads(), plain, None, train=False)))
+
+
+@pytest.mark.skipif(not speech_states_module.available(), reason="Moonshine encoder or onnxruntime not installed")
+def test_lips_fine_tunes_against_a_frozen_teacher(corpus, tmp_path):
+    from dreamtalk.core.errors import InputError
+    from dreamtalk.core.lips.speech_states import STATE_DIM
+    from dreamtalk.core.training.train_emodiff import train_emodiff
+    from dreamtalk.core.training.train_lips import train_lips
+    emo = train_emodiff(corpus, tmp_path / "e", TINY_E, TINY_T, max_steps=1, quiet=True)
+    cfg = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), speech_states=True, mel_input=False,
+                     audio_dim=STATE_DIM)
+    first = train_lips(corpus, tmp_path / "a", cfg, TINY_T, emo["weights"], quiet=True)
+    extra = {"p_degraded_states": 0.5, "degraded_channels": "telephone", "consistency_teacher": first["weights"]}
+    tcfg = TrainConfig(**{**TINY_T.to_dict(), "init": first["weights"], "extra": extra})
+    res = train_lips(corpus, tmp_path / "b", cfg, tcfg, emo["weights"], quiet=True)
+    w = load_weights(res["weights"])
+    assert np.isfinite(res["val_loss"]) and w.meta["consistency_teacher"] == str(first["weights"])
+    assert not all(np.array_equal(w.params[k], v) for k, v in load_weights(first["weights"]).params.items())
+    no_channels = TrainConfig(**{**TINY_T.to_dict(), "extra": {"consistency_teacher": first["weights"]}})
+    with pytest.raises(InputError, match="needs p_degraded_states"):
+        train_lips(corpus, tmp_path / "c", cfg, no_channels, emo["weights"], quiet=True)
+    other = LipsConfig(style_dim=16, channels=16, dilations=(1, 2), speech_states=True, mel_input=False,
+                       audio_dim=STATE_DIM, speech_layer=3)
+    with pytest.raises(InputError, match="differ from the run's config"):
+        train_lips(corpus, tmp_path / "d", other, TrainConfig(**{**TINY_T.to_dict(), "extra": extra}),
+                   emo["weights"], quiet=True)
 
 
 def test_window_stat_loss_prefers_a_sharp_event_to_its_blur():

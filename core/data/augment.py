@@ -248,12 +248,20 @@ def mp3(audio: np.ndarray, sr: int, phones: Sequence[Phone], kbps: int = 64) -> 
     return _fit_length(y, len(a)), list(phones), {"mp3_kbps": int(kbps)}
 
 
-def random_channel(audio: np.ndarray, sr: int, seed: int) -> Result:
-    """The audio through a channel drawn by ``seed``: telephone, noise (5-25 dB SNR, any kind), a room, or a
-    telephone or room with noise; real input arrives this way, and a quiet room's hiss fills its pauses."""
+CHANNELS = ("telephone", "noise", "reverb", "telephone+noise", "reverb+noise")
+# Named subsets of CHANNELS a training run may restrict its degraded copies to.
+CHANNEL_GROUPS = {"all": CHANNELS, "telephone": ("telephone",)}
+
+
+def random_channel(audio: np.ndarray, sr: int, seed: int, group: str = "all") -> Result:
+    """The audio through a channel of ``group`` drawn by ``seed``: telephone, noise (5-25 dB SNR, any kind), a
+    room, or a telephone or room with noise; real input arrives this way, and a quiet room's hiss fills its pauses."""
+    if group not in CHANNEL_GROUPS:
+        raise ValueError(f"unknown channel group {group!r}; choose from {', '.join(CHANNEL_GROUPS)}")
+    kinds = CHANNEL_GROUPS[group]
     rng = np.random.default_rng(seed)
     a = _check(audio)
-    kind = ("telephone", "noise", "reverb", "telephone+noise", "reverb+noise")[int(rng.integers(5))]
+    kind = kinds[int(rng.integers(len(kinds)))]
     desc: dict = {"channel": kind}
     if kind.startswith("reverb"):
         a, _, d = reverb(a, sr, [], float(rng.uniform(0.3, 1.0)), int(rng.integers(2**31)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,7 +129,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
                 limit: int | None = None, progress=None, extras: bool = False, subframes: bool = False,
                 style_prefix: str = "", phone_scores: bool = False, prosody: bool = False,
                 band_view: bool = False, speech_states: bool = False, mel: bool = True,
-                levels: bool = False, speech_layer: int | None = None, degraded_states: bool = False) -> Corpus:
+                levels: bool = False, speech_layer: int | None = None, degraded_states: bool = False,
+                degraded_channels: str = "all") -> Corpus:
     """Load one split (clips with an ``anim``) with audio features computed or read from ``cache_dir``.
 
     ``extras`` also loads each clip's emotion layer and per-frame phone classes (lips training);
@@ -140,7 +142,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     appends Moonshine's encoder states (core/lips/speech_states.py), cached the same way (float16); ``mel=False``
     leaves the frame features out of Clip.features, but for their last N_LEVELS columns with ``levels``.
     ``speech_layer`` reads the states after that encoder layer; ``degraded_states`` also keeps the states of each
-    clip's audio through a random channel (Clip.degraded_states; augment.random_channel seeded by the clip id).
+    clip's audio through a random channel of the group ``degraded_channels`` (Clip.degraded_states;
+    augment.random_channel seeded by the clip id).
     """
     root = Path(data_dir)
     rows = [r for r in read_manifest(root) if r.get("split") == split and r.get("anim")]
@@ -160,7 +163,8 @@ def load_corpus(data_dir: str | os.PathLike, split: str, cache_dir: str | os.Pat
     band = _columns_cached("band", root, rows, cache_dir, split) if band_view else {}
     skind = "" if speech_layer is None else f"_l{int(speech_layer)}"
     states = _columns_cached("speech_states" + skind, root, rows, cache_dir, split) if speech_states else {}
-    degraded = _columns_cached("degraded_states" + skind, root, rows, cache_dir, split) if degraded_states else {}
+    dkind = "degraded_states" + ("" if degraded_channels == "all" else f"_{degraded_channels}") + skind
+    degraded = _columns_cached(dkind, root, rows, cache_dir, split) if degraded_states else {}
     clips, styles, style_meta, fresh = [], {}, {}, {}
     for r in rows:
         if r.get("emotion", "neutral") not in EMOTION_INDEX:
@@ -206,25 +210,30 @@ def _rows_key(rows: list[dict]) -> str:
     return hashlib.sha256(json.dumps([(r["id"], r.get("duration")) for r in rows]).encode()).hexdigest()[:16]
 
 
+# "speech_states[_l<k>]" or "degraded_states[_<channel group>][_l<k>]"
+STATES_KIND = re.compile(r"^(?P<base>speech_states|degraded_states)(?:_(?P<group>[a-z]+))?(?:_l(?P<layer>\d+))?$")
+
+
 def _columns_job(args: tuple[str, str, int]) -> np.ndarray:
     kind, path, t = args
     audio, _ = load_audio(path)
     if kind == "band":
         return features_numpy(audio, num_frames_out=t, band=TELEPHONE_BAND)
-    if kind.startswith(("speech_states", "degraded_states")):  # [_l<layer>]
+    m = STATES_KIND.match(kind)
+    if m:
         from ..lips.speech_states import speech_states
-        layer = int(kind.rsplit("_l", 1)[1]) if "_l" in kind else None
-        if kind.startswith("degraded"):
+        layer = int(m["layer"]) if m["layer"] else None
+        if m["base"] == "degraded_states":
             import zlib
             from ..data.augment import random_channel
-            audio = random_channel(audio, 16000, zlib.crc32(Path(path).name.encode()))[0]
+            audio = random_channel(audio, 16000, zlib.crc32(Path(path).name.encode()), m["group"] or "all")[0]
         return speech_states(audio, t, threads=1, layer=layer).astype(np.float16)  # half the cache; far below spread
     return phone_posteriors(audio, t) if kind == "phone_scores" else prosody_features(audio, t)
 
 
 def _columns_cached(kind: str, root: Path, rows: list[dict], cache_dir, split: str) -> dict[str, np.ndarray]:
     """(T, C) extra input columns per clip id (``kind`` "phone_scores", "prosody", "band", "speech_states[_l<k>]" or
-    "degraded_states[_l<k>]"), read
+    "degraded_states[_<group>][_l<k>]"), read
     from or added to ``cache_dir``; fresh ones use every core."""
     cache, cache_file = {}, None
     if cache_dir is not None:
@@ -429,7 +438,7 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
                rng: np.random.Generator, target: str = "weights", p_swap: float = 0.0,
                p_feature_aug: float = 0.0, p_clip: np.ndarray | None = None,
                n_extra: int = 0, p_drop_extra: float = 0.0, p_band: float = 0.0,
-               p_degraded: float = 0.0) -> dict[str, np.ndarray]:
+               p_degraded: float = 0.0, clean_copy: bool = False) -> dict[str, np.ndarray]:
     """Random segments: audio (B,L,A), degraded face (B,L,52), style vectors (B,Ds), target mouth (B,L,M), mask,
     and phone classes (B,L) (-1 where unknown).
 
@@ -442,7 +451,8 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     instead (no evidence), so the network learns to work without them and to weigh them, not to lean on them.
     With ``p_band`` a segment hears its clip through a telephone band-pass (Clip.band_features), so a missing
     high band is not read as a closed mouth. With ``p_degraded`` a segment's speech states (the last ``n_extra``
-    columns) are those of its audio through a random channel (Clip.degraded_states).
+    columns) are those of its audio through a random channel (Clip.degraded_states); ``clean_copy`` then also
+    returns every segment's clean audio columns as "audio_clean" (B,L,A), for a teacher that hears the clean take.
     """
     from ..data.face import combine_arrays, seal_from_mouth
     from ..lips.mouth import lip_gap
@@ -452,6 +462,7 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     any_style = next(iter(styles.values()))
     a_dim = corpus.clips[0].features.shape[1]
     audio = np.zeros((batch, length, a_dim), F32)
+    clean = np.zeros((batch, length, a_dim), F32) if clean_copy else None
     face = np.zeros((batch, length, 52), F32)
     tgt = np.zeros((batch, length, len(mouth_names)), F32)
     mask = np.zeros((batch, length), F32)
@@ -464,6 +475,8 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
         s = int(rng.integers(0, max(1, t - length // 2)))
         n = min(length, t - s)
         feats = c.features
+        if clean is not None:
+            clean[b] = window_slice(feats, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
         if p_band > 0 and c.band_features is not None and rng.random() < p_band:
             feats = c.band_features if not n_extra else np.concatenate([c.band_features, feats[:, -n_extra:]], 1)
         if p_degraded > 0 and c.degraded_states is not None and n_extra and rng.random() < p_degraded:
@@ -492,4 +505,7 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
         if c.phone_ids is not None:
             phon[b, :n] = c.phone_ids[s:s + n]
         sty[b] = styles.get(key, any_style) if key else any_style
-    return {"audio": audio, "face": face, "style": sty, "target": tgt, "mask": mask, "phones": phon}
+    out = {"audio": audio, "face": face, "style": sty, "target": tgt, "mask": mask, "phones": phon}
+    if clean is not None:
+        out["audio_clean"] = clean
+    return out

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ...rigs.arkit import INDEX
+from ..data.augment import CHANNEL_GROUPS
 from ..errors import InputError
 from ..lips.phone_scores import N_PHONE_SCORES
 from ..lips.speech_states import STATE_DIM
@@ -45,14 +46,22 @@ def lip_gap_torch(mouth, face, names):
     return torch.clamp(g, min=0)
 
 
-def make_lips_loss(cfg: LipsConfig):
-    """L1 on the mouth channels + lip-gap L1 weighted up on target closures and on predicted false closures."""
+def make_lips_loss(cfg: LipsConfig, teacher=None):
+    """L1 on the mouth channels + lip-gap L1 weighted up on target closures and on predicted false closures.
+
+    With a frozen ``teacher`` network, a batch that carries "audio_clean" is scored against the teacher's mouth on
+    the clean audio instead of the corpus target: the student learns to answer a degraded channel as the teacher
+    answers the clean one (batches without it, e.g. validation, keep the corpus target).
+    """
     def loss_fn(model, b: dict, gen, train: bool):
         import torch
         style = b["style"]
         if train and cfg.p_drop_style > 0:
             drop = (torch.rand(style.shape[0], generator=gen) < cfg.p_drop_style).to(style.device)[:, None]
             style = torch.where(drop, model.null_style.expand_as(style), style)
+        if teacher is not None and "audio_clean" in b:
+            with torch.no_grad():
+                b = dict(b, target=teacher(b["audio_clean"], b["face"], style))
         aux = cfg.phone_classes > 0 and cfg.phone_weight > 0
         pred = model(b["audio"], b["face"], style, phones=aux)
         if aux:
@@ -109,9 +118,13 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
                          "p_feature_aug and p_band_limit need mel_input")
     if p_degraded > 0 and not cfg.speech_states:
         raise InputError("p_degraded_states needs speech_states")
+    channels = str(tcfg.extra.get("degraded_channels", "all"))
+    if channels not in CHANNEL_GROUPS:
+        raise InputError(f"degraded_channels must be one of {', '.join(CHANNEL_GROUPS)}, got {channels!r}")
     feats_kw = dict(extras=extras, subframes=cfg.subframe_audio, phone_scores=cfg.phone_scores,
                     band_view=p_band > 0, speech_states=cfg.speech_states, mel=cfg.mel_input,
-                    levels=cfg.level_input, speech_layer=cfg.speech_layer, degraded_states=p_degraded > 0)
+                    levels=cfg.level_input, speech_layer=cfg.speech_layer, degraded_states=p_degraded > 0,
+                    degraded_channels=channels)
     train, val, val_source = load_train_val(data_dir, cache, limit, **feats_kw)
     for k, d in enumerate(extra_data):
         more = load_corpus(d, "train", out / f"cache_extra{k}", limit, style_prefix=f"extra{k}:", **feats_kw)
@@ -128,6 +141,10 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     if dim != cfg.style_dim:
         raise InputError(f"EmoDiff style_dim {dim} does not match lips config style_dim {cfg.style_dim}")
     target = str(tcfg.extra.get("target", "weights"))
+    teacher_path = tcfg.extra.get("consistency_teacher")
+    teacher = _frozen_teacher(teacher_path, cfg, device) if teacher_path else None
+    if teacher is not None and not p_degraded > 0:
+        raise InputError("consistency_teacher needs p_degraded_states (the channel copies the student hears)")
     torch.manual_seed(tcfg.seed)
     model = Lips(cfg)
     vr = np.random.default_rng(999)
@@ -140,7 +157,8 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
         meta = dict(facts, data=str(data_dir), val_source=val_source, target=target, emodiff=str(emodiff),
                     train_clips=len(train.clips), extra_data=[str(d) for d in extra_data], p_swap_emotion=p_swap,
                     p_feature_aug=p_aug, p_drop_phone_scores=p_drop_scores, p_band_limit=p_band,
-                    p_degraded_states=p_degraded, voice_weights=tcfg.extra.get("voice_weights") or {})
+                    p_degraded_states=p_degraded, degraded_channels=channels,
+                    consistency_teacher=str(teacher_path or ""), voice_weights=tcfg.extra.get("voice_weights") or {})
         save_weights(path, "lips", cfg.to_dict(), inference_arrays(ema),
                      model_version=model_version("lips", facts["steps"], tcfg), meta=meta)
         return path
@@ -151,6 +169,25 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
         raise InputError("p_drop_phone_scores needs phone_scores")
     spec = LoopSpec("lips", model,
                     lambda rng: lips_batch(train, styles, cfg.mouth_names, SEGMENT, tcfg.batch_size, rng, target,
-                                           p_swap, p_aug, p_clip, n_extra, p_drop_scores, p_band, p_degraded),
-                    val_batches, make_lips_loss(cfg), export)
+                                           p_swap, p_aug, p_clip, n_extra, p_drop_scores, p_band, p_degraded,
+                                           clean_copy=teacher is not None),
+                    val_batches, make_lips_loss(cfg, teacher), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
+
+
+def _frozen_teacher(path: str | os.PathLike, cfg: LipsConfig, device: str):
+    """The lip network of weights ``path`` in torch, frozen, in eval mode; it must read the same inputs as ``cfg``."""
+    from ..weights import load_weights
+    from ..models.lips_torch import Lips
+    from .loop import init_from_weights
+
+    w = load_weights(path, "lips")
+    tcfg = LipsConfig.from_dict(w.config)
+    if (tcfg.audio_dim, tcfg.speech_layer, tuple(tcfg.mouth_names)) != (cfg.audio_dim, cfg.speech_layer,
+                                                                      tuple(cfg.mouth_names)):
+        raise InputError(f"consistency_teacher {path}: its inputs or outputs differ from the run's config")
+    teacher = Lips(tcfg)
+    init_from_weights(teacher, w, path)
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher.eval().to(device)
