@@ -116,11 +116,7 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     if not cfg.mel_input and (p_aug > 0 or p_band > 0):
         raise InputError("feature augmentation and the telephone-band view act on the mel features: "
                          "p_feature_aug and p_band_limit need mel_input")
-    if p_degraded > 0 and not cfg.speech_states:
-        raise InputError("p_degraded_states needs speech_states")
-    channels = str(tcfg.extra.get("degraded_channels", "all"))
-    if channels not in CHANNEL_GROUPS:
-        raise InputError(f"degraded_channels must be one of {', '.join(CHANNEL_GROUPS)}, got {channels!r}")
+    channels, teacher_path, teacher = _channel_options(cfg, tcfg, p_degraded, device)
     feats_kw = dict(extras=extras, subframes=cfg.subframe_audio, phone_scores=cfg.phone_scores,
                     band_view=p_band > 0, speech_states=cfg.speech_states, mel=cfg.mel_input,
                     levels=cfg.level_input, speech_layer=cfg.speech_layer, degraded_states=p_degraded > 0,
@@ -141,10 +137,6 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
     if dim != cfg.style_dim:
         raise InputError(f"EmoDiff style_dim {dim} does not match lips config style_dim {cfg.style_dim}")
     target = str(tcfg.extra.get("target", "weights"))
-    teacher_path = tcfg.extra.get("consistency_teacher")
-    teacher = _frozen_teacher(teacher_path, cfg, device) if teacher_path else None
-    if teacher is not None and not p_degraded > 0:
-        raise InputError("consistency_teacher needs p_degraded_states (the channel copies the student hears)")
     torch.manual_seed(tcfg.seed)
     model = Lips(cfg)
     vr = np.random.default_rng(999)
@@ -173,6 +165,19 @@ def train_lips(data_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: Lip
                                            clean_copy=teacher is not None),
                     val_batches, make_lips_loss(cfg, teacher), export)
     return run_loop(spec, tcfg, out, minutes, resume, device, max_steps, quiet)
+
+
+def _channel_options(cfg: LipsConfig, tcfg: TrainConfig, p_degraded: float, device: str):
+    """(channel group, teacher path, frozen teacher or None) of a run's degraded-copy settings, checked."""
+    if p_degraded > 0 and not cfg.speech_states:
+        raise InputError("p_degraded_states needs speech_states")
+    channels = str(tcfg.extra.get("degraded_channels", "all"))
+    if channels not in CHANNEL_GROUPS:
+        raise InputError(f"degraded_channels must be one of {', '.join(CHANNEL_GROUPS)}, got {channels!r}")
+    path = tcfg.extra.get("consistency_teacher")
+    if path and not p_degraded > 0:
+        raise InputError("consistency_teacher needs p_degraded_states (the channel copies the student hears)")
+    return channels, path, (_frozen_teacher(path, cfg, device) if path else None)
 
 
 def _frozen_teacher(path: str | os.PathLike, cfg: LipsConfig, device: str):
