@@ -463,6 +463,7 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
     a_dim = corpus.clips[0].features.shape[1]
     audio = np.zeros((batch, length, a_dim), F32)
     clean = np.zeros((batch, length, a_dim), F32) if clean_copy else None
+    win = EmoDiffConfig(prefix=0, window=length, lookahead=0)  # a plain window of ``length`` frames
     face = np.zeros((batch, length, 52), F32)
     tgt = np.zeros((batch, length, len(mouth_names)), F32)
     mask = np.zeros((batch, length), F32)
@@ -476,12 +477,12 @@ def lips_batch(corpus: Corpus, styles: dict[str, np.ndarray], mouth_names, lengt
         n = min(length, t - s)
         feats = c.features
         if clean is not None:
-            clean[b] = window_slice(feats, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
+            clean[b] = window_slice(feats, s, win)
         if p_band > 0 and c.band_features is not None and rng.random() < p_band:
             feats = c.band_features if not n_extra else np.concatenate([c.band_features, feats[:, -n_extra:]], 1)
         if p_degraded > 0 and c.degraded_states is not None and n_extra and rng.random() < p_degraded:
             feats = np.concatenate([feats[:, :-n_extra], c.degraded_states.astype(F32)], 1)
-        audio[b] = window_slice(feats, s, EmoDiffConfig(prefix=0, window=length, lookahead=0))
+        audio[b] = window_slice(feats, s, win)
         if p_feature_aug > 0 and rng.random() < p_feature_aug:
             audio[b] = augment_features(audio[b], rng, n_extra)
         if n_extra and p_drop_extra > 0 and rng.random() < p_drop_extra:
