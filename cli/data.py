@@ -1,4 +1,5 @@
-"""``dreamtalk data synth|realdev|realtrain``: the synthetic corpus, the real-speech dev set, real training speech."""
+"""``dreamtalk data synth|realdev|realtrain|realsel``: the synthetic corpus, the real-speech dev set, real training
+speech and a lip-sync selection set from the same recordings."""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +49,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
 
 
+    s = sub.add_parser("realsel", help="lip-sync selection set from the asterisk prompts, with telephone and noisy "
+                                       "copies (eval lipsync --split asterisk-ru[-phone|-noise])")
+    s.add_argument("--out", required=True, help="output directory (outside the repository)")
+    s.add_argument("--sources", default="all", help="comma list of asterisk-fr, asterisk-it, asterisk-ru, or all")
+    s.add_argument("--per-source", type=int, default=150, help="prompts with a P, B or M per source (default 150)")
+    s.add_argument("--seed", type=int, default=0, help="which prompts (default 0)")
+    s.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..core.errors import InputError
 
@@ -84,4 +94,10 @@ def run(args: argparse.Namespace) -> int:
                         f"{v['prompts_skipped']} skipped)" for k, v in m["sources"].items())
         print(f"{args.out}: {m['clips']} clips, {m['hours']:.3f} h; {src}; {m['wall_s']:.0f} s")
         return 0
-    raise InputError("choose a subcommand: dreamtalk data synth|realdev|realtrain --out DIR")
+    if args.data_command == "realsel":
+        from ..core.data.realtrain import build_realsel, source_list
+        m = build_realsel(args.out, source_list(args.sources), per_source=args.per_source, seed=args.seed,
+                          quiet=quiet)
+        print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in m["splits"].items()) + f"; {m['wall_s']:.0f} s")
+        return 0
+    raise InputError("choose a subcommand: dreamtalk data synth|realdev|realtrain|realsel --out DIR")

@@ -301,6 +301,10 @@ def _lips(models, a16, mel, feats, weights, style_vec, silent: bool, pause: np.n
         from .blas import blas_threads_for
         with blas_threads_for(2):  # its convolutions' GEMMs are large enough for two threads (-30% time)
             weights = np.clip(models.lips.apply(lips_feats, weights, style_vec), 0.0, 1.0)
+            if models.closure_probe is not None:
+                from .lips.closures import check_closures
+                states_only = lips_feats[:, -models.closure_probe.cfg.state_dim:]  # (T, 288)
+                weights, _ = check_closures(weights, states_only, models.closure_probe, rest=pause)
         rest = pause[:, None]  # (T, 1)
         if rest.any():
             weights[:, idx] = (1 - rest) * weights[:, idx] + rest * mouth_track([], t).weights[:, idx]

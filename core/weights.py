@@ -1,8 +1,8 @@
 """Shipped weights: one ``.npz`` per network with its config, model type, version and an embedded sha256.
 
-Layout (no pickles): ``format`` = "dreamtalk-weights", ``format_version``, ``model_type`` ("emodiff" | "lips" | "phone_gmm"),
-``model_version``, ``config_json``, ``meta_json`` (training facts), ``param/<name>`` arrays (state-dict names),
-``extra/<name>`` arrays (e.g. per-emotion style vectors), and ``sha256`` over all of the above, so a truncated or
+Layout (no pickles): ``format`` = "dreamtalk-weights", ``format_version``, ``model_type`` ("emodiff" | "lips" |
+"phone_gmm" | "closure_probe"), ``model_version``, ``config_json``, ``meta_json`` (training facts), ``param/<name>``
+arrays (state-dict names), ``extra/<name>`` arrays (e.g. per-emotion style vectors), and ``sha256`` over all of the above, so a truncated or
 edited file is refused.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .fileio import atomic_path
 
 FORMAT = "dreamtalk-weights"
 FORMAT_VERSION = 1
-MODEL_TYPES = ("emodiff", "lips", "phone_gmm")
+MODEL_TYPES = ("emodiff", "lips", "phone_gmm", "closure_probe")
 
 
 @dataclass

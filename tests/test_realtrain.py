@@ -128,6 +128,13 @@ def test_build_realtrain_from_prompts(tmp_path, monkeypatch):
     assert len(corpus.clips) == 6 and all(c.mouth is not None and c.phone_ids is not None for c in corpus.clips)
     # every clip names a style clip that exists
     assert all(c.style_key in corpus.styles for c in corpus.clips)
+    # the same prompts as a lip-sync selection set: two of them, each with a telephone and a noisy copy
+    sel = realtrain.build_realsel(tmp_path / "sel", ("fake-en",), per_source=2, quiet=True)
+    assert sel["splits"] == {"fake-en": 2, "fake-en-phone": 2, "fake-en-noise": 2}
+    rows = [json.loads(x) for x in (tmp_path / "sel/clips.jsonl").read_text().splitlines()]
+    assert all((tmp_path / "sel" / r["audio"]).is_file() and (tmp_path / "sel" / r["phones"]).is_file() for r in rows)
+    assert {r["phones"] for r in rows if r["split"] == "fake-en"} == {r["phones"] for r in rows
+                                                                      if r["split"] == "fake-en-phone"}
 
 
 def test_build_realtrain_errors(tmp_path, monkeypatch):
@@ -136,6 +143,10 @@ def test_build_realtrain_errors(tmp_path, monkeypatch):
         realtrain.build_realtrain(tmp_path / "o", ("asterisk-fr",), quiet=True)
     with pytest.raises(InputError, match="copies"):
         realtrain.build_realtrain(tmp_path / "o", ("asterisk-fr",), copies=0, quiet=True)
+    with pytest.raises(InputError, match="reserved"):
+        realtrain.build_realsel(tmp_path / "o", ("asterisk-en",), quiet=True)
+    with pytest.raises(InputError, match="per-source"):
+        realtrain.build_realsel(tmp_path / "o", ("asterisk-fr",), per_source=0, quiet=True)
 
 
 def test_cli_realtrain_bad_arguments(run_cli, tmp_path):

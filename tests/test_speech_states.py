@@ -147,3 +147,39 @@ def test_live_uses_the_mel_network(tmp_path, monkeypatch):
     m = bundle.load_models(w)
     assert m.lips.cfg.speech_states and m.mel_lips.version == "tiny-mel"
     assert LiveEngine(models=m, hop=4).lips is m.mel_lips
+
+
+@needs_model
+def test_the_closure_probe_checks_the_speech_state_network_closures(tmp_path, monkeypatch):
+    from test_pipeline import build_tiny_weights, gen, speechlike
+    from dreamtalk.core.lips import closures
+    from dreamtalk.core.models import bundle
+    from dreamtalk.core.models.config import ClosureProbeConfig
+    from dreamtalk.core.weights import save_weights
+    w = build_tiny_weights(tmp_path / "w", speech_states=True, mel_input=False)
+    audio = speechlike(1.2)
+    plain = gen(w, audio)
+
+    def probe(bias, layer=None):
+        cfg = ClosureProbeConfig(context=1, hidden=2, speech_layer=layer)
+        d = cfg.input_dim
+        save_weights(w / "closure_probe.npz", "closure_probe", cfg.to_dict(),
+                     {"mean": np.zeros(d), "std": np.ones(d), "fc1.weight": np.zeros((2, d)), "fc1.bias": np.zeros(2),
+                      "fc2.weight": np.zeros((1, 2)), "fc2.bias": np.full(1, bias)}, model_version="p")
+        monkeypatch.setattr(bundle, "_MODELS", {})
+
+    probe(100.0)  # bilabial evidence everywhere: every closure stays
+    assert np.array_equal(gen(w, audio).weights, plain.weights)
+    assert bundle.load_models(w).version.endswith("+closures-p")
+    seen = []
+    real = closures.open_doubtful
+    monkeypatch.setattr(closures, "open_doubtful", lambda *a, **k: seen.append((a, k)) or real(*a, **k))
+    probe(-100.0)  # no evidence anywhere: closures away from the edges and pauses open
+    anim = gen(w, audio)
+    (weights, logits, threshold, pad), kw = seen[0]
+    assert logits.shape == (anim.num_frames,) and np.all((logits == -100.0) | np.isneginf(logits))  # scored near runs
+    assert threshold == 0.0 and pad == 2 and kw["rest"].shape == (anim.num_frames,)
+    probe(0.0, layer=3)  # states of another encoder layer than the lip network's: refused
+    from dreamtalk.core.errors import InputError
+    with pytest.raises(InputError, match="encoder layer"):
+        bundle.load_models(w)

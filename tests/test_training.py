@@ -796,3 +796,28 @@ def test_v_prediction_finetunes_from_x0_weights_with_silence_pads(corpus, tmp_pa
     x = EmoDiffNumpy(wb.params, wb.config)
     out = x.sample_sequence(np.zeros((30, TINY_E.audio_dim), np.float32), x.null_style, steps=3)
     assert out.shape == (30, 55) and np.isfinite(out).all()
+
+
+@pytest.mark.skipif(not speech_states_module.available(), reason="Moonshine encoder or onnxruntime not installed")
+def test_closure_probe_trains_from_the_cli_on_clean_and_telephone_states(corpus, tmp_path):
+    from dreamtalk.cli import main
+    from dreamtalk.core.lips.closures import ClosureProbe
+    from dreamtalk.core.models.config import ClosureProbeConfig
+    from dreamtalk.core.training.train_probe import frame_labels
+    from dreamtalk.core.training.dataset import PHONE_CLASSES
+    ids = np.array([PHONE_CLASSES.index(p) for p in ("P", "T", "SIL", "F", "M", "AA", "W", "V")] + [-1], np.int16)
+    assert frame_labels(ids).tolist() == [1, 0, -1, 1, 1, 0, -1, 1, -1]
+    pcfg = ClosureProbeConfig(context=1, hidden=4, threshold=0.25)
+    cfg = tmp_path / "probe.json"
+    cfg.write_text(json.dumps({"model": pcfg.to_dict(), "train": {**TINY_T.to_dict(), "batch_size": 16,
+                                                                   "extra": {"frames_per_corpus": 50}}}))
+    args = ["train", "closures", "--config", str(cfg), "--data", str(corpus), "--extra-data", str(corpus),
+            "--out", str(tmp_path / "p"), "-q"]
+    assert main(args + ["--steps", "4"]) == 0
+    probe = ClosureProbe.from_file(tmp_path / "p/closure_probe.npz")
+    assert probe.cfg == pcfg and probe.version.endswith("+closures.s4")
+    report = json.loads((tmp_path / "p/report.json").read_text())
+    assert report["steps"] == 4 and set(report["val_auc"]) == {"clean", "degraded"}
+    assert [c["data"] for c in report["corpora"]] == [str(corpus)] * 2 and report["train_frames"] > 0
+    assert len(list((tmp_path / "p/cache").glob("degraded_states_telephone_train_*.npz"))) == 1
+    assert main(args + ["--resume"]) == 2  # a one-line error: nothing to resume

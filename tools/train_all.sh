@@ -34,4 +34,10 @@ $DT train emodiff --config configs/experiments/emodiff_head_lowpass.json --data 
 # Stage 6: silence pads before and after training clips (real takes open with long silences), label guidance 4.
 $DT train emodiff --config configs/experiments/emodiff_pad.json --data "$WORK/synth20" \
     --out "$WORK/runs/emodiff_pad" --init "$WORK/runs/emodiff_hlp/emodiff.npz" --resume
-cp "$WORK/runs/emodiff_pad/emodiff.npz" "$WORK/runs/lips/lips.npz" weights/
+# The closure probe (session 26): bilabial frames against other speech in the lip network's speech states, from
+# synthetic, foreign and real recorded voices (French and Italian prompts; the Russian ones stay out to judge it),
+# clean and through a telephone channel. Needs asterisk-core-sounds-{fr,it} and their -g722 packages.
+$DT data realtrain --out "$WORK/real_fi" --sources asterisk-fr,asterisk-it
+$DT train closures --config configs/closure_probe.json --data "$WORK/synth20" --extra-data "$WORK/foreign" \
+    --extra-data "$WORK/real_fi" --out "$WORK/runs/closures"
+cp "$WORK/runs/emodiff_pad/emodiff.npz" "$WORK/runs/lips/lips.npz" "$WORK/runs/closures/closure_probe.npz" weights/

@@ -226,3 +226,52 @@ def build_realtrain(out_dir, sources: Sequence[str] = ("asterisk-fr",), copies: 
     }
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     return manifest
+
+
+def build_realsel(out_dir, sources: Sequence[str] = tuple(SOURCES), per_source: int = 150, seed: int = 0,
+                  quiet: bool = False) -> dict:
+    """A lip-sync evaluation set in the dev-set layout (clips.jsonl, audio/, phones/) from the same prompts:
+    ``per_source`` aligned prompts with a P, B or M per source, each also through the telephone and noise channels
+    (splits ``<source>``, ``<source>-phone``, ``<source>-noise``). Its events are many (about 500 bilabials per
+    source) where the real-speech dev set's are few; a network trained on a source's prompts (``realtrain``) must
+    not be judged on that source."""
+    import random
+    import zlib
+
+    from ..lips.phones import BILABIALS, write_alignment
+    from .realdev import degrade, _write_wav
+    _refuse_reserved(sources)
+    if not 1 <= per_source <= 10_000:
+        raise InputError(f"--per-source must be in [1, 10000], got {per_source}")
+    t_start = time.monotonic()
+    out = Path(out_dir)
+    for sub in ("audio", "phones"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    skipped: Counter = Counter()
+    records, per = [], Counter()
+    for src in sources:
+        aligned = [p for p in _align_source(src, quiet, notes, skipped) if any(q.phone in BILABIALS for q in p[4])]
+        random.Random(seed).shuffle(aligned)
+        for rid, _, text, audio, phones in aligned[:per_source]:
+            _write_wav(out / "audio" / f"{rid}.wav", audio)
+            write_alignment(phones, out / "phones" / f"{rid}.json", text=text, source=src)
+            clean = {"id": rid, "split": src, "audio": f"audio/{rid}.wav", "phones": f"phones/{rid}.json",
+                     "duration": round(len(audio) / 16000, 4), "text": text, "source": src}
+            records.append(clean)
+            for k, cond in enumerate(("phone", "noise")):
+                did = f"{rid}__{cond}"
+                y = degrade(audio, phones, cond, seed=zlib.crc32(rid.encode()) + k)
+                _write_wav(out / "audio" / f"{did}.wav", y)
+                records.append(dict(clean, id=did, split=f"{src}-{cond}", audio=f"audio/{did}.wav", condition=cond))
+            per[src] += 1
+    if not records:
+        raise DreamTalkError("no prompt with a bilabial could be aligned")
+    atomic_write_text(out / "clips.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    manifest = {"kind": "realsel", "seed": seed, "per_source": per_source,
+                "splits": dict(Counter(r["split"] for r in records)),
+                "sources": {s: {"speaker": SOURCES[s][2], "prompts": per[s], "prompts_skipped": skipped[s]}
+                            for s in sources},
+                "notes": notes, "wall_s": round(time.monotonic() - t_start, 1)}
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    return manifest

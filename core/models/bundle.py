@@ -14,16 +14,19 @@ LIPS_FILE = "lips.npz"
 # A lip network on mel features alone: where the main one reads Moonshine's speech states and they cannot be
 # computed (no onnxruntime or encoder file, e.g. the plain Blender zip), and for live streaming (frame by frame).
 LIPS_MEL_FILE = "lips_mel.npz"
+# The check on the speech-state network's closures (core/lips/closures.py); optional.
+CLOSURE_PROBE_FILE = "closure_probe.npz"
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
 class Models:
-    """The loaded numpy networks (EmoDiff and lip refinement)."""
+    """The loaded numpy networks (EmoDiff, lip refinement and the check on its closures)."""
 
-    def __init__(self, emodiff, lips, lips_mel=None):
+    def __init__(self, emodiff, lips, lips_mel=None, closure_probe=None):
         self.emodiff, self.lips = emodiff, lips
         self._lips_mel = lips_mel
+        self.closure_probe = closure_probe  # None unless ``lips`` reads the speech states it was trained on
 
     @property
     def mel_lips(self):
@@ -34,8 +37,9 @@ class Models:
 
     @property
     def version(self) -> str:
-        """Both networks' weight versions, as written into each take's metadata."""
-        return f"emodiff-{self.emodiff.version}+lips-{self.lips.version if self.lips else 'none'}"
+        """Weight versions of EmoDiff, lips and the closure probe (if any), as written into each take's metadata."""
+        v = f"emodiff-{self.emodiff.version}+lips-{self.lips.version if self.lips else 'none'}"
+        return v + (f"+closures-{self.closure_probe.version}" if self.closure_probe is not None else "")
 
 
 def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
@@ -68,8 +72,21 @@ def load_models(weights_dir: str | os.PathLike | None = None) -> Models:
                         "the lips follow the mel-feature network: the speech-state network needs onnxruntime and "
                         "Moonshine's encoder (pip install onnxruntime; python tools/fetch_moonshine.py)"), stacklevel=3)
                     lips = lips_mel  # the mel network, named as such in each take's version
-            _MODELS[key] = Models(emodiff, lips, lips_mel)
+            _MODELS[key] = Models(emodiff, lips, lips_mel, _closure_probe(d, lips))
         return _MODELS[key]
+
+
+def _closure_probe(d: Path, lips):
+    """The closure probe in ``d`` if the lip network reads the same speech states, else None."""
+    path = d / CLOSURE_PROBE_FILE
+    if lips is None or not lips.cfg.speech_states or not path.is_file():
+        return None
+    from ..lips.closures import ClosureProbe
+    probe = ClosureProbe.from_file(path)
+    if probe.cfg.speech_layer != lips.cfg.speech_layer:
+        raise InputError(f"{path}: reads the states after encoder layer {probe.cfg.speech_layer}, the lip network "
+                         f"after {lips.cfg.speech_layer}")
+    return probe
 
 
 def _mel_only(cfg) -> bool:

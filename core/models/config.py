@@ -282,6 +282,40 @@ class LipsConfig:
         return _from_dict(cls, d)
 
 
+@dataclass(frozen=True)
+class ClosureProbeConfig:
+    """Closure check: a frame classifier on the speech states (P, B, M, F, V or other speech) and the rule that opens
+    a lip-network closure with no such evidence near it."""
+
+    state_dim: int = STATE_DIM
+    speech_layer: int | None = None  # must match the lip network's, whose states it reads
+    context: int = 3  # frames of states on each side, stacked
+    hidden: int = 256
+    dropout: float = 0.2
+    threshold: float = 0.0  # a closure is kept where the logit reaches this within ``pad`` frames of it
+    pad: int = 2
+
+    def __post_init__(self):
+        if self.state_dim < 1 or self.hidden < 1 or not 0 <= self.context <= 15 or not 0 <= self.pad <= 15:
+            raise ValueError("ClosureProbeConfig: state_dim and hidden must be >= 1, context and pad in 0..15")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"ClosureProbeConfig: dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def input_dim(self) -> int:
+        """Width of one stacked input frame."""
+        return self.state_dim * (2 * self.context + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ClosureProbeConfig":
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
+        return _from_dict(cls, d)
+
+
 @dataclass
 class TrainConfig:
     """Optimisation settings shared by both trainers (stored in the run directory, not the weights)."""
