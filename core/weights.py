@@ -2,8 +2,8 @@
 
 Layout (no pickles): ``format`` = "dreamtalk-weights", ``format_version``, ``model_type`` ("emodiff" | "lips" |
 "phone_gmm" | "closure_probe"), ``model_version``, ``config_json``, ``meta_json`` (training facts), ``param/<name>``
-arrays (state-dict names), ``extra/<name>`` arrays (e.g. per-emotion style vectors), and ``sha256`` over all of the above, so a truncated or
-edited file is refused.
+arrays (state-dict names), ``extra/<name>`` arrays (e.g. per-emotion style vectors), and ``sha256`` over all of the
+above, so a truncated or edited file is refused.
 """
 from __future__ import annotations
 

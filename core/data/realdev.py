@@ -24,7 +24,7 @@ import time
 import zlib
 from collections import Counter
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -275,9 +275,10 @@ def _align_recording(aligner: Aligner, rec: Recording, log):
     return audio, phones, pieces
 
 
-def _write_clip(out: Path, rec: Recording, piece: tuple, audio: np.ndarray, phones: list[Phone], degraded: bool,
-                log, part: str) -> list[dict]:
-    """Write one clip's audio and phones (and its degraded copies); their clips.jsonl records, clean one first."""
+def _write_clip(out: Path, rec: Recording, piece: tuple, audio: np.ndarray, phones: list[Phone],
+                conditions: Sequence[str], log, part: str) -> list[dict]:
+    """Write one clip's audio and phones and its copies through ``conditions`` (names of DEGRADATIONS); their
+    clips.jsonl records, clean one first."""
     cid, t0, t1, text = piece
     i0, i1 = int(round(t0 * ALIGN_SR)), int(round(t1 * ALIGN_SR))
     clip_audio = audio[i0:i1]
@@ -289,9 +290,9 @@ def _write_clip(out: Path, rec: Recording, piece: tuple, audio: np.ndarray, phon
     clean = {"id": cid, "split": part, "audio": f"audio/{cid}.wav", "phones": f"phones/{cid}.json",
              "duration": round(clip_dur, 4), "text": text, "source": rec.source}
     records = [clean]
-    for k, name in enumerate(DEGRADATIONS if degraded else ()):
-        try:
-            y = degrade(clip_audio, ph, name, seed=zlib.crc32(cid.encode()) + k)
+    for name in conditions:
+        try:  # each condition keeps its seed whichever others are written
+            y = degrade(clip_audio, ph, name, seed=zlib.crc32(cid.encode()) + list(DEGRADATIONS).index(name))
         except DreamTalkError as e:  # e.g. no ffmpeg for MP3
             log(f"{cid}: no {name} copy, {e}")
             continue
@@ -357,7 +358,8 @@ def build_realdev(out_dir, quiet: bool = False, degraded: bool = True, extra=Non
             if aligned is not None:
                 audio, phones, pieces = aligned
                 for piece in pieces:
-                    clips += _write_clip(out, rec, piece, audio, phones, degraded, log, sources[rec.source]["part"])
+                    clips += _write_clip(out, rec, piece, audio, phones, DEGRADATIONS if degraded else (), log,
+                                        sources[rec.source]["part"])
                     per_source[rec.source] += 1
             bar.update(1)
     atomic_write_text(out / "clips.jsonl", "".join(json.dumps(c) + "\n" for c in clips))

@@ -236,10 +236,9 @@ def build_realsel(out_dir, sources: Sequence[str] = tuple(SOURCES), per_source: 
     source) where the real-speech dev set's are few; a network trained on a source's prompts (``realtrain``) must
     not be judged on that source."""
     import random
-    import zlib
 
-    from ..lips.phones import BILABIALS, write_alignment
-    from .realdev import degrade, _write_wav
+    from ..lips.phones import BILABIALS
+    from .realdev import Recording, _write_clip
     _refuse_reserved(sources)
     if not 1 <= per_source <= 10_000:
         raise InputError(f"--per-source must be in [1, 10000], got {per_source}")
@@ -254,16 +253,9 @@ def build_realsel(out_dir, sources: Sequence[str] = tuple(SOURCES), per_source: 
         aligned = [p for p in _align_source(src, quiet, notes, skipped) if any(q.phone in BILABIALS for q in p[4])]
         random.Random(seed).shuffle(aligned)
         for rid, _, text, audio, phones in aligned[:per_source]:
-            _write_wav(out / "audio" / f"{rid}.wav", audio)
-            write_alignment(phones, out / "phones" / f"{rid}.json", text=text, source=src)
-            clean = {"id": rid, "split": src, "audio": f"audio/{rid}.wav", "phones": f"phones/{rid}.json",
-                     "duration": round(len(audio) / 16000, 4), "text": text, "source": src}
-            records.append(clean)
-            for k, cond in enumerate(("phone", "noise")):
-                did = f"{rid}__{cond}"
-                y = degrade(audio, phones, cond, seed=zlib.crc32(rid.encode()) + k)
-                _write_wav(out / "audio" / f"{did}.wav", y)
-                records.append(dict(clean, id=did, split=f"{src}-{cond}", audio=f"audio/{did}.wav", condition=cond))
+            rec = Recording(rid, audio, 16000, text, src)
+            records += _write_clip(out, rec, (rid, 0.0, len(audio) / 16000, text), audio, phones, ("phone", "noise"),
+                                   notes.append, src)
             per[src] += 1
     if not records:
         raise DreamTalkError("no prompt with a bilabial could be aligned")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..animation import FaceAnimation
 from ..errors import InputError
+from ..lips.closures import closed_threshold
 from ..lips.mouth import lip_gap as mouth_lip_gap
 from ..lips.phones import BILABIALS, CLOSE_VOWELS, CONSONANTS, LABIALS, ROUNDED, SILENCE, VOWELS, Phone
 
@@ -58,8 +59,7 @@ def frames_in(start: float, end: float, fps: float, num_frames: int, nearest: bo
 
 def clip_thresholds(g: np.ndarray) -> tuple[float, float]:
     """(closed_thr, open_thr) for one clip from the 95th percentile of its lip gap."""
-    p95 = float(np.percentile(g, 95))
-    return max(0.03, 0.2 * p95), max(0.10, 0.4 * p95)
+    return closed_threshold(g), max(0.10, 0.4 * float(np.percentile(g, 95)))
 
 
 def _openness_class(ph: str) -> str:

@@ -20,7 +20,8 @@ _MOUTH_IDX = [INDEX[n] for n in MOUTH_SET]
 
 
 def closed_threshold(gap: np.ndarray) -> float:
-    """Lip gap under which a frame counts as closed: a fifth of the take's open mouth (its 95th percentile)."""
+    """Lip gap under which a frame counts as closed: a fifth of the take's open mouth (its 95th percentile), the
+    lip-sync metric's own rule (core/eval/lipsync.py)."""
     return max(0.03, 0.2 * float(np.percentile(gap, 95))) if len(gap) else 0.03
 
 
@@ -31,13 +32,12 @@ def closed_runs(gap: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(e[::2].tolist(), e[1::2].tolist()))
 
 
-def stack_context(states: np.ndarray, context: int) -> np.ndarray:
-    """(T, D) -> (T, D * (2 context + 1)): each frame with ``context`` frames on each side (edges repeated)."""
+def stack_context(states: np.ndarray, context: int, frames: np.ndarray | None = None) -> np.ndarray:
+    """(T, D) -> (T, D * (2 context + 1)): each frame with ``context`` frames on each side (edges repeated); only
+    the rows of the frame indices ``frames`` if given."""
     x = np.asarray(states, F32)
-    if context == 0:
-        return x
-    p = np.pad(x, ((context, context), (0, 0)), mode="edge")
-    return np.concatenate([p[i:i + len(x)] for i in range(2 * context + 1)], axis=1)
+    k = np.arange(len(x)) if frames is None else np.asarray(frames, np.int64)
+    return np.concatenate([x[np.clip(k + o, 0, len(x) - 1)] for o in range(-context, context + 1)], axis=1)
 
 
 class ClosureProbe:
@@ -65,17 +65,16 @@ class ClosureProbe:
     def logits(self, states: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
         """(T, state_dim) speech states -> (T,) logits (P, B, M, F or V against other speech), or (K,) logits of
         the frame indices ``frames`` only."""
-        from ..models.layers import gelu
         s = np.asarray(states, F32)
         if s.ndim != 2 or s.shape[1] != self.cfg.state_dim:
             raise ValueError(f"closure probe: states must be (T, {self.cfg.state_dim}), got {s.shape}")
-        if frames is None:
-            x = stack_context(s, self.cfg.context)  # (T, input_dim)
-        else:  # the same stacking, edges repeated, for some frames
-            k = np.asarray(frames, np.int64)
-            c = self.cfg.context
-            x = np.concatenate([s[np.clip(k + o, 0, len(s) - 1)] for o in range(-c, c + 1)], axis=1)  # (K, in)
-        h = gelu((x - self.p["mean"]) / self.p["std"] @ self.p["fc1.weight"].T + self.p["fc1.bias"])  # (K, hidden)
+        return self.logits_of_stacked(stack_context(s, self.cfg.context, frames))
+
+    def logits_of_stacked(self, x: np.ndarray) -> np.ndarray:
+        """(K, input_dim) frames already stacked by :func:`stack_context` -> (K,) logits."""
+        from ..models.layers import gelu
+        h = gelu((np.asarray(x, F32) - self.p["mean"]) / self.p["std"] @ self.p["fc1.weight"].T
+                 + self.p["fc1.bias"])  # (K, hidden)
         return (h @ self.p["fc2.weight"][0] + self.p["fc2.bias"][0]).astype(F32)
 
 

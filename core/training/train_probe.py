@@ -57,7 +57,7 @@ def corpus_frames(corpus, cfg: ClosureProbeConfig, max_frames: int, rng: np.rand
             if not keep.size:
                 continue
             for (xs, ys), s in zip(views, (c.features[:, -cfg.state_dim:], c.degraded_states)):
-                xs.append(stack_context(s, cfg.context)[keep].astype(np.float16))  # (k, input_dim)
+                xs.append(stack_context(s, cfg.context, keep).astype(np.float16))  # (k, input_dim)
                 ys.append(y[keep])
             n += keep.size
             if n >= cap:
@@ -160,11 +160,5 @@ def _chunked_std(x: np.ndarray, mean: np.ndarray, chunk: int = 100_000) -> np.nd
 
 
 def _logits_stacked(probe, x: np.ndarray) -> np.ndarray:
-    """Logits of already stacked frames (the training layout), in chunks."""
-    from ..models.layers import gelu
-    p = probe.p
-    out = []
-    for i in range(0, len(x), 50_000):
-        h = gelu(((x[i:i + 50_000].astype(F32) - p["mean"]) / p["std"]) @ p["fc1.weight"].T + p["fc1.bias"])
-        out.append(h @ p["fc2.weight"][0] + p["fc2.bias"][0])
-    return np.concatenate(out)
+    """Logits of already stacked float16 frames (the training layout), in chunks."""
+    return np.concatenate([probe.logits_of_stacked(x[i:i + 50_000]) for i in range(0, len(x), 50_000)])
